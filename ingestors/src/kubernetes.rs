@@ -1,0 +1,500 @@
+//! Kubernetes manifests: workloads, Services, ConfigMaps, Ingresses, NetworkPolicies and
+//! Strimzi Kafka topics, from multi-document files and `List`s.
+//!
+//! Dependencies come from container env vars (plain, `$(VAR)` expansion, ConfigMap refs),
+//! container args, mounted ConfigMap contents, Ingress backends and NetworkPolicy
+//! allow-lists. Selectors and DNS names are emitted as references and resolved across
+//! files by the main crate.
+
+use std::collections::BTreeMap;
+
+use lore_schema::{
+    EdgeKind, Entity, EntityClass, NodeKind, NodeRef, Provenance, Record, Relation,
+};
+use serde_yaml::Value;
+
+use crate::util::deps::{VarSite, emit_var_relations};
+use crate::util::yaml::{YamlDoc, at, scalar_text, seq, split_documents, str_at, string_map};
+use crate::util::{classify, dotenv};
+use crate::{Emitter, Input, Severity, Stability};
+
+/// Ingestor name.
+pub const NAME: &str = "kubernetes";
+/// Stability of the output.
+pub const STABILITY: Stability = Stability::Beta;
+
+const WORKLOADS: &[&str] =
+    &["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod", "DeploymentConfig"];
+
+/// Label and annotation keys that name the owning team.
+const OWNER_KEYS: &[&str] =
+    &["team", "owner", "app.kubernetes.io/team", "app.kubernetes.io/owner", "backstage.io/owner"];
+
+struct Object<'d, 'a> {
+    value: Value,
+    doc: &'d YamlDoc<'a>,
+    line: usize,
+}
+
+/// Parses one manifest file.
+pub fn ingest(input: &Input<'_>, out: &mut Emitter) {
+    let docs = split_documents(input.text);
+    let mut objects = Vec::new();
+    for doc in &docs {
+        let value = match doc.parse() {
+            Ok(v) => v,
+            Err((line, msg)) => {
+                out.diagnostic(Severity::Error, line, format!("invalid YAML: {msg}"));
+                continue;
+            }
+        };
+        if value.is_null() {
+            continue;
+        }
+        if str_at(&value, "kind").is_some_and(|k| k.ends_with("List")) {
+            for item in seq(value.get("items")) {
+                let name = str_at(item.get("metadata").unwrap_or(&Value::Null), "name").unwrap_or("");
+                let line = doc.line_of(&format!("name: {name}"), doc.start_line);
+                objects.push(Object { value: item.clone(), doc, line });
+            }
+        } else {
+            objects.push(Object { value, doc, line: doc.start_line });
+        }
+    }
+    let configmaps = collect_configmaps(&objects);
+    for obj in &objects {
+        let Some(kind) = str_at(&obj.value, "kind") else {
+            out.diagnostic(Severity::Warning, obj.line, "object has no `kind`; skipped");
+            continue;
+        };
+        let meta = obj.value.get("metadata").unwrap_or(&Value::Null);
+        let Some(name) = str_at(meta, "name") else {
+            out.diagnostic(Severity::Warning, obj.line, format!("{kind} has no metadata.name; skipped"));
+            continue;
+        };
+        let ctx = Ctx { input, obj, kind, name, namespace: str_at(meta, "namespace"), meta };
+        match kind {
+            k if WORKLOADS.contains(&k) => workload(&ctx, &configmaps, out),
+            "Service" => service(&ctx, out),
+            "Ingress" => ingress(&ctx, out),
+            "NetworkPolicy" => network_policy(&ctx, out),
+            "KafkaTopic" => kafka_topic(&ctx, out),
+            "Kafka" => kafka_cluster(&ctx, out),
+            _ => {}
+        }
+    }
+}
+
+struct Ctx<'c, 'd, 'a> {
+    input: &'c Input<'a>,
+    obj: &'c Object<'d, 'a>,
+    kind: &'c str,
+    name: &'c str,
+    namespace: Option<&'c str>,
+    meta: &'c Value,
+}
+
+impl Ctx<'_, '_, '_> {
+    fn line(&self) -> usize {
+        self.obj.doc.line_of(&format!("name: {}", self.name), self.obj.line)
+    }
+
+    fn line_of(&self, needle: &str) -> usize {
+        self.obj.doc.line_of(needle, self.line())
+    }
+
+    fn provenance(&self, line: usize, note: impl Into<String>) -> Provenance {
+        Provenance::declared(NAME, self.input.locator(line), note)
+    }
+
+    fn entity(&self, kind: NodeKind, name: &str, class: EntityClass) -> Entity {
+        let prov = self.provenance(self.line(), format!("{} {}", self.kind, self.name));
+        let mut entity = Entity::new(kind, name, class, prov);
+        entity.namespace = self.namespace.map(str::to_string);
+        let labels = string_map(self.meta.get("labels"));
+        let annotations = string_map(self.meta.get("annotations"));
+        entity.owner = OWNER_KEYS
+            .iter()
+            .find_map(|k| annotations.get(*k).or_else(|| labels.get(*k)))
+            .map(|o| o.trim_start_matches("group:").to_string());
+        entity.system = labels
+            .get("app.kubernetes.io/part-of")
+            .or_else(|| annotations.get("system"))
+            .cloned();
+        for key in ["tier", "description"] {
+            if let Some(v) = annotations.get(key).or_else(|| labels.get(key)) {
+                entity.attrs.insert(key.to_string(), v.clone());
+            }
+        }
+        entity.attrs.insert("k8s_kind".to_string(), self.kind.to_string());
+        entity
+    }
+
+    fn me(&self) -> NodeRef {
+        NodeRef::name(None, self.name, self.namespace)
+    }
+}
+
+type ConfigMaps = BTreeMap<(Option<String>, String), BTreeMap<String, String>>;
+
+fn collect_configmaps(objects: &[Object<'_, '_>]) -> ConfigMaps {
+    let mut maps = ConfigMaps::new();
+    for obj in objects {
+        if str_at(&obj.value, "kind") != Some("ConfigMap") {
+            continue;
+        }
+        let meta = obj.value.get("metadata").unwrap_or(&Value::Null);
+        if let Some(name) = str_at(meta, "name") {
+            let ns = str_at(meta, "namespace").map(str::to_string);
+            maps.insert((ns, name.to_string()), string_map(obj.value.get("data")));
+        }
+    }
+    maps
+}
+
+fn workload(ctx: &Ctx<'_, '_, '_>, configmaps: &ConfigMaps, out: &mut Emitter) {
+    let spec = ctx.obj.value.get("spec").unwrap_or(&Value::Null);
+    let (template_meta, pod_spec) = match ctx.kind {
+        "Pod" => (Some(ctx.meta), Some(spec)),
+        "CronJob" => (
+            at(spec, &["jobTemplate", "spec", "template", "metadata"]),
+            at(spec, &["jobTemplate", "spec", "template", "spec"]),
+        ),
+        _ => (at(spec, &["template", "metadata"]), at(spec, &["template", "spec"])),
+    };
+    let Some(pod_spec) = pod_spec else {
+        out.diagnostic(Severity::Warning, ctx.line(), format!("{} {} has no pod template", ctx.kind, ctx.name));
+        return;
+    };
+    let containers: Vec<&Value> =
+        seq(pod_spec.get("containers")).iter().chain(seq(pod_spec.get("initContainers"))).collect();
+    let images: Vec<&str> = seq(pod_spec.get("containers")).iter().filter_map(|c| str_at(c, "image")).collect();
+    let datastore = images
+        .iter()
+        .find_map(|i| classify::datastore_from_image(i))
+        .or_else(|| classify::datastore_from_name(ctx.name));
+    let kind = if datastore.is_some() { NodeKind::Datastore } else { NodeKind::Service };
+    let mut entity = ctx.entity(kind, ctx.name, EntityClass::Workload);
+    entity.datastore = datastore;
+    entity.role = classify::role(images.first().copied(), ctx.name);
+    entity.labels = string_map(template_meta.and_then(|m| m.get("labels")));
+    if let Some(image) = images.first() {
+        entity.attrs.insert("image".to_string(), image.to_string());
+    }
+    out.record(Record::Entity(entity));
+
+    let me = ctx.me();
+    for container in containers {
+        let env = container_env(ctx, container, configmaps, out);
+        for (key, value, line) in &env {
+            let locator = ctx.input.locator(*line);
+            let site = VarSite { ingestor: NAME, locator: &locator, holder: "env" };
+            emit_var_relations(&me, ctx.namespace, key, value, site, out);
+        }
+        let vars: BTreeMap<String, String> =
+            env.iter().map(|(k, v, _)| (k.clone(), v.clone())).collect();
+        let args: Vec<String> = seq(container.get("command"))
+            .iter()
+            .chain(seq(container.get("args")))
+            .filter_map(scalar_text)
+            .map(|a| expand_kube_vars(&a, &vars))
+            .collect();
+        emit_args(&me, ctx, &args, out);
+    }
+    for volume in seq(pod_spec.get("volumes")) {
+        let Some(cm) = at(volume, &["configMap", "name"]).and_then(Value::as_str) else { continue };
+        let Some(data) = configmaps.get(&(ctx.namespace.map(str::to_string), cm.to_string())) else {
+            continue;
+        };
+        let locator = ctx.input.locator(ctx.line_of(&format!("name: {cm}")));
+        let holder = format!("configmap {cm}");
+        for (file, content) in data {
+            for line in content.lines() {
+                let Some((k, v)) = line.split_once([':', '=']) else { continue };
+                let key = format!("{}_{}", file, k.trim().trim_start_matches("- "));
+                let site = VarSite { ingestor: NAME, locator: &locator, holder: &holder };
+                emit_var_relations(&me, ctx.namespace, &key, v.trim(), site, out);
+            }
+        }
+    }
+}
+
+/// A container's env vars with their lines: plain values, `$(VAR)` expansion, and values
+/// from ConfigMaps in the same file.
+fn container_env(
+    ctx: &Ctx<'_, '_, '_>,
+    container: &Value,
+    configmaps: &ConfigMaps,
+    out: &mut Emitter,
+) -> Vec<(String, String, usize)> {
+    let mut vars: BTreeMap<String, String> = BTreeMap::new();
+    let mut env = Vec::new();
+    let ns = ctx.namespace.map(str::to_string);
+    for from in seq(container.get("envFrom")) {
+        if let Some(cm) = at(from, &["configMapRef", "name"]).and_then(Value::as_str) {
+            let line = ctx.line_of(&format!("name: {cm}"));
+            if let Some(data) = configmaps.get(&(ns.clone(), cm.to_string())) {
+                for (k, v) in data {
+                    vars.insert(k.clone(), v.clone());
+                    env.push((k.clone(), v.clone(), line));
+                }
+            }
+        }
+    }
+    for var in seq(container.get("env")) {
+        let Some(key) = str_at(var, "name") else { continue };
+        let line = ctx.line_of(&format!("name: {key}"));
+        let value = if let Some(v) = var.get("value").and_then(scalar_text) {
+            expand_kube_vars(&v, &vars)
+        } else if let Some(r) = at(var, &["valueFrom", "configMapKeyRef"]) {
+            let cm = str_at(r, "name").unwrap_or("");
+            let k = str_at(r, "key").unwrap_or("");
+            match configmaps.get(&(ns.clone(), cm.to_string())).and_then(|d| d.get(k)) {
+                Some(v) => v.clone(),
+                None => continue,
+            }
+        } else {
+            continue;
+        };
+        if value.contains("{{") {
+            out.diagnostic(Severity::Warning, line, format!("env {key} holds a template; skipped"));
+            continue;
+        }
+        vars.insert(key.to_string(), value.clone());
+        env.push((key.to_string(), value, line));
+    }
+    env
+}
+
+/// `$(VAR)` references to earlier env vars, as the kubelet expands them.
+fn expand_kube_vars(value: &str, vars: &BTreeMap<String, String>) -> String {
+    if !value.contains("$(") {
+        return value.to_string();
+    }
+    let mut out = String::new();
+    let mut rest = value;
+    while let Some(idx) = rest.find("$(") {
+        out.push_str(&rest[..idx]);
+        let after = &rest[idx + 2..];
+        match after.find(')') {
+            Some(end) => {
+                let name = &after[..end];
+                match vars.get(name) {
+                    Some(v) => out.push_str(v),
+                    None => out.push_str(&rest[idx..idx + 3 + end]),
+                }
+                rest = &after[end + 1..];
+            }
+            None => {
+                out.push_str(&rest[idx..]);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    dotenv::interpolate(&out.replace('$', "$$"), &BTreeMap::new())
+}
+
+/// Hosts in a container's command line: URLs, `host:port`, and `-h host` style flags.
+pub(crate) fn emit_args_refs(
+    me: &NodeRef,
+    namespace: Option<&str>,
+    args: &[String],
+    site: VarSite<'_>,
+    out: &mut Emitter,
+) {
+    let words: Vec<&str> = args.iter().flat_map(|a| a.split_whitespace()).collect();
+    for (idx, word) in words.iter().enumerate() {
+        let flag = word.trim_start_matches('-');
+        let is_host_flag = word.starts_with('-')
+            && matches!(flag, "h" | "host" | "H" | "target" | "server" | "url" | "addr" | "address");
+        if is_host_flag && let Some(next) = words.get(idx + 1) {
+            emit_var_relations(me, namespace, "ARG_HOST", next, site, out);
+        } else if let Some((flag, value)) = word.split_once('=')
+            && flag.starts_with("--")
+        {
+            emit_var_relations(me, namespace, &flag.trim_start_matches('-').replace('-', "_"), value, site, out);
+        } else {
+            emit_var_relations(me, namespace, "ARG", word, site, out);
+        }
+    }
+}
+
+fn emit_args(me: &NodeRef, ctx: &Ctx<'_, '_, '_>, args: &[String], out: &mut Emitter) {
+    if args.is_empty() {
+        return;
+    }
+    let line = ctx.line_of("args:").max(ctx.line_of("command:"));
+    let locator = ctx.input.locator(line);
+    let site = VarSite { ingestor: NAME, locator: &locator, holder: "args" };
+    emit_args_refs(me, ctx.namespace, args, site, out);
+}
+
+fn service(ctx: &Ctx<'_, '_, '_>, out: &mut Emitter) {
+    let spec = ctx.obj.value.get("spec").unwrap_or(&Value::Null);
+    let mut entity = ctx.entity(NodeKind::Service, ctx.name, EntityClass::Endpoint);
+    entity.selector = string_map(spec.get("selector"));
+    let ports: Vec<u16> = seq(spec.get("ports"))
+        .iter()
+        .filter_map(|p| p.get("port").and_then(Value::as_u64))
+        .filter_map(|p| u16::try_from(p).ok())
+        .collect();
+    if let Some(t) = ports.iter().find_map(|p| classify::datastore_from_port(*p)) {
+        entity.datastore = Some(t);
+    }
+    if !ports.is_empty() {
+        let list: Vec<String> = ports.iter().map(u16::to_string).collect();
+        entity.attrs.insert("ports".to_string(), list.join(","));
+    }
+    if let Some(t) = str_at(spec, "type") {
+        entity.attrs.insert("service_type".to_string(), t.to_string());
+    }
+    if let Some(ext) = str_at(spec, "externalName") {
+        entity.attrs.insert("external_name".to_string(), ext.to_string());
+    }
+    out.record(Record::Entity(entity));
+}
+
+fn ingress(ctx: &Ctx<'_, '_, '_>, out: &mut Emitter) {
+    let spec = ctx.obj.value.get("spec").unwrap_or(&Value::Null);
+    let name = if ctx.name.contains("ingress") { ctx.name.to_string() } else { format!("{}-ingress", ctx.name) };
+    let mut entity = ctx.entity(NodeKind::Service, &name, EntityClass::Workload);
+    entity.attrs.insert("entrypoint".to_string(), "true".to_string());
+    out.record(Record::Entity(entity));
+    let me = NodeRef::name(Some(NodeKind::Service), name, ctx.namespace);
+    let mut backends = Vec::new();
+    if let Some(b) = spec.get("defaultBackend").or_else(|| spec.get("backend")) {
+        backends.push(b);
+    }
+    for rule in seq(spec.get("rules")) {
+        for path in seq(at(rule, &["http", "paths"])) {
+            if let Some(b) = path.get("backend") {
+                backends.push(b);
+            }
+        }
+    }
+    for backend in backends {
+        let target = at(backend, &["service", "name"]).or_else(|| backend.get("serviceName")).and_then(Value::as_str);
+        let Some(target) = target else { continue };
+        let line = ctx.line_of(target);
+        out.record(Record::Relation(Relation {
+            from: me.clone(),
+            to: NodeRef::name(None, target, ctx.namespace),
+            kind: EdgeKind::Calls,
+            provenance: ctx.provenance(line, format!("ingress {} routes to {target}", ctx.name)),
+        }));
+    }
+}
+
+fn selector_of(peer: &Value) -> BTreeMap<String, String> {
+    string_map(at(peer, &["podSelector", "matchLabels"]))
+}
+
+fn network_policy(ctx: &Ctx<'_, '_, '_>, out: &mut Emitter) {
+    let spec = ctx.obj.value.get("spec").unwrap_or(&Value::Null);
+    let target = string_map(at(spec, &["podSelector", "matchLabels"]));
+    if target.is_empty() {
+        return;
+    }
+    let ns = ctx.namespace.map(str::to_string);
+    let target_ref = NodeRef::Selector { namespace: ns.clone(), labels: target };
+    let peer_ns = |peer: &Value| {
+        let ns_labels = string_map(at(peer, &["namespaceSelector", "matchLabels"]));
+        ns_labels
+            .get("kubernetes.io/metadata.name")
+            .or_else(|| ns_labels.get("name"))
+            .cloned()
+            .or_else(|| ns.clone())
+    };
+    for rule in seq(spec.get("ingress")) {
+        for peer in seq(rule.get("from")) {
+            let labels = selector_of(peer);
+            if labels.is_empty() {
+                continue;
+            }
+            let line = ctx.line_of(labels.values().next().map_or("", String::as_str));
+            out.record(Record::Relation(Relation {
+                from: NodeRef::Selector { namespace: peer_ns(peer), labels },
+                to: target_ref.clone(),
+                kind: EdgeKind::Calls,
+                provenance: ctx.provenance(line, format!("networkpolicy {} allows ingress", ctx.name)),
+            }));
+        }
+    }
+    for rule in seq(spec.get("egress")) {
+        for peer in seq(rule.get("to")) {
+            let labels = selector_of(peer);
+            if labels.is_empty() {
+                continue;
+            }
+            let line = ctx.line_of(labels.values().next().map_or("", String::as_str));
+            out.record(Record::Relation(Relation {
+                from: target_ref.clone(),
+                to: NodeRef::Selector { namespace: peer_ns(peer), labels },
+                kind: EdgeKind::Calls,
+                provenance: ctx.provenance(line, format!("networkpolicy {} allows egress", ctx.name)),
+            }));
+        }
+    }
+}
+
+fn kafka_topic(ctx: &Ctx<'_, '_, '_>, out: &mut Emitter) {
+    let spec = ctx.obj.value.get("spec").unwrap_or(&Value::Null);
+    let name = str_at(spec, "topicName").unwrap_or(ctx.name);
+    let mut entity = ctx.entity(NodeKind::Datastore, name, EntityClass::Workload);
+    entity.datastore = Some(lore_schema::DatastoreType::KafkaTopic);
+    out.record(Record::Entity(entity));
+    let labels = string_map(ctx.meta.get("labels"));
+    if let Some(cluster) = labels.get("strimzi.io/cluster") {
+        out.record(Record::Relation(Relation {
+            from: NodeRef::name(Some(NodeKind::Datastore), name, ctx.namespace),
+            to: NodeRef::Host { host: cluster.clone(), namespace: ctx.namespace.map(str::to_string) },
+            kind: EdgeKind::DependsOn,
+            provenance: ctx.provenance(ctx.line_of("strimzi.io/cluster"), format!("topic {name} lives on cluster {cluster}")),
+        }));
+    }
+}
+
+fn kafka_cluster(ctx: &Ctx<'_, '_, '_>, out: &mut Emitter) {
+    let mut entity = ctx.entity(NodeKind::Datastore, ctx.name, EntityClass::Workload);
+    entity.datastore = Some(lore_schema::DatastoreType::Kafka);
+    out.record(Record::Entity(entity));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(text: &str) -> crate::Output {
+        let env = BTreeMap::new();
+        let input = Input { path: "m.yaml", text, env: &env };
+        crate::ingest(crate::Format::Kubernetes, &input)
+    }
+
+    #[test]
+    fn deployments_services_and_env_dependencies() {
+        let out = check(
+            "apiVersion: v1\nkind: List\nitems:\n- apiVersion: apps/v1\n  kind: Deployment\n  metadata:\n    name: checkout\n    namespace: shop\n    labels: {team: payments}\n  spec:\n    template:\n      metadata:\n        labels: {app: checkout}\n      spec:\n        containers:\n        - name: c\n          image: shop/checkout:1\n          env:\n          - name: CART_ADDR\n            value: cart:7070\n          - name: DATABASE_URL\n            value: postgres://u:secret@orders-db:5432/o\n---\napiVersion: v1\nkind: Service\nmetadata: {name: checkout, namespace: shop}\nspec:\n  selector: {app: checkout}\n  ports: [{port: 80}]\n---\n: bad: [\n",
+        );
+        let rels: Vec<String> = out
+            .records
+            .iter()
+            .filter_map(|r| match r {
+                Record::Relation(r) => Some(format!("{} {} {} @{}", r.from.key(), r.kind, r.to.key(), r.provenance.locator)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            rels,
+            [
+                "shop/checkout calls host:shop/cart @m.yaml:19",
+                "shop/checkout depends_on host:shop/orders-db @m.yaml:21",
+            ]
+        );
+        assert!(!format!("{:?}", out.records).contains("secret"), "secrets must not be stored");
+        let entities = out.records.iter().filter(|r| matches!(r, Record::Entity(_))).count();
+        assert_eq!(entities, 2);
+        assert_eq!(out.diagnostics.len(), 1);
+        assert!(out.diagnostics[0].locator.starts_with("m.yaml:3"), "{:?}", out.diagnostics);
+    }
+}

@@ -1,0 +1,139 @@
+//! Recognises datastores and plumbing (telemetry, discovery, feature flags) by image,
+//! name, URL scheme and port.
+
+use lore_schema::{DatastoreType, Role};
+
+/// Datastore technology named by a container image (`redis:7`, `bitnami/postgresql`).
+pub fn datastore_from_image(image: &str) -> Option<DatastoreType> {
+    let repo = image_repo(image);
+    datastore_from_word(&repo)
+}
+
+/// Datastore technology named by a URL scheme.
+pub fn datastore_from_scheme(scheme: &str) -> Option<DatastoreType> {
+    use DatastoreType::*;
+    Some(match scheme {
+        "postgres" | "postgresql" | "pgsql" => Postgres,
+        "mysql" | "mariadb" => Mysql,
+        "redis" | "rediss" | "valkey" => Redis,
+        "mongodb" | "mongodb+srv" | "mongo" => Mongo,
+        "memcached" | "memcache" => Memcached,
+        "kafka" => Kafka,
+        "amqp" | "amqps" => Rabbitmq,
+        "nats" => Nats,
+        "cassandra" => Cassandra,
+        "s3" | "gs" => Bucket,
+        _ => return None,
+    })
+}
+
+/// Datastore technology conventionally served on `port`.
+pub fn datastore_from_port(port: u16) -> Option<DatastoreType> {
+    use DatastoreType::*;
+    Some(match port {
+        5432 => Postgres,
+        3306 => Mysql,
+        6379 => Redis,
+        27017 => Mongo,
+        11211 => Memcached,
+        9092 => Kafka,
+        5672 => Rabbitmq,
+        4222 => Nats,
+        9200 => Elasticsearch,
+        9042 => Cassandra,
+        _ => return None,
+    })
+}
+
+/// Datastore technology suggested by a service name (`orders-db`, `redis-cart`,
+/// `mongodb-profile`, `user-db`).
+pub fn datastore_from_name(name: &str) -> Option<DatastoreType> {
+    let lower = name.to_ascii_lowercase();
+    if let Some(t) = lower.split(['-', '_', '.']).find_map(datastore_from_word_exact) {
+        return Some(t);
+    }
+    let generic = ["db", "database", "cache", "mongo", "sql"];
+    lower.split(['-', '_', '.']).any(|w| generic.contains(&w)).then_some(DatastoreType::Other)
+}
+
+/// Plumbing role of an image or a well-known product name.
+pub fn role(image: Option<&str>, name: &str) -> Option<Role> {
+    let name = name.to_ascii_lowercase();
+    let repo = image.map(image_repo).unwrap_or_default();
+    let last = repo.rsplit('/').next().unwrap_or("").to_string();
+    let is = |words: &[&str]| {
+        words.iter().any(|w| name == *w || last == *w || last.starts_with(&format!("{w}-")))
+    };
+    if is(&["otel-collector", "otelcol", "opentelemetry-collector", "opentelemetry-collector-contrib", "jaeger", "all-in-one", "zipkin", "prometheus", "grafana", "tempo", "loki", "alertmanager", "statsd", "statsd-exporter", "fluentd", "fluent-bit", "datadog-agent", "otel-ebpf-profiler"])
+        || repo.contains("jaegertracing/")
+        || repo.contains("openzipkin/")
+        || repo.contains("opentelemetry-collector")
+    {
+        return Some(Role::Telemetry);
+    }
+    if is(&["consul", "eureka", "eureka-server"]) || repo.starts_with("hashicorp/consul") {
+        return Some(Role::Discovery);
+    }
+    if is(&["flagd", "flagd-ui", "unleash", "unleash-server", "flipt", "ld-relay"])
+        || repo.contains("open-feature/flagd")
+    {
+        return Some(Role::FeatureFlags);
+    }
+    None
+}
+
+/// `docker.io/bitnami/redis:7.2@sha256:...` → `bitnami/redis`.
+fn image_repo(image: &str) -> String {
+    let image = image.split('@').next().unwrap_or(image);
+    let last_slash = image.rfind('/').map_or(0, |i| i + 1);
+    let without_tag = match image[last_slash..].find(':') {
+        Some(i) => &image[..last_slash + i],
+        None => image,
+    };
+    without_tag.to_ascii_lowercase()
+}
+
+fn datastore_from_word(repo: &str) -> Option<DatastoreType> {
+    let last = repo.rsplit('/').next().unwrap_or(repo);
+    datastore_from_word_exact(last).or_else(|| last.split(['-', '_']).find_map(datastore_from_word_exact))
+}
+
+fn datastore_from_word_exact(word: &str) -> Option<DatastoreType> {
+    use DatastoreType::*;
+    Some(match word {
+        "postgres" | "postgresql" | "postgis" | "pgvector" | "cockroach" | "cockroachdb" => Postgres,
+        "mysql" | "mariadb" | "percona" => Mysql,
+        "redis" | "valkey" | "keydb" | "dragonfly" | "redis-stack" => Redis,
+        "mongo" | "mongodb" => Mongo,
+        "memcached" => Memcached,
+        "kafka" | "cp-kafka" | "redpanda" => Kafka,
+        "rabbitmq" => Rabbitmq,
+        "nats" => Nats,
+        "elasticsearch" | "opensearch" => Elasticsearch,
+        "cassandra" | "scylla" | "scylladb" => Cassandra,
+        "minio" => Bucket,
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn datastores_and_roles_are_recognised() {
+        assert_eq!(datastore_from_image("redis:alpine"), Some(DatastoreType::Redis));
+        assert_eq!(datastore_from_image("docker.io/bitnami/postgresql:16"), Some(DatastoreType::Postgres));
+        assert_eq!(datastore_from_image("valkey/valkey:8.1-alpine"), Some(DatastoreType::Redis));
+        assert_eq!(datastore_from_image("weaveworksdemos/catalogue:0.3.5"), None);
+        assert_eq!(datastore_from_image("confluentinc/cp-kafka:7"), Some(DatastoreType::Kafka));
+        assert_eq!(datastore_from_name("catalogue-db"), Some(DatastoreType::Other));
+        assert_eq!(datastore_from_name("mongodb-profile"), Some(DatastoreType::Mongo));
+        assert_eq!(datastore_from_name("checkout"), None);
+        assert_eq!(role(Some("otel/opentelemetry-collector-contrib:0.1"), "x"), Some(Role::Telemetry));
+        assert_eq!(role(Some("ghcr.io/open-feature/flagd:v0.12"), "flagd"), Some(Role::FeatureFlags));
+        assert_eq!(role(Some("registry.acme.example/platform/feature-flags:1"), "feature-flags"), None);
+        assert_eq!(role(Some("hashicorp/consul:1.15"), "consul"), Some(Role::Discovery));
+        assert_eq!(role(None, "jaeger"), Some(Role::Telemetry));
+    }
+}

@@ -1,0 +1,88 @@
+//! Turns configuration variables into dependency relations, for every ingestor that
+//! reads environment variables or config values (Kubernetes, compose, ConfigMaps).
+//!
+//! Notes name the variable and the host it points at, never the value: values carry
+//! passwords (`postgres://user:secret@db`), and Lore stores no secrets in clear.
+
+use lore_schema::{
+    DatastoreType, EdgeKind, Entity, EntityClass, NodeKind, NodeRef, Provenance, Record, Relation,
+};
+
+use crate::Emitter;
+use crate::util::classify;
+use crate::util::hosts::{Reference, references};
+
+/// Where a variable was read, for provenance.
+#[derive(Debug, Clone, Copy)]
+pub struct VarSite<'a> {
+    /// Ingestor name.
+    pub ingestor: &'a str,
+    /// `path:line`.
+    pub locator: &'a str,
+    /// What holds the variable (`env`, `configmap otel-config`, `args`).
+    pub holder: &'a str,
+}
+
+/// Emits the relations that variable `key` with `value` implies for `from`.
+pub fn emit_var_relations(
+    from: &NodeRef,
+    namespace: Option<&str>,
+    key: &str,
+    value: &str,
+    site: VarSite<'_>,
+    out: &mut Emitter,
+) {
+    for reference in references(key, value) {
+        match reference {
+            Reference::Host { host, port, scheme } => {
+                let datastore = scheme
+                    .as_deref()
+                    .and_then(classify::datastore_from_scheme)
+                    .or_else(|| port.and_then(classify::datastore_from_port));
+                let kind = if datastore.is_some() { EdgeKind::DependsOn } else { EdgeKind::Calls };
+                let shown = match port {
+                    Some(p) => format!("{host}:{p}"),
+                    None => host.clone(),
+                };
+                let note = format!("{} {} -> {}", site.holder, key, shown);
+                out.record(Record::Relation(Relation {
+                    from: from.clone(),
+                    to: NodeRef::Host { host, namespace: namespace.map(str::to_string) },
+                    kind,
+                    provenance: Provenance::declared(site.ingestor, site.locator.to_string(), note),
+                }));
+            }
+            Reference::Topic { name, consumes } => {
+                let kind = match consumes {
+                    Some(true) => EdgeKind::Consumes,
+                    Some(false) => EdgeKind::Publishes,
+                    None => EdgeKind::DependsOn,
+                };
+                let note = format!("{} {} names topic {}", site.holder, key, name);
+                out.record(Record::Relation(Relation {
+                    from: from.clone(),
+                    to: NodeRef::name(Some(NodeKind::Datastore), name, None),
+                    kind,
+                    provenance: Provenance::declared(site.ingestor, site.locator.to_string(), note),
+                }));
+            }
+            Reference::Bucket { name } => {
+                let prov = Provenance::declared(
+                    site.ingestor,
+                    site.locator.to_string(),
+                    format!("{} {} names bucket {}", site.holder, key, name),
+                );
+                let mut bucket =
+                    Entity::new(NodeKind::Datastore, name.clone(), EntityClass::Mention, prov.clone());
+                bucket.datastore = Some(DatastoreType::Bucket);
+                out.record(Record::Entity(bucket));
+                out.record(Record::Relation(Relation {
+                    from: from.clone(),
+                    to: NodeRef::name(Some(NodeKind::Datastore), name, None),
+                    kind: EdgeKind::DependsOn,
+                    provenance: prov,
+                }));
+            }
+        }
+    }
+}

@@ -1,0 +1,127 @@
+//! `.env` files and `${VAR}` interpolation as docker compose does it.
+
+use std::collections::BTreeMap;
+
+/// Parses a `.env` file: `KEY=value` lines, `#` comments, optional quotes, `export `
+/// prefixes; values may use `${OTHER}` defined earlier in the file.
+pub fn parse(text: &str) -> BTreeMap<String, String> {
+    let mut vars = BTreeMap::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let line = line.strip_prefix("export ").unwrap_or(line);
+        let Some((key, raw)) = line.split_once('=') else { continue };
+        let key = key.trim();
+        if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            continue;
+        }
+        let raw = raw.trim();
+        let value = if let Some(inner) =
+            raw.strip_prefix('"').and_then(|r| r.rsplit_once('"')).map(|(v, _)| v)
+        {
+            inner.to_string()
+        } else if let Some(inner) =
+            raw.strip_prefix('\'').and_then(|r| r.rsplit_once('\'')).map(|(v, _)| v)
+        {
+            inner.to_string()
+        } else {
+            // An unquoted value ends at ` #` (an inline comment).
+            raw.split(" #").next().unwrap_or("").trim().to_string()
+        };
+        let value = interpolate(&value, &vars);
+        vars.insert(key.to_string(), value);
+    }
+    vars
+}
+
+/// Replaces `${VAR}`, `${VAR:-default}`, `${VAR-default}`, `${VAR:?err}` and `$VAR`
+/// with values from `vars`; unknown variables become empty (or their default), as in
+/// compose. `$$` is a literal `$`.
+pub fn interpolate(text: &str, vars: &BTreeMap<String, String>) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(idx) = rest.find('$') {
+        out.push_str(&rest[..idx]);
+        let after = &rest[idx + 1..];
+        if let Some(stripped) = after.strip_prefix('$') {
+            out.push('$');
+            rest = stripped;
+        } else if let Some(body) = after.strip_prefix('{') {
+            let Some(end) = matching_brace(body) else {
+                out.push_str(&rest[idx..]);
+                return out;
+            };
+            let expr = &body[..end];
+            out.push_str(&expand(expr, vars));
+            rest = &body[end + 1..];
+        } else {
+            let len = after
+                .char_indices()
+                .find(|(_, c)| !(c.is_ascii_alphanumeric() || *c == '_'))
+                .map_or(after.len(), |(i, _)| i);
+            if len == 0 {
+                out.push('$');
+            } else {
+                out.push_str(vars.get(&after[..len]).map_or("", String::as_str));
+            }
+            rest = &after[len..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn matching_brace(body: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    for (i, c) in body.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' if depth == 0 => return Some(i),
+            '}' => depth -= 1,
+            _ => {}
+        }
+    }
+    None
+}
+
+fn expand(expr: &str, vars: &BTreeMap<String, String>) -> String {
+    let name_len = expr
+        .char_indices()
+        .find(|(_, c)| !(c.is_ascii_alphanumeric() || *c == '_'))
+        .map_or(expr.len(), |(i, _)| i);
+    let (name, op) = expr.split_at(name_len);
+    let value = vars.get(name).map(String::as_str);
+    let (unset_or_empty, default) = if let Some(d) = op.strip_prefix(":-") {
+        (true, Some(d))
+    } else if let Some(d) = op.strip_prefix('-') {
+        (false, Some(d))
+    } else {
+        (false, None)
+    };
+    match (value, default) {
+        (Some(v), Some(d)) if unset_or_empty && v.is_empty() => interpolate(d, vars),
+        (Some(v), _) => v.to_string(),
+        (None, Some(d)) => interpolate(d, vars),
+        (None, None) => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_files_and_interpolation() {
+        let vars = parse(
+            "# c\nHOST=cart\nPORT=7070 # inline\nADDR=${HOST}:${PORT}\nQ=\"a b\"\nexport E='x'\n",
+        );
+        assert_eq!(vars["ADDR"], "cart:7070");
+        assert_eq!(vars["Q"], "a b");
+        assert_eq!(vars["E"], "x");
+        assert_eq!(interpolate("http://${ADDR}/x", &vars), "http://cart:7070/x");
+        assert_eq!(interpolate("${NOPE:-def}-$HOST-$$", &vars), "def-cart-$");
+        assert_eq!(interpolate("${NOPE}", &vars), "");
+    }
+}

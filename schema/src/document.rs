@@ -1,0 +1,49 @@
+//! Documents: runbooks, postmortems and other Markdown.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::Provenance;
+
+/// What a document is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DocumentKind {
+    /// Steps for an alert or a failure.
+    Runbook,
+    /// An incident report.
+    Postmortem,
+    /// Anything else.
+    Other,
+}
+
+/// A heading-delimited chunk of a document.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Section {
+    /// Headings from the top of the document down to this section.
+    pub heading_path: Vec<String>,
+    /// Text of the section, code blocks verbatim.
+    pub text: String,
+    /// Line where the section starts.
+    pub line: u32,
+}
+
+/// A document as ingested.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Document {
+    /// Path as given to ingest.
+    pub path: String,
+    /// Kind.
+    pub kind: DocumentKind,
+    /// Title.
+    pub title: String,
+    /// Front matter, flattened to strings.
+    pub front_matter: BTreeMap<String, String>,
+    /// Sections in document order.
+    pub sections: Vec<Section>,
+    /// Outgoing links.
+    pub links: Vec<String>,
+    /// Where it was read.
+    pub provenance: Provenance,
+}
