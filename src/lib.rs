@@ -1,1 +1,19 @@
+//! Lore: a knowledge graph of production topology and tribal knowledge.
+//!
+//! Reading order: [`store`] keeps every fact in sled; [`ingest`] runs the ingestors over
+//! files and applies their records to the store per source; [`resolve`] turns all
+//! sources' records into one graph of nodes and edges; [`graph`] holds it in petgraph and
+//! answers traversals; [`engine::Engine`] is the façade the CLI and HTTP server use.
 
+pub mod engine;
+pub mod error;
+pub mod graph;
+pub mod ingest;
+pub mod model;
+pub mod resolve;
+pub mod server;
+pub mod store;
+pub mod time;
+
+pub use engine::Engine;
+pub use error::{Error, ErrorCode};

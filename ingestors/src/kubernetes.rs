@@ -13,7 +13,7 @@ use lore_schema::{
 };
 use serde_yaml::Value;
 
-use crate::util::deps::{VarSite, emit_var_relations};
+use crate::util::deps::{VarSite, emit_args_refs, emit_var_relations};
 use crate::util::yaml::{YamlDoc, at, scalar_text, seq, split_documents, str_at, string_map};
 use crate::util::{classify, dotenv};
 use crate::{Emitter, Input, Severity, Stability};
@@ -68,6 +68,11 @@ pub fn ingest(input: &Input<'_>, out: &mut Emitter) {
             continue;
         };
         let meta = obj.value.get("metadata").unwrap_or(&Value::Null);
+        let handled = WORKLOADS.contains(&kind)
+            || matches!(kind, "Service" | "Ingress" | "NetworkPolicy" | "KafkaTopic" | "Kafka");
+        if !handled {
+            continue;
+        }
         let Some(name) = str_at(meta, "name") else {
             out.diagnostic(Severity::Warning, obj.line, format!("{kind} has no metadata.name; skipped"));
             continue;
@@ -293,31 +298,6 @@ fn expand_kube_vars(value: &str, vars: &BTreeMap<String, String>) -> String {
     }
     out.push_str(rest);
     dotenv::interpolate(&out.replace('$', "$$"), &BTreeMap::new())
-}
-
-/// Hosts in a container's command line: URLs, `host:port`, and `-h host` style flags.
-pub(crate) fn emit_args_refs(
-    me: &NodeRef,
-    namespace: Option<&str>,
-    args: &[String],
-    site: VarSite<'_>,
-    out: &mut Emitter,
-) {
-    let words: Vec<&str> = args.iter().flat_map(|a| a.split_whitespace()).collect();
-    for (idx, word) in words.iter().enumerate() {
-        let flag = word.trim_start_matches('-');
-        let is_host_flag = word.starts_with('-')
-            && matches!(flag, "h" | "host" | "H" | "target" | "server" | "url" | "addr" | "address");
-        if is_host_flag && let Some(next) = words.get(idx + 1) {
-            emit_var_relations(me, namespace, "ARG_HOST", next, site, out);
-        } else if let Some((flag, value)) = word.split_once('=')
-            && flag.starts_with("--")
-        {
-            emit_var_relations(me, namespace, &flag.trim_start_matches('-').replace('-', "_"), value, site, out);
-        } else {
-            emit_var_relations(me, namespace, "ARG", word, site, out);
-        }
-    }
 }
 
 fn emit_args(me: &NodeRef, ctx: &Ctx<'_, '_, '_>, args: &[String], out: &mut Emitter) {

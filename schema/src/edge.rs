@@ -52,7 +52,8 @@ string_enum! {
 
 impl EdgeKind {
     /// Whether a failure propagates along this edge: request-path edges are followed by
-    /// impact queries by default.
+    /// impact queries by default. API edges are not: a consumed API reaches its provider
+    /// only through a call edge, which the sources declare separately.
     pub fn is_request_path(self) -> bool {
         matches!(
             self,
@@ -60,7 +61,6 @@ impl EdgeKind {
                 | EdgeKind::DependsOn
                 | EdgeKind::Publishes
                 | EdgeKind::Consumes
-                | EdgeKind::ConsumesApi
         )
     }
 

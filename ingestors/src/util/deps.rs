@@ -72,8 +72,12 @@ pub fn emit_var_relations(
                     site.locator.to_string(),
                     format!("{} {} names bucket {}", site.holder, key, name),
                 );
-                let mut bucket =
-                    Entity::new(NodeKind::Datastore, name.clone(), EntityClass::Mention, prov.clone());
+                let mut bucket = Entity::new(
+                    NodeKind::Datastore,
+                    name.clone(),
+                    EntityClass::Mention,
+                    prov.clone(),
+                );
                 bucket.datastore = Some(DatastoreType::Bucket);
                 out.record(Record::Entity(bucket));
                 out.record(Record::Relation(Relation {
@@ -83,6 +87,41 @@ pub fn emit_var_relations(
                     provenance: prov,
                 }));
             }
+        }
+    }
+}
+
+/// Hosts in a container's command line: URLs, `host:port`, and `-h host` style flags.
+pub fn emit_args_refs(
+    me: &NodeRef,
+    namespace: Option<&str>,
+    args: &[String],
+    site: VarSite<'_>,
+    out: &mut Emitter,
+) {
+    let words: Vec<&str> = args.iter().flat_map(|a| a.split_whitespace()).collect();
+    for (idx, word) in words.iter().enumerate() {
+        let flag = word.trim_start_matches('-');
+        let is_host_flag = word.starts_with('-')
+            && matches!(
+                flag,
+                "h" | "host" | "H" | "target" | "server" | "url" | "addr" | "address"
+            );
+        if is_host_flag && let Some(next) = words.get(idx + 1) {
+            emit_var_relations(me, namespace, "ARG_HOST", next, site, out);
+        } else if let Some((flag, value)) = word.split_once('=')
+            && flag.starts_with("--")
+        {
+            emit_var_relations(
+                me,
+                namespace,
+                &flag.trim_start_matches('-').replace('-', "_"),
+                value,
+                site,
+                out,
+            );
+        } else {
+            emit_var_relations(me, namespace, "ARG", word, site, out);
         }
     }
 }

@@ -73,6 +73,28 @@ pub fn interpolate(text: &str, vars: &BTreeMap<String, String>) -> String {
     out
 }
 
+/// Whether `text` uses a `${VAR}` or `$VAR` that `vars` leaves unset and gives no default,
+/// so that [`interpolate`] would put an empty string in its place.
+pub fn has_unset(text: &str, vars: &BTreeMap<String, String>) -> bool {
+    let mut rest = text;
+    while let Some(idx) = rest.find('$') {
+        let after = &rest[idx + 1..];
+        if let Some(escaped) = after.strip_prefix('$') {
+            rest = escaped;
+            continue;
+        }
+        let body = after.strip_prefix('{').unwrap_or(after);
+        let len =
+            body.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(body.len());
+        let has_default = body[len..].starts_with(":-") || body[len..].starts_with('-');
+        if len > 0 && !has_default && !vars.contains_key(&body[..len]) {
+            return true;
+        }
+        rest = &body[len..];
+    }
+    false
+}
+
 fn matching_brace(body: &str) -> Option<usize> {
     let mut depth = 0usize;
     for (i, c) in body.char_indices() {
@@ -123,5 +145,7 @@ mod tests {
         assert_eq!(interpolate("http://${ADDR}/x", &vars), "http://cart:7070/x");
         assert_eq!(interpolate("${NOPE:-def}-$HOST-$$", &vars), "def-cart-$");
         assert_eq!(interpolate("${NOPE}", &vars), "");
+        assert!(!has_unset("${HOST}:$PORT/${NOPE:-x}/${NOPE-y}/$$NOPE", &vars));
+        assert!(has_unset("${NAMESPACE}/api", &vars) && has_unset("a-$NOPE", &vars));
     }
 }

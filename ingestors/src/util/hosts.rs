@@ -173,7 +173,8 @@ fn is_name(s: &str) -> bool {
 
 /// Splits a Kubernetes DNS name into candidate `(service, namespace)` pairs, most
 /// specific first: `a.b.svc.cluster.local` → `(a, b)`; pod DNS under a headless Service
-/// `p.a.b.svc.cluster.local` → `(a, b)`; `a.b` → `(a, b)` then `(a.b, -)`; `a` → `(a, -)`.
+/// `p.a.b.svc.cluster.local` → `(a, b)`; `a.b` → `(a, b)` then `(a.b, -)`; `a` → `(a, -)`;
+/// anything longer only as a whole.
 pub fn dns_candidates(host: &str) -> Vec<(String, Option<String>)> {
     let trimmed = host
         .strip_suffix(".svc.cluster.local")
@@ -191,10 +192,9 @@ pub fn dns_candidates(host: &str) -> Vec<(String, Option<String>)> {
             }
         }
         [_pod, name, ns] if trimmed.1 => out.push((name.to_string(), Some(ns.to_string()))),
-        _ => {
-            out.push((parts[0].to_string(), None));
-            out.push((trimmed.0.to_string(), None));
-        }
+        // Longer names outside the cluster domain (`partner.acme.example`) are external
+        // hosts: only the whole name can match (a compose alias, a catalog name).
+        _ => out.push((trimmed.0.to_string(), None)),
     }
     out
 }

@@ -31,7 +31,9 @@ pub fn split_documents(text: &str) -> Vec<YamlDoc<'_>> {
         offset += line.len();
     }
     docs.push(YamlDoc { start_line, text: &text[start..] });
-    docs.retain(|doc| doc.text.lines().any(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#')));
+    docs.retain(|doc| {
+        doc.text.lines().any(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+    });
     docs
 }
 
@@ -39,7 +41,8 @@ impl YamlDoc<'_> {
     /// Parses the document; an error carries the file line it happened at.
     pub fn parse(&self) -> Result<Value, (usize, String)> {
         serde_yaml::from_str(self.text).map_err(|err| {
-            let line = err.location().map_or(self.start_line, |loc| self.start_line + loc.line() - 1);
+            let line =
+                err.location().map_or(self.start_line, |loc| self.start_line + loc.line() - 1);
             (line, yaml_error_message(&err))
         })
     }
@@ -55,6 +58,115 @@ impl YamlDoc<'_> {
             .find(|(_, line)| line.contains(needle))
             .map_or(from.max(self.start_line), |(idx, _)| self.start_line + idx)
     }
+}
+
+/// A line directly inside a block: a mapping key or a sequence item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Child {
+    /// The key of `key: value`, or the text of a `- item` without quotes or comment.
+    pub head: String,
+    /// Whether the line is a sequence item.
+    pub item: bool,
+    /// 1-based file line.
+    pub line: usize,
+}
+
+impl YamlDoc<'_> {
+    /// The keys or items directly inside the block opened at file line `parent` (the
+    /// document's top level when `None`), in order. Flow collections (`[a, b]`) and
+    /// anchors have no children here; callers fall back to the parent's line.
+    pub fn children(&self, parent: Option<usize>) -> Vec<Child> {
+        let lines: Vec<&str> = self.text.lines().collect();
+        let (first, parent_indent, parent_is_key) = match parent {
+            Some(line) => {
+                let Some(text) = line.checked_sub(self.start_line).and_then(|i| lines.get(i))
+                else {
+                    return Vec::new();
+                };
+                let code = strip_comment(text.trim());
+                let is_key = !code.starts_with('-') && code.ends_with(':');
+                (line - self.start_line + 1, Some(indent(text)), is_key)
+            }
+            None => (0, None, false),
+        };
+        let mut child_indent = None;
+        let mut children = Vec::new();
+        for (idx, text) in lines.iter().enumerate().skip(first) {
+            let trimmed = text.trim();
+            if trimmed.is_empty() || trimmed.starts_with('#') {
+                continue;
+            }
+            let ind = indent(text);
+            let is_item = trimmed == "-" || trimmed.starts_with("- ");
+            if let Some(p) = parent_indent {
+                // `key:` may hold a sequence written at its own indentation.
+                let same_level_item = ind == p && is_item && parent_is_key;
+                if ind < p
+                    || (ind == p && !(same_level_item && child_indent.is_none_or(|c| c == p)))
+                {
+                    break;
+                }
+            }
+            let level = *child_indent.get_or_insert(ind);
+            if ind < level {
+                break;
+            }
+            // In a mapping, items at the keys' indentation belong to the key above them.
+            let in_mapping = children.first().is_some_and(|c: &Child| !c.item);
+            if ind == level && !(is_item && in_mapping) {
+                children.push(child(trimmed, self.start_line + idx));
+            }
+        }
+        children
+    }
+}
+
+fn indent(line: &str) -> usize {
+    line.len() - line.trim_start().len()
+}
+
+/// `code # comment` → `code`, outside quotes.
+fn strip_comment(text: &str) -> &str {
+    let mut quote = None;
+    let mut prev = ' ';
+    for (i, c) in text.char_indices() {
+        match (quote, c) {
+            (None, '"' | '\'') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            (None, '#') if prev.is_whitespace() => return text[..i].trim_end(),
+            _ => {}
+        }
+        prev = c;
+    }
+    text
+}
+
+fn unquote(text: &str) -> &str {
+    let t = text.trim();
+    for q in ['"', '\''] {
+        if let Some(inner) = t.strip_prefix(q).and_then(|r| r.strip_suffix(q)) {
+            return inner;
+        }
+    }
+    t
+}
+
+fn child(trimmed: &str, line: usize) -> Child {
+    let (item, body) = match trimmed.strip_prefix('-') {
+        Some(rest) if rest.is_empty() || rest.starts_with(' ') => (true, rest.trim()),
+        _ => (false, trimmed),
+    };
+    let body = strip_comment(body);
+    let head = if item {
+        unquote(body)
+    } else {
+        let quoted = body.chars().next().filter(|c| matches!(c, '"' | '\''));
+        match quoted.and_then(|q| body[1..].find(q)) {
+            Some(end) => &body[1..1 + end],
+            None => body.find(": ").map_or(body.strip_suffix(':').unwrap_or(body), |i| &body[..i]),
+        }
+    };
+    Child { head: head.trim().to_string(), item, line }
 }
 
 /// serde_yaml's message without its trailing position (the locator already has the line).
@@ -119,5 +231,23 @@ mod tests {
         assert!(line >= 5, "{line} {msg}");
         assert_eq!(docs[2].start_line, 7);
         assert_eq!(docs[2].parse().unwrap()["d"].as_u64(), Some(4));
+    }
+
+    #[test]
+    fn children_are_keys_and_items_with_lines() {
+        let text = "x: 1\nservices:\n  # c\n  a:\n    environment:\n    - A=1 # note\n    - \"B\"\n    deps: [c]\n  'b': {}\n---\nk:\n- i\n- j:\n    deep: 1\nz: 2\n";
+        let docs = split_documents(text);
+        let heads = |doc: &YamlDoc<'_>, parent| -> Vec<(String, bool, usize)> {
+            doc.children(parent).into_iter().map(|c| (c.head, c.item, c.line)).collect()
+        };
+        let s = |h: &str, i, l| (h.to_string(), i, l);
+        assert_eq!(heads(&docs[0], None), [s("x", false, 1), s("services", false, 2)]);
+        assert_eq!(heads(&docs[0], Some(2)), [s("a", false, 4), s("b", false, 9)]);
+        assert_eq!(heads(&docs[0], Some(4)), [s("environment", false, 5), s("deps", false, 8)]);
+        assert_eq!(heads(&docs[0], Some(5)), [s("A=1", true, 6), s("B", true, 7)]);
+        assert_eq!(heads(&docs[0], Some(8)), []);
+        assert_eq!(heads(&docs[1], Some(11)), [s("i", true, 12), s("j:", true, 13)]);
+        assert_eq!(heads(&docs[1], Some(13)), [s("deep", false, 14)]);
+        assert_eq!(heads(&docs[1], Some(99)), []);
     }
 }

@@ -1,0 +1,136 @@
+//! `lore bench`: impact-query latency, graph load time and memory on a generated
+//! organisation (`../shared/tools/gen-org`).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context;
+use lore::engine::ImpactRequest;
+use lore::graph::Direction;
+use lore::{Engine, time};
+
+/// Options of `lore bench`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct BenchArgs {
+    /// Services in the generated organisation.
+    #[arg(long, default_value_t = 10_000)]
+    services: usize,
+    /// Generator seed.
+    #[arg(long, default_value_t = 3)]
+    seed: u64,
+    /// Path to the gen-org tool.
+    #[arg(long, default_value = "../shared/tools/gen-org")]
+    gen_org: PathBuf,
+    /// Work directory (generated org and data dir); a temporary one by default.
+    #[arg(long)]
+    work_dir: Option<PathBuf>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).map(str::to_string))
+        .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        .unwrap_or(0)
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx]
+}
+
+pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
+    let tmp;
+    let work = match &args.work_dir {
+        Some(w) => w.clone(),
+        None => {
+            tmp = tempfile_dir()?;
+            tmp.clone()
+        }
+    };
+    let org = work.join("org");
+    if !org.join("truth").is_dir() {
+        let status = std::process::Command::new("python3")
+            .arg(&args.gen_org)
+            .args(["--services", &args.services.to_string(), "--seed", &args.seed.to_string(), "--out"])
+            .arg(&org)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .with_context(|| format!("running {}", args.gen_org.display()))?;
+        anyhow::ensure!(status.success(), "gen-org failed");
+    }
+    let data = work.join("data");
+    let _ = std::fs::remove_dir_all(&data);
+    let t = Instant::now();
+    {
+        let engine = Engine::open(&data)?;
+        engine.ingest(&[org.join("k8s"), org.join("catalog")], time::now())?;
+    }
+    let ingest_s = t.elapsed().as_secs_f64();
+    let rss_before = rss_kib();
+    let t = Instant::now();
+    let engine = Engine::open(&data)?;
+    let graph = engine.graph(None)?;
+    let load_s = t.elapsed().as_secs_f64();
+    let rss_after = rss_kib();
+    let ids: Vec<String> = graph.nodes().iter().filter(|n| n.kind == lore_schema::NodeKind::Service).map(|n| n.id.to_string()).collect();
+    anyhow::ensure!(!ids.is_empty(), "no services ingested");
+    let mut report = serde_json::json!({
+        "services": args.services,
+        "nodes": graph.nodes().len(),
+        "edges": graph.edges().len(),
+        "ingest_seconds": ingest_s,
+        "graph_load_seconds": load_s,
+        "graph_rss_mib": (rss_after.saturating_sub(rss_before)) as f64 / 1024.0,
+        "process_rss_mib": rss_after as f64 / 1024.0,
+    });
+    for direction in [Direction::Upstream, Direction::Downstream] {
+        let mut times = Vec::new();
+        let mut results = 0usize;
+        for (i, id) in ids.iter().enumerate().step_by((ids.len() / 500).max(1)) {
+            let req = ImpactRequest {
+                node: id.clone(),
+                direction,
+                depth: if i % 2 == 0 { None } else { Some(3) },
+                edge_kinds: Vec::new(),
+                include_plumbing: false,
+                include_optional: false,
+                at: None,
+            };
+            let t = Instant::now();
+            let view = engine.impact(&req)?;
+            times.push(t.elapsed().as_secs_f64() * 1000.0);
+            results += view.results.len();
+        }
+        times.sort_by(f64::total_cmp);
+        let key = format!("{direction:?}").to_lowercase();
+        report[key] = serde_json::json!({
+            "queries": times.len(),
+            "p50_ms": percentile(&times, 0.5),
+            "p99_ms": percentile(&times, 0.99),
+            "mean_results": results as f64 / times.len().max(1) as f64,
+        });
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!("{report:#}");
+    }
+    if args.work_dir.is_none() {
+        let _ = std::fs::remove_dir_all(&work);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn tempfile_dir() -> anyhow::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("lore-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}

@@ -1,0 +1,33 @@
+//! `lore demo`: ingest the example organisation and serve it.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use lore::{Engine, time};
+
+pub(crate) fn run(data_dir: &Path, org: &Path, bind: &str) -> anyhow::Result<ExitCode> {
+    let engine = Engine::open(data_dir).with_context(|| format!("opening data dir {}", data_dir.display()))?;
+    let mut paths = Vec::new();
+    for sub in ["k8s", "compose", "catalog"] {
+        let p = org.join(sub);
+        if p.is_dir() {
+            paths.push(p);
+        }
+    }
+    anyhow::ensure!(!paths.is_empty(), "no example organisation under {}", org.display());
+    let reports = engine.ingest(&paths, time::now())?;
+    super::output::ingest_summary(&reports, false)?;
+    let graph = engine.graph(None)?;
+    println!("\nLore demo: {} nodes, {} edges from {}", graph.nodes().len(), graph.edges().len(), org.display());
+    let base = format!("http://{bind}");
+    println!("Open {base}/ in a browser, or try:");
+    println!("  curl '{base}/v1/impact?node=orders-db&direction=upstream'");
+    println!("  curl '{base}/v1/impact?node=checkout&direction=downstream'");
+    println!("  curl '{base}/v1/path?from=frontend&to=orders-db'");
+    println!("  curl '{base}/v1/nodes/checkout'");
+    println!("  LORE_DATA_DIR={} lore impact orders-db --direction upstream", data_dir.display());
+    println!("Press Ctrl-C to stop.");
+    lore::server::serve(engine, bind, None)?;
+    Ok(ExitCode::SUCCESS)
+}

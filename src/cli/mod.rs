@@ -1,0 +1,173 @@
+//! Command-line interface: clap definitions and dispatch. Every query command prints
+//! the same JSON object the HTTP API returns when given `--json`.
+
+mod bench;
+mod demo;
+mod output;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use lore::engine::ImpactRequest;
+use lore::graph::Direction;
+use lore::{Engine, time};
+use lore_schema::EdgeKind;
+
+/// Lore: a knowledge graph of production topology and tribal knowledge.
+#[derive(Debug, Parser)]
+#[command(name = "lore", version, about)]
+pub(crate) struct Args {
+    /// Data directory holding the store.
+    #[arg(long, global = true, env = "LORE_DATA_DIR", default_value = ".lore")]
+    data_dir: PathBuf,
+    /// Log format.
+    #[arg(long, global = true, env = "LORE_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    log_format: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Ingest files or directories; each PATH is one source.
+    ///
+    /// Formats are detected per file: Kubernetes YAML, docker-compose (with the .env
+    /// beside it), Backstage catalog-info.yaml, service catalogs, Envoy and nginx configs.
+    /// Helm templates and unknown files are skipped and listed in the summary.
+    /// Re-ingesting a path replaces that source's facts: new facts are added, vanished
+    /// ones are closed and kept as history.
+    ///
+    /// Exit status: 0 when every file was read; 1 when some file (or part of one) could
+    /// not be parsed — its diagnostics name file:line, everything else was ingested and
+    /// the facts previously read from a broken file are kept; 2 on a fatal error (a path
+    /// that does not exist, a store that cannot be opened).
+    Ingest {
+        /// Files or directories.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Print the summary as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a node: kind, aliases, owners, identity, edges in and out with evidence, history.
+    Show {
+        /// Node id (`service:cart`), name or alias.
+        node: String,
+        /// Answer as the graph was at this time (RFC 3339, date or unix seconds).
+        #[arg(long)]
+        at: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Who is affected if NODE fails (upstream), or what NODE needs (downstream).
+    Impact {
+        /// Node id, name or alias.
+        node: String,
+        /// upstream (callers, transitively) or downstream (dependencies, transitively).
+        #[arg(long, short)]
+        direction: Direction,
+        /// Maximum hops.
+        #[arg(long)]
+        depth: Option<usize>,
+        /// Edge kinds to follow (comma-separated); request-path kinds by default.
+        #[arg(long, value_delimiter = ',')]
+        edge_kinds: Vec<EdgeKind>,
+        /// Also follow telemetry, service-discovery and feature-flag edges.
+        #[arg(long)]
+        include_plumbing: bool,
+        /// Also follow edges declared only by opt-in layers (test/add-on compose overlays).
+        #[arg(long)]
+        include_optional: bool,
+        /// Answer as the graph was at this time.
+        #[arg(long)]
+        at: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Shortest dependency path from FROM to TO.
+    Path {
+        /// Start node.
+        from: String,
+        /// End node.
+        to: String,
+        /// Also follow plumbing edges.
+        #[arg(long)]
+        include_plumbing: bool,
+        /// Answer as the graph was at this time.
+        #[arg(long)]
+        at: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Serve the HTTP API on 127.0.0.1.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "LORE_BIND", default_value = "127.0.0.1:7474")]
+        bind: String,
+    },
+    /// Ingest the example organisation and serve it.
+    Demo {
+        /// Address to listen on.
+        #[arg(long, env = "LORE_BIND", default_value = "127.0.0.1:7474")]
+        bind: String,
+        /// Example organisation directory.
+        #[arg(long, default_value = "examples/org")]
+        org: PathBuf,
+    },
+    /// Benchmark impact queries on a generated organisation.
+    Bench(bench::BenchArgs),
+}
+
+/// Runs a parsed command line.
+pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
+    init_tracing(&args.log_format);
+    let open = || Engine::open(&args.data_dir).with_context(|| format!("opening data dir {}", args.data_dir.display()));
+    match args.command {
+        Command::Ingest { paths, json } => {
+            let engine = open()?;
+            let reports = engine.ingest(&paths, time::now())?;
+            output::ingest_summary(&reports, json)?;
+            let failed = reports.iter().any(|r| r.has_errors());
+            Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+        }
+        Command::Show { node, at, json } => {
+            let view = open()?.show(&node, parse_at(at)?)?;
+            output::show(&view, json)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Impact { node, direction, depth, edge_kinds, include_plumbing, include_optional, at, json } => {
+            let req = ImpactRequest { node, direction, depth, edge_kinds, include_plumbing, include_optional, at: parse_at(at)? };
+            let view = open()?.impact(&req)?;
+            output::impact(&view, json)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Path { from, to, include_plumbing, at, json } => {
+            let view = open()?.path(&from, &to, include_plumbing, parse_at(at)?)?;
+            output::path(&view, json)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Serve { bind } => {
+            let engine = open()?;
+            lore::server::serve(engine, &bind, None)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo { bind, org } => demo::run(&args.data_dir, &org, &bind),
+        Command::Bench(bench_args) => bench::run(&bench_args),
+    }
+}
+
+fn parse_at(at: Option<String>) -> anyhow::Result<Option<i64>> {
+    at.map(|t| time::parse(&t).map_err(anyhow::Error::msg)).transpose()
+}
+
+fn init_tracing(format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("LORE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = if format == "json" { builder.json().try_init() } else { builder.try_init() };
+}

@@ -1,0 +1,119 @@
+//! Printing query answers: JSON (the HTTP API's objects) or text for people.
+
+use std::io::Write;
+
+use lore::engine::{ImpactView, PathView, ShowView};
+use lore::ingest::SourceReport;
+use lore::model::Edge;
+use serde::Serialize;
+
+fn json<T: Serialize>(value: &T) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+fn evidence(edge: &Edge) -> String {
+    edge.evidence.iter().map(|e| e.locator.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+pub(crate) fn ingest_summary(reports: &[SourceReport], as_json: bool) -> anyhow::Result<()> {
+    if as_json {
+        return json(&serde_json::json!({ "sources": reports }));
+    }
+    let mut out = std::io::stdout().lock();
+    for r in reports {
+        writeln!(out, "{}: {} files read, {} skipped, {} records", r.root, r.files_read, r.skipped.len(), r.records)?;
+        writeln!(out, "  facts: {} added, {} updated, {} closed, {} unchanged", r.added, r.updated, r.closed, r.unchanged)?;
+        for d in r.diagnostics.iter().filter(|d| d.severity != "info") {
+            writeln!(out, "  {}: {}: {}", d.severity, d.locator, d.message)?;
+        }
+        let helm = r.skipped.iter().filter(|s| s.reason.starts_with("helm")).count();
+        if helm > 0 {
+            writeln!(out, "  skipped {helm} helm templates (render them with `helm template` to ingest)")?;
+        }
+        let unknown = r.skipped.len() - helm;
+        if unknown > 0 {
+            writeln!(out, "  skipped {unknown} files in formats lore does not ingest (use --json for the list)")?;
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn show(view: &ShowView, as_json: bool) -> anyhow::Result<()> {
+    if as_json {
+        return json(view);
+    }
+    let mut out = std::io::stdout().lock();
+    let n = &view.node;
+    writeln!(out, "{} ({}){}", n.id, n.kind, if view.current { "" } else { " [no longer present; history only]" })?;
+    if !n.aliases.is_empty() {
+        writeln!(out, "  aliases: {}", n.aliases.join(", "))?;
+    }
+    if !n.owners.is_empty() {
+        writeln!(out, "  owners: {}", n.owners.join(", "))?;
+    }
+    if let Some(d) = n.datastore {
+        writeln!(out, "  datastore: {d}")?;
+    }
+    if let Some(r) = n.role {
+        writeln!(out, "  role: {r}")?;
+    }
+    writeln!(out, "  identity:")?;
+    for m in &view.identity {
+        writeln!(out, "    {} at {} [{}]: {}", m.name, m.locator, m.declared_as, m.rule)?;
+    }
+    writeln!(out, "  depends on:")?;
+    for e in &view.edges_out {
+        writeln!(out, "    --{}--> {}{}  ({})", e.kind, e.to, if e.optional { " [optional]" } else { "" }, evidence(e))?;
+    }
+    writeln!(out, "  used by:")?;
+    for e in &view.edges_in {
+        writeln!(out, "    {} --{}-->{}  ({})", e.from, e.kind, if e.optional { " [optional]" } else { "" }, evidence(e))?;
+    }
+    if !view.history.is_empty() {
+        writeln!(out, "  history (no longer declared):")?;
+        for e in &view.history {
+            let until = e.evidence.iter().filter_map(|v| v.valid_to).max().map(lore::time::format).unwrap_or_default();
+            writeln!(out, "    {} --{}--> {} until {until}  ({})", e.from, e.kind, e.to, evidence(e))?;
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn impact(view: &ImpactView, as_json: bool) -> anyhow::Result<()> {
+    if as_json {
+        return json(view);
+    }
+    let mut out = std::io::stdout().lock();
+    let verb = match view.direction {
+        lore::graph::Direction::Upstream => "affected if it fails",
+        lore::graph::Direction::Downstream => "needed by it",
+    };
+    writeln!(out, "{}: {} nodes {verb}", view.node.id, view.results.len())?;
+    for hit in &view.results {
+        let via: Vec<String> = hit.path.iter().map(|e| format!("{} -{}-> {}", e.from.name(), e.kind, e.to.name())).collect();
+        writeln!(out, "  [{}] {}  via {}", hit.depth, hit.id, via.join(", "))?;
+        if let Some(first) = hit.path.first() {
+            writeln!(out, "       evidence: {}", evidence(first))?;
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn path(view: &PathView, as_json: bool) -> anyhow::Result<()> {
+    if as_json {
+        return json(view);
+    }
+    let mut out = std::io::stdout().lock();
+    if !view.found {
+        writeln!(out, "no dependency path from {} to {}", view.from.id, view.to.id)?;
+        return Ok(());
+    }
+    writeln!(out, "{} hops from {} to {}", view.hops, view.from.id, view.to.id)?;
+    for e in &view.path {
+        writeln!(out, "  {} --{}--> {}  ({})", e.from, e.kind, e.to, evidence(e))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,249 @@
+//! The engine: the one façade the CLI, HTTP server and tests use.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use lore_schema::EdgeKind;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::graph::{Direction, EdgeFilter, Graph, ImpactHit};
+use crate::ingest::{self, SourceReport};
+use crate::model::{Edge, Member, Node};
+use crate::resolve::{self, SourcedRecord};
+use crate::store::Store;
+
+/// Lore over one data dir.
+#[derive(Debug)]
+pub struct Engine {
+    store: Store,
+    data_dir: PathBuf,
+    current: RwLock<Option<Arc<Graph>>>,
+    history: RwLock<Option<Arc<Graph>>>,
+}
+
+/// An impact question.
+#[derive(Debug, Clone)]
+pub struct ImpactRequest {
+    /// Node id, name or alias.
+    pub node: String,
+    /// Direction.
+    pub direction: Direction,
+    /// Maximum hops; unbounded when `None`.
+    pub depth: Option<usize>,
+    /// Edge kinds to follow; request-path kinds when empty.
+    pub edge_kinds: Vec<EdgeKind>,
+    /// Also follow telemetry, discovery and feature-flag edges.
+    pub include_plumbing: bool,
+    /// Also follow edges declared only by opt-in layers.
+    pub include_optional: bool,
+    /// Answer as the graph was at this time (unix seconds).
+    pub at: Option<i64>,
+}
+
+/// The answer to an impact question.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImpactView {
+    /// The queried node.
+    pub node: Node,
+    /// Direction.
+    pub direction: Direction,
+    /// Depth limit, if any.
+    pub depth: Option<usize>,
+    /// Edge kinds followed.
+    pub edge_kinds: Vec<EdgeKind>,
+    /// Nodes reached, by depth then id.
+    pub results: Vec<ImpactHit>,
+}
+
+/// The answer to `show`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ShowView {
+    /// The node.
+    pub node: Node,
+    /// Whether the node exists now (false: known from history only).
+    pub current: bool,
+    /// Declarations merged into it and the identity rule for each.
+    pub identity: Vec<Member>,
+    /// Edges out (dependencies), with evidence.
+    pub edges_out: Vec<Edge>,
+    /// Edges in (dependents), with evidence.
+    pub edges_in: Vec<Edge>,
+    /// Edges that no longer hold, with their validity.
+    pub history: Vec<Edge>,
+}
+
+/// The answer to `path`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PathView {
+    /// Start node.
+    pub from: Node,
+    /// End node.
+    pub to: Node,
+    /// Whether a path exists.
+    pub found: bool,
+    /// Hops.
+    pub hops: usize,
+    /// Edges from `from` to `to`.
+    pub path: Vec<Edge>,
+}
+
+impl Engine {
+    /// Opens the data dir, creating it if needed.
+    pub fn open(data_dir: &Path) -> Result<Engine> {
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| Error::Input { path: data_dir.to_path_buf(), reason: e.to_string() })?;
+        let store = Store::open(&data_dir.join("store"))?;
+        Ok(Engine { store, data_dir: data_dir.to_path_buf(), current: RwLock::default(), history: RwLock::default() })
+    }
+
+    /// The data dir.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// The store, for inspection and tests.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Ingests each path as its own source at time `now`.
+    pub fn ingest(&self, paths: &[PathBuf], now: i64) -> Result<Vec<SourceReport>> {
+        let mut reports = Vec::new();
+        for path in paths {
+            reports.push(ingest::ingest_path(&self.store, path, now)?);
+        }
+        self.invalidate();
+        Ok(reports)
+    }
+
+    fn invalidate(&self) {
+        if let Ok(mut g) = self.current.write() {
+            *g = None;
+        }
+        if let Ok(mut g) = self.history.write() {
+            *g = None;
+        }
+    }
+
+    /// The graph now (cached) or as it was at `at`.
+    pub fn graph(&self, at: Option<i64>) -> Result<Arc<Graph>> {
+        if at.is_some() {
+            return Ok(Arc::new(self.build(|f| f.version_at(at).into_iter().cloned().collect())?));
+        }
+        if let Ok(g) = self.current.read()
+            && let Some(g) = g.as_ref()
+        {
+            return Ok(g.clone());
+        }
+        let graph = Arc::new(self.build(|f| f.version_at(None).into_iter().cloned().collect())?);
+        if let Ok(mut g) = self.current.write() {
+            *g = Some(graph.clone());
+        }
+        Ok(graph)
+    }
+
+    /// Every fact that ever held, current or not: the graph `show` reads history from.
+    fn history_graph(&self) -> Result<Arc<Graph>> {
+        if let Ok(g) = self.history.read()
+            && let Some(g) = g.as_ref()
+        {
+            return Ok(g.clone());
+        }
+        let graph = Arc::new(self.build(|f| f.versions.clone())?);
+        if let Ok(mut g) = self.history.write() {
+            *g = Some(graph.clone());
+        }
+        Ok(graph)
+    }
+
+    fn build(&self, pick: impl Fn(&crate::store::Fact) -> Vec<crate::store::FactVersion>) -> Result<Graph> {
+        let mut records = Vec::new();
+        for fact in self.store.facts() {
+            let fact = fact?;
+            for v in pick(&fact) {
+                records.push(SourcedRecord { source: fact.source.clone(), record: v.record, valid_from: v.valid_from, valid_to: v.valid_to });
+            }
+        }
+        Ok(Graph::new(resolve::resolve(&records)))
+    }
+
+    /// A node with its identity, edges and history.
+    pub fn show(&self, name: &str, at: Option<i64>) -> Result<ShowView> {
+        let graph = self.graph(at)?;
+        let history = self.history_graph()?;
+        let (node, current) = match graph.lookup(name) {
+            Ok(n) => (n.clone(), true),
+            Err(Error::NodeNotFound(_)) => (history.lookup(name)?.clone(), false),
+            Err(e) => return Err(e),
+        };
+        let (out, inc) = graph.edges_of(&node.id);
+        let live: BTreeSet<(String, String, EdgeKind)> = out
+            .iter()
+            .chain(&inc)
+            .map(|e| (e.from.to_string(), e.to.to_string(), e.kind))
+            .collect();
+        let (h_out, h_in) = history.edges_of(&node.id);
+        let mut past: Vec<Edge> = h_out
+            .into_iter()
+            .chain(h_in)
+            .filter(|e| !live.contains(&(e.from.to_string(), e.to.to_string(), e.kind)))
+            .cloned()
+            .collect();
+        past.sort_by(|a, b| (&a.from, &a.to).cmp(&(&b.from, &b.to)));
+        let identity = if current { graph.members(&node.id).to_vec() } else { history.members(&node.id).to_vec() };
+        Ok(ShowView {
+            node,
+            current,
+            identity,
+            edges_out: out.into_iter().cloned().collect(),
+            edges_in: inc.into_iter().cloned().collect(),
+            history: past,
+        })
+    }
+
+    /// Transitive callers (upstream) or dependencies (downstream) of a node.
+    pub fn impact(&self, req: &ImpactRequest) -> Result<ImpactView> {
+        let graph = self.graph(req.at)?;
+        let node = graph.lookup(&req.node)?.clone();
+        let filter = edge_filter(&req.edge_kinds, req.include_plumbing, req.include_optional);
+        let results = graph.impact(&node.id, req.direction, req.depth, &filter);
+        Ok(ImpactView {
+            node,
+            direction: req.direction,
+            depth: req.depth,
+            edge_kinds: filter.kinds.into_iter().collect(),
+            results,
+        })
+    }
+
+    /// Shortest dependency path from one node to another.
+    pub fn path(&self, from: &str, to: &str, include_plumbing: bool, at: Option<i64>) -> Result<PathView> {
+        let graph = self.graph(at)?;
+        let from = graph.lookup(from)?.clone();
+        let to = graph.lookup(to)?.clone();
+        let filter = edge_filter(&[], include_plumbing, true);
+        let hit = graph.path(&from.id, &to.id, &filter);
+        Ok(PathView {
+            found: hit.is_some(),
+            hops: hit.as_ref().map_or(0, |h| h.hops),
+            path: hit.map(|h| h.path).unwrap_or_default(),
+            from,
+            to,
+        })
+    }
+}
+
+fn edge_filter(kinds: &[EdgeKind], plumbing: bool, optional: bool) -> EdgeFilter {
+    let mut filter = if kinds.is_empty() {
+        EdgeFilter::request_path()
+    } else {
+        EdgeFilter { kinds: kinds.iter().copied().collect(), include_optional: false }
+    };
+    if plumbing {
+        filter = filter.with_plumbing();
+    }
+    filter.include_optional = optional;
+    filter
+}

@@ -1,0 +1,79 @@
+//! The main crate's error type and the codes it maps to at the boundaries.
+
+use std::path::PathBuf;
+
+/// What went wrong, by category, for HTTP status and CLI exit codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// The request names something that does not exist.
+    NotFound,
+    /// The request is malformed or ambiguous.
+    BadRequest,
+    /// Lore failed.
+    Internal,
+}
+
+impl ErrorCode {
+    /// Snake-case code used in JSON errors.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::BadRequest => "bad_request",
+            ErrorCode::Internal => "internal",
+        }
+    }
+}
+
+/// Errors of the engine.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No node has this name, id or alias.
+    #[error("node `{0}` not found")]
+    NodeNotFound(String),
+    /// Several nodes answer to this name.
+    #[error("`{name}` is ambiguous; candidates: {}", candidates.join(", "))]
+    Ambiguous {
+        /// The name asked for.
+        name: String,
+        /// Ids of the nodes it could mean.
+        candidates: Vec<String>,
+    },
+    /// A parameter is invalid.
+    #[error("invalid parameter `{name}`: {reason}")]
+    InvalidParam {
+        /// Parameter name.
+        name: String,
+        /// Why.
+        reason: String,
+    },
+    /// A path to ingest does not exist or cannot be read.
+    #[error("cannot read `{path}`: {reason}")]
+    Input {
+        /// The path.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// Lore failed in a way the caller cannot fix.
+    #[error("internal error: {0}")]
+    Internal(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
+impl Error {
+    /// The category of this error.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Error::NodeNotFound(_) => ErrorCode::NotFound,
+            Error::Ambiguous { .. } | Error::InvalidParam { .. } | Error::Input { .. } => {
+                ErrorCode::BadRequest
+            }
+            Error::Store(_) | Error::Internal(_) => ErrorCode::Internal,
+        }
+    }
+}
+
+/// Result with the engine's error.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

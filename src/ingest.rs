@@ -1,0 +1,209 @@
+//! Runs ingestors over files and applies their records to the store, one source per
+//! path given.
+//!
+//! A path is walked in name order; hidden directories are skipped; `.env` files are not
+//! ingested themselves but feed `${VAR}` interpolation of the files below them. A file
+//! that cannot be read or parsed is reported and the rest goes on; a source's previous
+//! facts from a file that now fails to parse are kept, not closed.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use lore_ingestors::{Detection, Diagnostic, Input, Severity, detect};
+use lore_schema::Record;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::store::{ApplyStats, SourceMeta, Store};
+
+/// What ingesting one path did.
+#[derive(Debug, Clone, Serialize)]
+pub struct SourceReport {
+    /// The source id (absolute path).
+    pub source: String,
+    /// The path as given.
+    pub root: String,
+    /// Files parsed.
+    pub files_read: usize,
+    /// Files skipped, with the reason.
+    pub skipped: Vec<Skipped>,
+    /// Records produced.
+    pub records: usize,
+    /// Problems found.
+    pub diagnostics: Vec<DiagnosticView>,
+    /// Facts added to the store.
+    pub added: usize,
+    /// Facts whose content changed.
+    pub updated: usize,
+    /// Facts closed because they vanished.
+    pub closed: usize,
+    /// Facts unchanged.
+    pub unchanged: usize,
+}
+
+/// A skipped file.
+#[derive(Debug, Clone, Serialize)]
+pub struct Skipped {
+    /// Path.
+    pub path: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// A diagnostic, for reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct DiagnosticView {
+    /// `file:line`.
+    pub locator: String,
+    /// error, warning or info.
+    pub severity: &'static str,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl From<Diagnostic> for DiagnosticView {
+    fn from(d: Diagnostic) -> DiagnosticView {
+        DiagnosticView { locator: d.locator, severity: d.severity.as_str(), message: d.message }
+    }
+}
+
+impl SourceReport {
+    /// Whether any file failed to parse (in whole or part).
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(|d| d.severity == "error")
+    }
+}
+
+struct FileEntry {
+    rel: String,
+    shown: String,
+    abs: PathBuf,
+}
+
+/// Ingests `path` as one source into `store` at time `now`.
+pub fn ingest_path(store: &Store, path: &Path, now: i64) -> Result<SourceReport> {
+    let abs = std::fs::canonicalize(path).map_err(|e| Error::Input { path: path.to_path_buf(), reason: e.to_string() })?;
+    let root_shown = path.to_string_lossy().trim_end_matches('/').to_string();
+    let files = list_files(path, &abs, &root_shown)?;
+    let progress = progress_bar(files.len() as u64);
+    let mut env_cache: BTreeMap<PathBuf, BTreeMap<String, String>> = BTreeMap::new();
+    let mut records: Vec<(String, Record)> = Vec::new();
+    let mut skipped = Vec::new();
+    let mut diagnostics = Vec::new();
+    let mut files_read = 0;
+    let mut failed_files = Vec::new();
+    for file in &files {
+        progress.inc(1);
+        if file.abs.file_name().is_some_and(|n| n == ".env") {
+            continue;
+        }
+        let bytes = match std::fs::read(&file.abs) {
+            Ok(b) => b,
+            Err(e) => {
+                skipped.push(Skipped { path: file.shown.clone(), reason: format!("cannot read: {e}") });
+                continue;
+            }
+        };
+        let Ok(text) = String::from_utf8(bytes) else {
+            skipped.push(Skipped { path: file.shown.clone(), reason: "not UTF-8 text".to_string() });
+            continue;
+        };
+        let format = match detect(&file.shown, &text) {
+            Detection::Ingest(f) => f,
+            Detection::Skip(reason) => {
+                diagnostics.push(DiagnosticView { locator: file.shown.clone(), severity: "info", message: format!("skipped: {reason}") });
+                skipped.push(Skipped { path: file.shown.clone(), reason });
+                continue;
+            }
+            Detection::Unknown => {
+                skipped.push(Skipped { path: file.shown.clone(), reason: "not a format lore ingests".to_string() });
+                continue;
+            }
+        };
+        let env = env_for(&file.abs, &abs, &mut env_cache);
+        let input = Input { path: &file.shown, text: &text, env };
+        let out = lore_ingestors::ingest(format, &input);
+        files_read += 1;
+        if out.diagnostics.iter().any(|d| d.severity == Severity::Error) && out.records.is_empty() {
+            failed_files.push(file.rel.clone());
+        }
+        diagnostics.extend(out.diagnostics.into_iter().map(DiagnosticView::from));
+        records.extend(out.records.into_iter().map(|r| (file.rel.clone(), r)));
+    }
+    progress.finish_and_clear();
+    let n_records = records.len();
+    let source = abs.to_string_lossy().into_owned();
+    let meta = SourceMeta { root: root_shown.clone(), changed_at: now, files: files_read };
+    let stats: ApplyStats = store.apply_source(&source, meta, records, &failed_files, now)?;
+    Ok(SourceReport {
+        source,
+        root: root_shown,
+        files_read,
+        skipped,
+        records: n_records,
+        diagnostics,
+        added: stats.added,
+        updated: stats.updated,
+        closed: stats.closed,
+        unchanged: stats.unchanged,
+    })
+}
+
+fn list_files(path: &Path, abs: &Path, root_shown: &str) -> Result<Vec<FileEntry>> {
+    if abs.is_file() {
+        let rel = abs.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        return Ok(vec![FileEntry { rel, shown: root_shown.to_string(), abs: abs.to_path_buf() }]);
+    }
+    let mut files = Vec::new();
+    let walker = walkdir::WalkDir::new(abs).sort_by_file_name().into_iter().filter_entry(|e| {
+        e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.') || e.file_name() == ".env"
+    });
+    for entry in walker {
+        let entry = entry.map_err(|e| Error::Input { path: path.to_path_buf(), reason: e.to_string() })?;
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let rel_path = entry.path().strip_prefix(abs).unwrap_or(entry.path());
+        let rel = rel_path.to_string_lossy().replace('\\', "/");
+        let shown = format!("{root_shown}/{rel}");
+        files.push(FileEntry { rel, shown, abs: entry.path().to_path_buf() });
+    }
+    Ok(files)
+}
+
+/// Variables of the nearest `.env` in the file's directory or its ancestors up to the root.
+fn env_for<'c>(
+    file: &Path,
+    root: &Path,
+    cache: &'c mut BTreeMap<PathBuf, BTreeMap<String, String>>,
+) -> &'c BTreeMap<String, String> {
+    let dir = file.parent().unwrap_or(root).to_path_buf();
+    if !cache.contains_key(&dir) {
+        let mut found = BTreeMap::new();
+        let mut cur = Some(dir.as_path());
+        while let Some(d) = cur {
+            if let Ok(text) = std::fs::read_to_string(d.join(".env")) {
+                found = lore_ingestors::util::dotenv::parse(&text);
+                break;
+            }
+            if d == root {
+                break;
+            }
+            cur = d.parent();
+        }
+        cache.insert(dir.clone(), found);
+    }
+    &cache[&dir]
+}
+
+fn progress_bar(len: u64) -> indicatif::ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} ingesting {pos}/{len} files {wide_bar} {elapsed}") {
+        bar.set_style(style);
+    }
+    bar
+}

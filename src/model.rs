@@ -1,0 +1,90 @@
+//! The resolved graph's nodes and edges, as queries return them.
+//!
+//! These are the JSON contract of `../shared/DESIGN.md`: the CLI's `--json` and the HTTP
+//! API serialize the same types, so they cannot drift apart.
+
+use std::collections::BTreeMap;
+
+use lore_schema::{DatastoreType, EdgeKind, NodeId, NodeKind, Role};
+use serde::Serialize;
+
+/// A node after identity resolution: one real thing, whatever names sources give it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Node {
+    /// Stable id, `kind:name`.
+    pub id: NodeId,
+    /// Kind.
+    pub kind: NodeKind,
+    /// Canonical name.
+    pub name: String,
+    /// Every other name it answers to.
+    pub aliases: Vec<String>,
+    /// Namespace, when deployed in one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Datastore technology.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub datastore: Option<DatastoreType>,
+    /// Plumbing role.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
+    /// Owning teams.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub owners: Vec<String>,
+    /// Systems it is part of.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub systems: Vec<String>,
+    /// Other attributes (image, tier, description).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub attrs: BTreeMap<String, String>,
+}
+
+/// Why a node exists and which declarations were merged into it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Member {
+    /// Name as the source spells it.
+    pub name: String,
+    /// Source (ingest root).
+    pub source: String,
+    /// `file:line` of the declaration.
+    pub locator: String,
+    /// What the declaration is (`Deployment shop/checkout`).
+    pub declared_as: String,
+    /// The identity rule that merged it into this node.
+    pub rule: String,
+}
+
+/// Evidence for an edge.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Evidence {
+    /// Source (ingest root).
+    pub source: String,
+    /// `file:line`.
+    pub locator: String,
+    /// Ingestor that read it.
+    pub ingestor: String,
+    /// Why the edge exists (`env CART_ADDR -> cart:7070`).
+    pub note: String,
+    /// Unix seconds since when the fact holds.
+    pub valid_from: i64,
+    /// Unix seconds when the fact stopped holding (history only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub valid_to: Option<i64>,
+}
+
+/// A resolved edge between two nodes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Edge {
+    /// The dependent.
+    pub from: NodeId,
+    /// The dependency.
+    pub to: NodeId,
+    /// Kind after refinement.
+    pub kind: EdgeKind,
+    /// Declared only by an opt-in layer (a test or add-on compose overlay); left out of
+    /// impact unless asked for.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub optional: bool,
+    /// Every declaration that supports it.
+    pub evidence: Vec<Evidence>,
+}

@@ -1,0 +1,228 @@
+//! Resolves relation endpoints (names, hosts, label selectors) to nodes and refines
+//! edge kinds by what the ends turn out to be.
+//!
+//! Edge kinds: a relation a proxy or catalog declares as a route (note `route: ...`)
+//! stays a call; otherwise an edge to or from a plumbing node (telemetry, discovery,
+//! feature flags) takes the plumbing kind, and a call to a datastore becomes
+//! `depends_on`.
+
+use std::collections::BTreeMap;
+
+use lore_ingestors::util::hosts::dns_candidates;
+use lore_schema::{EdgeKind, EntityClass, NodeKind, NodeRef, Record, Role};
+
+use super::names::NameIndex;
+use super::{FactView, Resolved, SourcedRecord, Unresolved, derived_relations, ns_compatible};
+use crate::model::{Edge, Evidence, Member, Node};
+
+struct Entry {
+    node: usize,
+    namespace: Option<String>,
+}
+
+struct Index<'a> {
+    nodes: &'a [Node],
+    exact: BTreeMap<String, Vec<Entry>>,
+    loose: NameIndex<usize>,
+    pods: Vec<(usize, Option<String>, &'a BTreeMap<String, String>)>,
+}
+
+fn kind_compatible(want: Option<NodeKind>, have: NodeKind) -> bool {
+    match want {
+        None => matches!(have, NodeKind::Service | NodeKind::Datastore),
+        Some(NodeKind::Service | NodeKind::Datastore) => {
+            matches!(have, NodeKind::Service | NodeKind::Datastore)
+        }
+        Some(k) => k == have,
+    }
+}
+
+impl<'a> Index<'a> {
+    fn new(nodes: &'a [Node], facts: &'a [FactView<'a>], entity_node: &[usize]) -> Index<'a> {
+        let mut exact: BTreeMap<String, Vec<Entry>> = BTreeMap::new();
+        let mut loose = NameIndex::new();
+        let mut pods = Vec::new();
+        for (i, f) in facts.iter().enumerate() {
+            let node = entity_node[i];
+            let e = f.entity;
+            let ns = e.namespace.clone();
+            for name in std::iter::once(&e.name).chain(&e.aliases) {
+                exact.entry(name.to_ascii_lowercase()).or_default().push(Entry { node, namespace: ns.clone() });
+                loose.insert(name, node);
+            }
+            if e.class == EntityClass::Workload && !e.labels.is_empty() {
+                pods.push((node, ns, &e.labels));
+            }
+        }
+        for (node, n) in nodes.iter().enumerate() {
+            exact.entry(n.id.as_str().to_ascii_lowercase()).or_default().push(Entry { node, namespace: None });
+        }
+        Index { nodes, exact, loose, pods }
+    }
+
+    /// The node `name` means for a referrer in `namespace`: exact matches in the same
+    /// namespace first, then a unique exact match, then a unique loose match.
+    /// `loose` allows normalised matches (names written by people: catalogs, selectors);
+    /// hosts are DNS names and match exactly.
+    fn by_name(
+        &self,
+        kind: Option<NodeKind>,
+        name: &str,
+        namespace: Option<&str>,
+        strict_ns: bool,
+        loose: bool,
+    ) -> Option<usize> {
+        let entries: Vec<&Entry> = self
+            .exact
+            .get(&name.to_ascii_lowercase())
+            .map(|v| v.iter().filter(|e| kind_compatible(kind, self.nodes[e.node].kind)).collect())
+            .unwrap_or_default();
+        let mut same_ns: Vec<usize> = entries
+            .iter()
+            .filter(|e| namespace.is_some() && e.namespace.as_deref() == namespace)
+            .map(|e| e.node)
+            .collect();
+        same_ns.dedup();
+        if let [one] = same_ns.as_slice() {
+            return Some(*one);
+        }
+        let mut compatible: Vec<usize> = entries
+            .iter()
+            .filter(|e| !strict_ns || ns_compatible(namespace, e.namespace.as_deref()))
+            .map(|e| e.node)
+            .collect();
+        compatible.sort_unstable();
+        compatible.dedup();
+        match compatible.as_slice() {
+            [one] => Some(*one),
+            [] if entries.is_empty() && loose => {
+                self.loose.loose(name, |n| kind_compatible(kind, self.nodes[n].kind)).map(|(n, _)| n)
+            }
+            _ => None,
+        }
+    }
+
+    fn by_host(&self, host: &str, namespace: Option<&str>) -> Option<usize> {
+        for (name, ns) in dns_candidates(host) {
+            let (ns, strict) = match &ns {
+                Some(ns) => (Some(ns.as_str()), true),
+                None => (namespace, false),
+            };
+            if let Some(n) = self.by_name(None, &name, ns, strict, false) {
+                return Some(n);
+            }
+        }
+        None
+    }
+
+    fn by_selector(&self, namespace: Option<&str>, labels: &BTreeMap<String, String>) -> Vec<usize> {
+        let mut found: Vec<usize> = self
+            .pods
+            .iter()
+            .filter(|(_, ns, pod)| {
+                ns_compatible(namespace, ns.as_deref()) && labels.iter().all(|(k, v)| pod.get(k) == Some(v))
+            })
+            .map(|(n, _, _)| *n)
+            .collect();
+        found.sort_unstable();
+        found.dedup();
+        if found.is_empty() {
+            // A selector that matches no pods is read as a name: label values usually
+            // are the service's name, and a label typo (`cart` for `carts`) should not
+            // lose the declared dependency.
+            found.extend(labels.values().find_map(|v| self.by_name(None, v, namespace, false, true)));
+        }
+        found
+    }
+
+    fn resolve(&self, r: &NodeRef) -> Vec<usize> {
+        match r {
+            NodeRef::Name { kind, name, namespace } => {
+                self.by_name(*kind, name, namespace.as_deref(), false, true).into_iter().collect()
+            }
+            NodeRef::Host { host, namespace } => self.by_host(host, namespace.as_deref()).into_iter().collect(),
+            NodeRef::Selector { namespace, labels } => self.by_selector(namespace.as_deref(), labels),
+        }
+    }
+}
+
+fn refine(kind: EdgeKind, route: bool, from: &Node, to: &Node) -> EdgeKind {
+    if !matches!(kind, EdgeKind::Calls | EdgeKind::DependsOn | EdgeKind::Publishes | EdgeKind::Consumes) {
+        return kind;
+    }
+    if !route && let Some(role) = to.role.or(from.role) {
+        return match role {
+            Role::Telemetry => EdgeKind::Telemetry,
+            Role::Discovery => EdgeKind::Discovery,
+            Role::FeatureFlags => EdgeKind::FeatureFlag,
+        };
+    }
+    if kind == EdgeKind::Calls && to.kind == NodeKind::Datastore {
+        return EdgeKind::DependsOn;
+    }
+    if kind == EdgeKind::DependsOn && to.kind == NodeKind::Service {
+        return EdgeKind::Calls;
+    }
+    kind
+}
+
+pub(super) fn resolve_relations(
+    records: &[SourcedRecord],
+    facts: &[FactView<'_>],
+    entity_node: &[usize],
+    nodes: Vec<Node>,
+    members: Vec<Vec<Member>>,
+) -> Resolved {
+    let index = Index::new(&nodes, facts, entity_node);
+    let mut edges: BTreeMap<(usize, usize, EdgeKind), Vec<Evidence>> = BTreeMap::new();
+    let mut unresolved = Vec::new();
+    for r in records {
+        let relations = match &r.record {
+            Record::Relation(rel) => vec![rel.clone()],
+            Record::Entity(e) if matches!(e.kind, NodeKind::Service | NodeKind::Datastore) => derived_relations(e),
+            _ => continue,
+        };
+        for rel in relations {
+            let froms = index.resolve(&rel.from);
+            let tos = index.resolve(&rel.to);
+            if froms.is_empty() || tos.is_empty() {
+                let missing = if froms.is_empty() { &rel.from } else { &rel.to };
+                unresolved.push(Unresolved {
+                    reference: missing.key(),
+                    locator: rel.provenance.locator.clone(),
+                    note: rel.provenance.note.clone(),
+                });
+                continue;
+            }
+            let route = rel.provenance.note.starts_with("route:");
+            for &f in &froms {
+                for &t in &tos {
+                    if f == t {
+                        continue;
+                    }
+                    let kind = refine(rel.kind, route, &nodes[f], &nodes[t]);
+                    edges.entry((f, t, kind)).or_default().push(Evidence {
+                        source: r.source.clone(),
+                        locator: rel.provenance.locator.clone(),
+                        ingestor: rel.provenance.ingestor.clone(),
+                        note: rel.provenance.note.clone(),
+                        valid_from: r.valid_from,
+                        valid_to: r.valid_to,
+                    });
+                }
+            }
+        }
+    }
+    let edges = edges
+        .into_iter()
+        .map(|((f, t, kind), mut evidence)| {
+            evidence.sort();
+            evidence.dedup();
+            let optional = evidence.iter().all(|e| e.note.contains("(optional layer"));
+            Edge { from: nodes[f].id.clone(), to: nodes[t].id.clone(), kind, optional, evidence }
+        })
+        .collect();
+    unresolved.sort_by(|a, b| (&a.locator, &a.reference).cmp(&(&b.locator, &b.reference)));
+    unresolved.dedup();
+    Resolved { nodes, members, edges, unresolved }
+}

@@ -1,0 +1,145 @@
+//! Thin handlers: parse the request, run the engine on the blocking pool, answer JSON.
+
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::response::{Html, IntoResponse};
+use serde::Deserialize;
+
+use super::{AppState, ApiError};
+use crate::engine::{ImpactRequest, ImpactView, PathView, ShowView};
+use crate::graph::Direction;
+use crate::model::Node;
+
+async fn blocking<T: Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce(&crate::Engine) -> crate::error::Result<T> + Send + 'static,
+) -> Result<T, ApiError> {
+    let engine = state.engine.clone();
+    tokio::task::spawn_blocking(move || f(&engine))
+        .await
+        .map_err(|e| ApiError::from(crate::Error::Internal(e.to_string())))?
+        .map_err(ApiError::from)
+}
+
+fn parse_at(at: Option<&str>) -> Result<Option<i64>, ApiError> {
+    at.map(|t| crate::time::parse(t).map_err(ApiError::bad_request)).transpose()
+}
+
+pub(super) async fn healthz() -> impl IntoResponse {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+pub(super) async fn readyz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
+    let (nodes, edges) = blocking(&state, |e| e.graph(None).map(|g| (g.nodes().len(), g.edges().len()))).await?;
+    Ok(Json(serde_json::json!({ "status": "ready", "nodes": nodes, "edges": edges })))
+}
+
+pub(super) async fn openapi() -> impl IntoResponse {
+    ([("content-type", "application/json")], include_str!("openapi.json"))
+}
+
+pub(super) async fn not_found() -> ApiError {
+    ApiError::not_found("no such route; see /v1/openapi.json")
+}
+
+pub(super) async fn portal() -> Html<&'static str> {
+    Html(include_str!("portal.html"))
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct NodesQuery {
+    kind: Option<String>,
+    q: Option<String>,
+}
+
+pub(super) async fn nodes(
+    State(state): State<AppState>,
+    query: Result<Query<NodesQuery>, QueryRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let nodes: Vec<Node> = blocking(&state, move |e| {
+        let g = e.graph(None)?;
+        let needle = q.q.unwrap_or_default().to_ascii_lowercase();
+        Ok(g.nodes()
+            .iter()
+            .filter(|n| q.kind.as_deref().is_none_or(|k| n.kind.as_str() == k))
+            .filter(|n| needle.is_empty() || n.name.contains(&needle) || n.aliases.iter().any(|a| a.contains(&needle)))
+            .cloned()
+            .collect())
+    })
+    .await?;
+    Ok(Json(serde_json::json!({ "nodes": nodes })))
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct AtQuery {
+    at: Option<String>,
+}
+
+pub(super) async fn show(
+    State(state): State<AppState>,
+    Path(node): Path<String>,
+    query: Result<Query<AtQuery>, QueryRejection>,
+) -> Result<Json<ShowView>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let at = parse_at(q.at.as_deref())?;
+    Ok(Json(blocking(&state, move |e| e.show(&node, at)).await?))
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct ImpactQuery {
+    node: String,
+    direction: String,
+    depth: Option<usize>,
+    edge_kinds: Option<String>,
+    #[serde(default)]
+    include_plumbing: bool,
+    #[serde(default)]
+    include_optional: bool,
+    at: Option<String>,
+}
+
+pub(super) async fn impact(
+    State(state): State<AppState>,
+    query: Result<Query<ImpactQuery>, QueryRejection>,
+) -> Result<Json<ImpactView>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let direction: Direction = q.direction.parse().map_err(ApiError::bad_request)?;
+    let edge_kinds = q
+        .edge_kinds
+        .as_deref()
+        .unwrap_or("")
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().map_err(ApiError::bad_request))
+        .collect::<Result<Vec<_>, _>>()?;
+    let req = ImpactRequest {
+        node: q.node,
+        direction,
+        depth: q.depth,
+        edge_kinds,
+        include_plumbing: q.include_plumbing,
+        include_optional: q.include_optional,
+        at: parse_at(q.at.as_deref())?,
+    };
+    Ok(Json(blocking(&state, move |e| e.impact(&req)).await?))
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct PathQuery {
+    from: String,
+    to: String,
+    #[serde(default)]
+    include_plumbing: bool,
+    at: Option<String>,
+}
+
+pub(super) async fn path(
+    State(state): State<AppState>,
+    query: Result<Query<PathQuery>, QueryRejection>,
+) -> Result<Json<PathView>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let at = parse_at(q.at.as_deref())?;
+    Ok(Json(blocking(&state, move |e| e.path(&q.from, &q.to, q.include_plumbing, at)).await?))
+}

@@ -1,0 +1,80 @@
+//! HTTP API (axum): the engine's queries under `/v1`, health, metrics and OpenAPI.
+//!
+//! Handlers are thin: parse, run the engine on the blocking pool, serialize the same
+//! objects the CLI prints with `--json`. Every error is `{"error": {"code", "message"}}`.
+
+mod api;
+mod error;
+mod metrics;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::get;
+use tokio::sync::oneshot;
+
+use crate::Engine;
+pub use error::ApiError;
+
+/// Shared state of the server.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    engine: Arc<Engine>,
+    metrics: Arc<metrics::Metrics>,
+}
+
+/// The router over an engine.
+pub fn router(engine: Arc<Engine>) -> Router {
+    let state = AppState { engine, metrics: Arc::default() };
+    Router::new()
+        .route("/", get(api::portal))
+        .route("/healthz", get(api::healthz))
+        .route("/readyz", get(api::readyz))
+        .route("/metrics", get(metrics::render))
+        .route("/v1/openapi.json", get(api::openapi))
+        .route("/v1/nodes", get(api::nodes))
+        .route("/v1/nodes/{node}", get(api::show))
+        .route("/v1/impact", get(api::impact))
+        .route("/v1/path", get(api::path))
+        .fallback(api::not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Serves on `bind` until Ctrl-C (or until `shutdown` fires).
+pub fn serve(engine: Engine, bind: &str, shutdown: Option<oneshot::Receiver<()>>) -> Result<(), ServeError> {
+    let addr: SocketAddr = bind.parse().map_err(|_| ServeError(format!("`{bind}` is not an address (expected host:port)")))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| ServeError(e.to_string()))?;
+    let engine = Arc::new(engine);
+    runtime.block_on(async move {
+        // Build the graph before accepting traffic so the first query is fast.
+        let warm = engine.clone();
+        let _ = tokio::task::spawn_blocking(move || warm.graph(None)).await;
+        let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| ServeError(format!("cannot listen on {addr}: {e}")))?;
+        tracing::info!(%addr, "serving");
+        let app = router(engine);
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                match shutdown {
+                    Some(rx) => {
+                        let _ = rx.await;
+                    }
+                    None => {
+                        let _ = tokio::signal::ctrl_c().await;
+                    }
+                }
+            })
+            .await
+            .map_err(|e| ServeError(e.to_string()))
+    })
+}
+
+/// The server could not start or failed.
+#[derive(Debug, thiserror::Error)]
+#[error("server: {0}")]
+pub struct ServeError(String);

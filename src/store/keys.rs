@@ -1,0 +1,26 @@
+//! The key layout, owned here and versioned by [`FORMAT_VERSION`].
+//!
+//! - tree `meta`: `format_version` → u32 big-endian.
+//! - tree `facts`: `<source> 0x00 <file> 0x00 <record key>` → encoded [`super::Fact`].
+//! - tree `sources`: `<source>` → encoded [`super::SourceMeta`].
+
+/// Version of the key layout and value encoding.
+pub(crate) const FORMAT_VERSION: u32 = 1;
+pub(crate) const META_TREE: &str = "meta";
+pub(crate) const FACTS_TREE: &str = "facts";
+pub(crate) const SOURCES_TREE: &str = "sources";
+pub(crate) const FORMAT_KEY: &str = "format_version";
+
+pub(crate) fn source_prefix(source: &str) -> Vec<u8> {
+    let mut key = source.as_bytes().to_vec();
+    key.push(0);
+    key
+}
+
+pub(crate) fn fact_key(source: &str, file: &str, record_key: &str) -> Vec<u8> {
+    let mut key = source_prefix(source);
+    key.extend_from_slice(file.as_bytes());
+    key.push(0);
+    key.extend_from_slice(record_key.as_bytes());
+    key
+}

@@ -1,0 +1,223 @@
+//! The store: sled is the source of truth for every fact Lore knows.
+//!
+//! Facts are kept per source (an ingest root). Each fact has a history of versions with
+//! validity; re-ingesting a source upserts what is there and closes what vanished, in one
+//! atomic batch. Nothing else in Lore touches sled.
+
+mod codec;
+mod keys;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use lore_schema::Record;
+
+pub use codec::{Fact, FactVersion, SourceMeta};
+
+/// Errors of the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// sled failed.
+    #[error("store I/O failed: {0}")]
+    Sled(#[from] sled::Error),
+    /// A stored value does not decode.
+    #[error("corrupt store value at `{key}`: {reason}")]
+    Corrupt {
+        /// Key of the value.
+        key: String,
+        /// Why it does not decode.
+        reason: String,
+    },
+    /// The store was written by another format version.
+    #[error("store format version {found} is not supported (expected {expected}); re-ingest into a new data dir")]
+    Version {
+        /// Version found.
+        found: u32,
+        /// Version this build writes.
+        expected: u32,
+    },
+}
+
+/// What applying a source changed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ApplyStats {
+    /// Facts seen for the first time.
+    pub added: usize,
+    /// Facts whose content changed (old version closed, new one opened).
+    pub updated: usize,
+    /// Facts that vanished and were closed.
+    pub closed: usize,
+    /// Facts unchanged.
+    pub unchanged: usize,
+}
+
+/// The sled-backed store.
+#[derive(Debug, Clone)]
+pub struct Store {
+    db: sled::Db,
+    facts: sled::Tree,
+    sources: sled::Tree,
+}
+
+impl Store {
+    /// Opens (or creates) the store in `dir`.
+    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        let db = sled::Config::new().path(dir).mode(sled::Mode::HighThroughput).open()?;
+        let meta = db.open_tree(keys::META_TREE)?;
+        match meta.get(keys::FORMAT_KEY)? {
+            Some(v) => {
+                let found = codec::decode_version(&v)?;
+                if found != keys::FORMAT_VERSION {
+                    return Err(StoreError::Version { found, expected: keys::FORMAT_VERSION });
+                }
+            }
+            None => {
+                meta.insert(keys::FORMAT_KEY, &keys::FORMAT_VERSION.to_be_bytes())?;
+            }
+        }
+        let facts = db.open_tree(keys::FACTS_TREE)?;
+        let sources = db.open_tree(keys::SOURCES_TREE)?;
+        Ok(Store { db, facts, sources })
+    }
+
+    /// Replaces the facts of `source` by `records` (each with the file it came from), at
+    /// time `now`: new facts open, changed facts get a new version, vanished facts close.
+    /// Unchanged facts are not rewritten, so applying the same input twice writes nothing.
+    /// Facts of `failed_files` (files that could not be parsed this time) are kept as they
+    /// are: a broken file does not erase what was known from it.
+    pub fn apply_source(
+        &self,
+        source: &str,
+        meta: SourceMeta,
+        records: Vec<(String, Record)>,
+        failed_files: &[String],
+        now: i64,
+    ) -> Result<ApplyStats, StoreError> {
+        let failed: BTreeSet<Vec<u8>> =
+            failed_files.iter().map(|f| keys::fact_key(source, f, "")).collect();
+        let mut incoming: BTreeMap<Vec<u8>, Record> = BTreeMap::new();
+        for (file, record) in records {
+            incoming.entry(keys::fact_key(source, &file, &record.key())).or_insert(record);
+        }
+        let mut stats = ApplyStats::default();
+        let mut batch = sled::Batch::default();
+        let mut seen = BTreeSet::new();
+        for item in self.facts.scan_prefix(keys::source_prefix(source)) {
+            let (key, value) = item?;
+            let mut fact = codec::decode_fact(&key, &value)?;
+            let open = fact.versions.last().filter(|v| v.valid_to.is_none()).cloned();
+            match (incoming.get(key.as_ref()), open) {
+                (Some(record), Some(current)) if &current.record == record => stats.unchanged += 1,
+                (Some(record), current) => {
+                    if let Some(last) = fact.versions.last_mut().filter(|v| v.valid_to.is_none()) {
+                        last.valid_to = Some(now);
+                    }
+                    if current.is_some() {
+                        stats.updated += 1;
+                    } else {
+                        stats.added += 1;
+                    }
+                    fact.versions.push(FactVersion { record: record.clone(), valid_from: now, valid_to: None });
+                    batch.insert(key.as_ref(), codec::encode_fact(&fact));
+                }
+                (None, Some(_)) if failed.iter().any(|p| key.starts_with(p)) => stats.unchanged += 1,
+                (None, Some(_)) => {
+                    if let Some(last) = fact.versions.last_mut() {
+                        last.valid_to = Some(now);
+                    }
+                    stats.closed += 1;
+                    batch.insert(key.as_ref(), codec::encode_fact(&fact));
+                }
+                (None, None) => {}
+            }
+            seen.insert(key.to_vec());
+        }
+        for (key, record) in incoming {
+            if seen.contains(&key) {
+                continue;
+            }
+            stats.added += 1;
+            let fact = Fact {
+                source: source.to_string(),
+                versions: vec![FactVersion { record, valid_from: now, valid_to: None }],
+            };
+            batch.insert(key, codec::encode_fact(&fact));
+        }
+        let changed = stats.added + stats.updated + stats.closed > 0;
+        let known = self.sources.get(source.as_bytes())?.map(|v| codec::decode_source(source, &v)).transpose()?;
+        if changed || known.as_ref() != Some(&meta) {
+            let mut meta = meta;
+            if !changed && let Some(known) = known {
+                meta.changed_at = known.changed_at;
+            }
+            self.sources.insert(source.as_bytes(), codec::encode_source(&meta))?;
+        }
+        if changed {
+            self.facts.apply_batch(batch)?;
+        }
+        self.db.flush()?;
+        Ok(stats)
+    }
+
+    /// Every fact, in key order.
+    pub fn facts(&self) -> impl Iterator<Item = Result<Fact, StoreError>> + '_ {
+        self.facts.iter().map(|item| {
+            let (key, value) = item?;
+            codec::decode_fact(&key, &value)
+        })
+    }
+
+    /// Every source with its metadata.
+    pub fn sources(&self) -> Result<Vec<(String, SourceMeta)>, StoreError> {
+        self.sources
+            .iter()
+            .map(|item| {
+                let (key, value) = item?;
+                let name = String::from_utf8_lossy(&key).into_owned();
+                let meta = codec::decode_source(&name, &value)?;
+                Ok((name, meta))
+            })
+            .collect()
+    }
+
+    /// A checksum of every stored fact, to tell whether anything changed.
+    pub fn checksum(&self) -> Result<String, StoreError> {
+        let mut hasher = blake3::Hasher::new();
+        for item in self.facts.iter() {
+            let (key, value) = item?;
+            hasher.update(&key);
+            hasher.update(&value);
+        }
+        Ok(hasher.finalize().to_hex().to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use lore_schema::{Entity, EntityClass, NodeKind, Provenance};
+
+    use super::*;
+
+    fn entity(name: &str) -> (String, Record) {
+        let prov = Provenance::declared("test", format!("f.yaml:{}", name.len()), "");
+        ("f.yaml".to_string(), Record::Entity(Entity::new(NodeKind::Service, name, EntityClass::Workload, prov)))
+    }
+
+    #[test]
+    fn reapplying_is_idempotent_and_vanished_facts_close() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let meta = SourceMeta { root: "r".into(), changed_at: 1, files: 1 };
+        let stats = store.apply_source("s", meta.clone(), vec![entity("a"), entity("bb")], &[], 1).unwrap();
+        assert_eq!(stats.added, 2);
+        let before = store.checksum().unwrap();
+        let stats = store.apply_source("s", SourceMeta { changed_at: 2, ..meta.clone() }, vec![entity("a"), entity("bb")], &[], 2).unwrap();
+        assert_eq!(stats, ApplyStats { unchanged: 2, ..ApplyStats::default() });
+        assert_eq!(store.checksum().unwrap(), before);
+        let stats = store.apply_source("s", meta, vec![entity("a")], &[], 3).unwrap();
+        assert_eq!(stats.closed, 1);
+        let facts: Vec<Fact> = store.facts().collect::<Result<_, _>>().unwrap();
+        let closed: Vec<_> = facts.iter().filter(|f| f.versions[0].valid_to == Some(3)).collect();
+        assert_eq!(closed.len(), 1);
+    }
+}

@@ -1,0 +1,9 @@
+//! Integration tests: one binary (real sled in temp dirs, real corpora from
+//! `../shared/corpora`, organisations from `../shared/tools/gen-org`).
+
+mod cli;
+mod corpora;
+mod gen_org;
+mod http;
+mod reingest;
+mod support;
