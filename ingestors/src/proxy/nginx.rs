@@ -40,8 +40,10 @@ pub fn ingest_nginx(input: &Input<'_>, out: &mut Emitter) {
         out.diagnostic(Severity::Error, line, format!("invalid nginx config: {msg}"));
     }
     let mut vars = BTreeMap::new();
-    for d in directives.iter().filter(|d| d.name == "set" && d.args.len() >= 2) {
-        vars.insert(d.args[0].trim_start_matches('$').to_string(), d.args[1].clone());
+    for d in directives.iter().filter(|d| d.name == "set") {
+        if let [name, value, ..] = &d.args[..] {
+            vars.insert(name.trim_start_matches('$').to_string(), value.clone());
+        }
     }
     let expand = |text: &str| expand(text, &vars, input);
     let mut upstreams: BTreeMap<String, Vec<(String, usize)>> = BTreeMap::new();
@@ -234,7 +236,7 @@ impl Scanner<'_> {
             word.push(c);
             self.bump();
             if c == '$' && self.peek() == Some('{') {
-                while let Some(c) = self.peek() {
+                while let Some(c) = self.peek().filter(|c| !matches!(c, '\n' | ';')) {
                     word.push(c);
                     self.bump();
                     if c == '}' {
