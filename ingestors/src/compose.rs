@@ -229,7 +229,7 @@ fn service(svc: &Service<'_, '_>, out: &mut Emitter) {
     emit(svc.file, &names, records, out);
 }
 
-/// Records that `f` emits, in emission order.
+/// Records that `f` emits for one variable or command line (sorted, one per key).
 fn collect(f: impl FnOnce(&mut Emitter)) -> Vec<Record> {
     let mut scratch = Emitter::new("");
     f(&mut scratch);

@@ -55,7 +55,8 @@ fn ingest_exit_codes_ambiguity_and_identity() {
     let out = lore(&data, &["impact", "cart-api", "--direction", "upstream", "--json"]);
     let view: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(view["results"][0]["id"], "service:checkoutservice");
-    assert!(view["results"][0]["path"][0]["evidence"][0]["locator"].as_str().unwrap().ends_with("shop.yaml:8"));
+    let locator = view["results"][0]["path"][0]["evidence"][0]["locator"].as_str().unwrap();
+    assert!(locator.ends_with("shop.yaml:9"), "{locator}");
     let help = std::process::Command::new(lore_bin()).args(["ingest", "--help"]).output().unwrap();
     assert!(String::from_utf8_lossy(&help.stdout).contains("Exit status"));
 }
