@@ -95,7 +95,12 @@ impl Engine {
         std::fs::create_dir_all(data_dir)
             .map_err(|e| Error::Input { path: data_dir.to_path_buf(), reason: e.to_string() })?;
         let store = Store::open(&data_dir.join("store"))?;
-        Ok(Engine { store, data_dir: data_dir.to_path_buf(), current: RwLock::default(), history: RwLock::default() })
+        Ok(Engine {
+            store,
+            data_dir: data_dir.to_path_buf(),
+            current: RwLock::default(),
+            history: RwLock::default(),
+        })
     }
 
     /// The data dir.
@@ -158,12 +163,20 @@ impl Engine {
         Ok(graph)
     }
 
-    fn build(&self, pick: impl Fn(&crate::store::Fact) -> Vec<crate::store::FactVersion>) -> Result<Graph> {
+    fn build(
+        &self,
+        pick: impl Fn(&crate::store::Fact) -> Vec<crate::store::FactVersion>,
+    ) -> Result<Graph> {
         let mut records = Vec::new();
         for fact in self.store.facts() {
             let fact = fact?;
             for v in pick(&fact) {
-                records.push(SourcedRecord { source: fact.source.clone(), record: v.record, valid_from: v.valid_from, valid_to: v.valid_to });
+                records.push(SourcedRecord {
+                    source: fact.source.clone(),
+                    record: v.record,
+                    valid_from: v.valid_from,
+                    valid_to: v.valid_to,
+                });
             }
         }
         Ok(Graph::new(resolve::resolve(&records)))
@@ -192,7 +205,11 @@ impl Engine {
             .cloned()
             .collect();
         past.sort_by(|a, b| (&a.from, &a.to).cmp(&(&b.from, &b.to)));
-        let identity = if current { graph.members(&node.id).to_vec() } else { history.members(&node.id).to_vec() };
+        let identity = if current {
+            graph.members(&node.id).to_vec()
+        } else {
+            history.members(&node.id).to_vec()
+        };
         Ok(ShowView {
             node,
             current,
@@ -219,7 +236,13 @@ impl Engine {
     }
 
     /// Shortest dependency path from one node to another.
-    pub fn path(&self, from: &str, to: &str, include_plumbing: bool, at: Option<i64>) -> Result<PathView> {
+    pub fn path(
+        &self,
+        from: &str,
+        to: &str,
+        include_plumbing: bool,
+        at: Option<i64>,
+    ) -> Result<PathView> {
         let graph = self.graph(at)?;
         let from = graph.lookup(from)?.clone();
         let to = graph.lookup(to)?.clone();

@@ -83,7 +83,8 @@ struct FileEntry {
 
 /// Ingests `path` as one source into `store` at time `now`.
 pub fn ingest_path(store: &Store, path: &Path, now: i64) -> Result<SourceReport> {
-    let abs = std::fs::canonicalize(path).map_err(|e| Error::Input { path: path.to_path_buf(), reason: e.to_string() })?;
+    let abs = std::fs::canonicalize(path)
+        .map_err(|e| Error::Input { path: path.to_path_buf(), reason: e.to_string() })?;
     let root_shown = path.to_string_lossy().trim_end_matches('/').to_string();
     let files = list_files(path, &abs, &root_shown)?;
     let progress = progress_bar(files.len() as u64);
@@ -101,23 +102,34 @@ pub fn ingest_path(store: &Store, path: &Path, now: i64) -> Result<SourceReport>
         let bytes = match std::fs::read(&file.abs) {
             Ok(b) => b,
             Err(e) => {
-                skipped.push(Skipped { path: file.shown.clone(), reason: format!("cannot read: {e}") });
+                skipped.push(Skipped {
+                    path: file.shown.clone(),
+                    reason: format!("cannot read: {e}"),
+                });
                 continue;
             }
         };
         let Ok(text) = String::from_utf8(bytes) else {
-            skipped.push(Skipped { path: file.shown.clone(), reason: "not UTF-8 text".to_string() });
+            skipped
+                .push(Skipped { path: file.shown.clone(), reason: "not UTF-8 text".to_string() });
             continue;
         };
         let format = match detect(&file.shown, &text) {
             Detection::Ingest(f) => f,
             Detection::Skip(reason) => {
-                diagnostics.push(DiagnosticView { locator: file.shown.clone(), severity: "info", message: format!("skipped: {reason}") });
+                diagnostics.push(DiagnosticView {
+                    locator: file.shown.clone(),
+                    severity: "info",
+                    message: format!("skipped: {reason}"),
+                });
                 skipped.push(Skipped { path: file.shown.clone(), reason });
                 continue;
             }
             Detection::Unknown => {
-                skipped.push(Skipped { path: file.shown.clone(), reason: "not a format lore ingests".to_string() });
+                skipped.push(Skipped {
+                    path: file.shown.clone(),
+                    reason: "not a format lore ingests".to_string(),
+                });
                 continue;
             }
         };
@@ -157,10 +169,13 @@ fn list_files(path: &Path, abs: &Path, root_shown: &str) -> Result<Vec<FileEntry
     }
     let mut files = Vec::new();
     let walker = walkdir::WalkDir::new(abs).sort_by_file_name().into_iter().filter_entry(|e| {
-        e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.') || e.file_name() == ".env"
+        e.depth() == 0
+            || !e.file_name().to_string_lossy().starts_with('.')
+            || e.file_name() == ".env"
     });
     for entry in walker {
-        let entry = entry.map_err(|e| Error::Input { path: path.to_path_buf(), reason: e.to_string() })?;
+        let entry =
+            entry.map_err(|e| Error::Input { path: path.to_path_buf(), reason: e.to_string() })?;
         if !entry.file_type().is_file() {
             continue;
         }
@@ -202,7 +217,9 @@ fn progress_bar(len: u64) -> indicatif::ProgressBar {
         return indicatif::ProgressBar::hidden();
     }
     let bar = indicatif::ProgressBar::new(len);
-    if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} ingesting {pos}/{len} files {wide_bar} {elapsed}") {
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{spinner} ingesting {pos}/{len} files {wide_bar} {elapsed}",
+    ) {
         bar.set_style(style);
     }
     bar

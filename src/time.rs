@@ -18,9 +18,9 @@ pub fn parse(text: &str) -> Result<i64, String> {
         return Ok(t.unix_timestamp());
     }
     let with_time = format!("{text}T00:00:00Z");
-    OffsetDateTime::parse(&with_time, &Rfc3339)
-        .map(|t| t.unix_timestamp())
-        .map_err(|_| format!("`{text}` is not a time (expected RFC 3339, YYYY-MM-DD or unix seconds)"))
+    OffsetDateTime::parse(&with_time, &Rfc3339).map(|t| t.unix_timestamp()).map_err(|_| {
+        format!("`{text}` is not a time (expected RFC 3339, YYYY-MM-DD or unix seconds)")
+    })
 }
 
 /// RFC 3339 text of unix seconds.

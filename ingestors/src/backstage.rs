@@ -107,7 +107,14 @@ impl Ctx<'_, '_> {
         NodeRef::name(Some(self.node_kind), self.name, None)
     }
 
-    fn relation(&self, from: NodeRef, to: NodeRef, kind: EdgeKind, r: &EntityRef, field: &str) -> Record {
+    fn relation(
+        &self,
+        from: NodeRef,
+        to: NodeRef,
+        kind: EdgeKind,
+        r: &EntityRef,
+        field: &str,
+    ) -> Record {
         let note = format!("{} {} {} {}", self.kind, self.name, field, r.raw);
         Record::Relation(Relation { from, to, kind, provenance: self.provenance(r.line, note) })
     }
@@ -127,9 +134,13 @@ impl Ctx<'_, '_> {
         };
         let mut refs = Vec::new();
         for item in items {
-            let Some(raw) = scalar_text(item).map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+            let Some(raw) =
+                scalar_text(item).map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
             else {
-                let msg = format!("{} {}: {field} entry is not an entity reference; skipped", self.kind, self.name);
+                let msg = format!(
+                    "{} {}: {field} entry is not an entity reference; skipped",
+                    self.kind, self.name
+                );
                 out.diagnostic(Severity::Warning, key_line, msg);
                 continue;
             };
@@ -146,7 +157,9 @@ impl Ctx<'_, '_> {
 /// namespace is dropped.
 fn parse_ref(raw: &str, default_kind: &str) -> (String, String) {
     let (kind, rest) = match raw.split_once(':') {
-        Some((kind, rest)) if !kind.is_empty() && !kind.contains('/') => (kind.to_ascii_lowercase(), rest),
+        Some((kind, rest)) if !kind.is_empty() && !kind.contains('/') => {
+            (kind.to_ascii_lowercase(), rest)
+        }
         _ => (default_kind.to_string(), raw),
     };
     let name = rest.rsplit_once('/').map_or(rest, |(_, name)| name);
@@ -166,9 +179,18 @@ fn node_kind_of(ref_kind: &str) -> Option<NodeKind> {
 }
 
 /// File line of the first line at or after `from` that satisfies `pred`.
-pub(crate) fn line_where(doc: &YamlDoc<'_>, from: usize, pred: impl Fn(&str) -> bool) -> Option<usize> {
+pub(crate) fn line_where(
+    doc: &YamlDoc<'_>,
+    from: usize,
+    pred: impl Fn(&str) -> bool,
+) -> Option<usize> {
     let skip = from.saturating_sub(doc.start_line);
-    doc.text.lines().enumerate().skip(skip).find(|(_, l)| pred(l)).map(|(idx, _)| doc.start_line + idx)
+    doc.text
+        .lines()
+        .enumerate()
+        .skip(skip)
+        .find(|(_, l)| pred(l))
+        .map(|(idx, _)| doc.start_line + idx)
 }
 
 /// Whether `line` holds `token` as a whole YAML scalar (list item, flow item or value).
@@ -189,7 +211,11 @@ fn entity(ctx: &Ctx<'_, '_>, out: &mut Emitter) {
     let attrs = &mut entity.attrs;
     attrs.insert("backstage_kind".to_string(), ctx.kind.to_string());
     for (key, value) in [
-        ("title", str_at(ctx.meta, "title").or_else(|| at(ctx.spec, &["profile", "displayName"]).and_then(Value::as_str))),
+        (
+            "title",
+            str_at(ctx.meta, "title")
+                .or_else(|| at(ctx.spec, &["profile", "displayName"]).and_then(Value::as_str)),
+        ),
         ("description", str_at(ctx.meta, "description")),
         ("lifecycle", str_at(ctx.spec, "lifecycle")),
         ("backstage_type", str_at(ctx.spec, "type")),
@@ -197,8 +223,14 @@ fn entity(ctx: &Ctx<'_, '_>, out: &mut Emitter) {
         ("email", at(ctx.spec, &["profile", "email"]).and_then(Value::as_str)),
         ("repo", annotations.get("github.com/project-slug").map(String::as_str)),
         ("pagerduty", annotations.get("pagerduty.com/service-id").map(String::as_str)),
-        ("kubernetes_namespace", annotations.get("backstage.io/kubernetes-namespace").map(String::as_str)),
-        ("kubernetes_selector", annotations.get("backstage.io/kubernetes-label-selector").map(String::as_str)),
+        (
+            "kubernetes_namespace",
+            annotations.get("backstage.io/kubernetes-namespace").map(String::as_str),
+        ),
+        (
+            "kubernetes_selector",
+            annotations.get("backstage.io/kubernetes-label-selector").map(String::as_str),
+        ),
         ("backstage_namespace", str_at(ctx.meta, "namespace").filter(|ns| *ns != "default")),
     ] {
         if let Some(v) = value.map(str::trim).filter(|v| !v.is_empty()) {
@@ -209,9 +241,9 @@ fn entity(ctx: &Ctx<'_, '_>, out: &mut Emitter) {
     if !tags.is_empty() {
         attrs.insert("tags".to_string(), tags.join(","));
     }
-    let runbook = seq(ctx.meta.get("links")).iter().find(|l| {
-        str_at(l, "title").is_some_and(|t| t.to_ascii_lowercase().contains("runbook"))
-    });
+    let runbook = seq(ctx.meta.get("links"))
+        .iter()
+        .find(|l| str_at(l, "title").is_some_and(|t| t.to_ascii_lowercase().contains("runbook")));
     if let Some(url) = runbook.and_then(|l| str_at(l, "url")) {
         attrs.insert("runbook_url".to_string(), url.to_string());
     }
@@ -229,7 +261,8 @@ fn entity(ctx: &Ctx<'_, '_>, out: &mut Emitter) {
             entity.attrs.insert("owner".to_string(), r.raw.clone());
         }
     }
-    for (field, default) in [("system", "system"), ("domain", "domain"), ("subdomainOf", "domain")] {
+    for (field, default) in [("system", "system"), ("domain", "domain"), ("subdomainOf", "domain")]
+    {
         for r in ctx.refs(field, default, out) {
             if field == "system" {
                 entity.system = Some(r.name.clone());
@@ -248,7 +281,9 @@ fn entity(ctx: &Ctx<'_, '_>, out: &mut Emitter) {
             out.record(ctx.relation(child, me.clone(), EdgeKind::PartOf, &r, "children"));
         }
     }
-    for (field, kind) in [("providesApis", EdgeKind::ProvidesApi), ("consumesApis", EdgeKind::ConsumesApi)] {
+    for (field, kind) in
+        [("providesApis", EdgeKind::ProvidesApi), ("consumesApis", EdgeKind::ConsumesApi)]
+    {
         for r in ctx.refs(field, "api", out) {
             let to = NodeRef::name(Some(NodeKind::Api), &r.name, None);
             out.record(ctx.relation(me.clone(), to, kind, &r, field));
@@ -273,20 +308,28 @@ fn dependencies(ctx: &Ctx<'_, '_>, me: &NodeRef, out: &mut Emitter) {
                 out.record(ctx.relation(me.clone(), to, edge, &r, "dependsOn"));
             }
             _ => {
-                let msg = format!("{} {}: dependsOn {} is not a component, resource or API; skipped", ctx.kind, ctx.name, r.raw);
+                let msg = format!(
+                    "{} {}: dependsOn {} is not a component, resource or API; skipped",
+                    ctx.kind, ctx.name, r.raw
+                );
                 out.diagnostic(Severity::Warning, r.line, msg);
             }
         }
     }
-    let my_edge = if ctx.node_kind == NodeKind::Datastore { EdgeKind::DependsOn } else { EdgeKind::Calls };
+    let my_edge =
+        if ctx.node_kind == NodeKind::Datastore { EdgeKind::DependsOn } else { EdgeKind::Calls };
     for r in ctx.refs("dependencyOf", "component", out) {
-        match node_kind_of(&r.kind).filter(|k| matches!(k, NodeKind::Service | NodeKind::Datastore)) {
+        match node_kind_of(&r.kind).filter(|k| matches!(k, NodeKind::Service | NodeKind::Datastore))
+        {
             Some(source) => {
                 let from = NodeRef::name(Some(source), &r.name, None);
                 out.record(ctx.relation(from, me.clone(), my_edge, &r, "dependencyOf"));
             }
             None => {
-                let msg = format!("{} {}: dependencyOf {} is not a component or resource; skipped", ctx.kind, ctx.name, r.raw);
+                let msg = format!(
+                    "{} {}: dependencyOf {} is not a component or resource; skipped",
+                    ctx.kind, ctx.name, r.raw
+                );
                 out.diagnostic(Severity::Warning, r.line, msg);
             }
         }
@@ -299,7 +342,9 @@ fn resource_datastore(spec_type: Option<&str>, tags: &[String], name: &str) -> D
     let explicit = match spec_type.as_str() {
         "kafka-topic" | "topic" => Some(DatastoreType::KafkaTopic),
         "kafka-cluster" | "kafka" => Some(DatastoreType::Kafka),
-        "s3-bucket" | "bucket" | "gcs-bucket" | "storage-bucket" | "object-storage" => Some(DatastoreType::Bucket),
+        "s3-bucket" | "bucket" | "gcs-bucket" | "storage-bucket" | "object-storage" => {
+            Some(DatastoreType::Bucket)
+        }
         "search-index" | "search" => Some(DatastoreType::Elasticsearch),
         _ => None,
     };
@@ -341,11 +386,18 @@ mod tests {
                     e.attrs,
                     e.provenance.locator,
                 ),
-                Record::Relation(r) => format!("{} {} {} @{}", r.from.key(), r.kind, r.to.key(), r.provenance.locator),
+                Record::Relation(r) => {
+                    format!("{} {} {} @{}", r.from.key(), r.kind, r.to.key(), r.provenance.locator)
+                }
                 other => format!("{other:?}"),
             })
             .collect();
-        lines.extend(output.diagnostics.iter().map(|d| format!("{} {} {}", d.severity.as_str(), d.locator, d.message)));
+        lines.extend(
+            output
+                .diagnostics
+                .iter()
+                .map(|d| format!("{} {} {}", d.severity.as_str(), d.locator, d.message)),
+        );
         lines
     }
 

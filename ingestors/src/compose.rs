@@ -32,8 +32,19 @@ pub const STABILITY: Stability = Stability::Beta;
 
 /// Words that, found in an overlay's layer name, make it an opt-in layer whose edges are
 /// not on the production path.
-pub const OPTIONAL_LAYER_WORDS: &[&str] =
-    &["test", "tests", "e2e", "ci", "dev", "debug", "profiling", "extras", "agent"];
+pub const OPTIONAL_LAYER_WORDS: &[&str] = &[
+    "test",
+    "tests",
+    "e2e",
+    "ci",
+    "dev",
+    "debug",
+    "profiling",
+    "extras",
+    "agent",
+    "logging",
+    "monitoring",
+];
 
 /// Confidence, in per mille, of the edges of an optional layer.
 const OPTIONAL_CONFIDENCE: u16 = 500;

@@ -81,9 +81,8 @@ pub fn detect(path: &str, text: &str) -> Detection {
 }
 
 fn has_top_level_key(text: &str, key: &str) -> bool {
-    text.lines().any(|line| {
-        line.strip_prefix(key).is_some_and(|rest| rest.trim_start().starts_with(':'))
-    })
+    text.lines()
+        .any(|line| line.strip_prefix(key).is_some_and(|rest| rest.trim_start().starts_with(':')))
 }
 
 fn is_helm_template(path: &str, text: &str) -> bool {
@@ -103,15 +102,31 @@ mod tests {
     #[test]
     fn formats_are_detected_from_path_and_content() {
         check("a/compose.yaml", "services:\n  a: {}\n", Detection::Ingest(Format::Compose));
-        check("docker-compose.yml", "version: '2'\nservices:\n", Detection::Ingest(Format::Compose));
-        check("x/dep.yaml", "apiVersion: v1\nkind: Service\n", Detection::Ingest(Format::Kubernetes));
+        check(
+            "docker-compose.yml",
+            "version: '2'\nservices:\n",
+            Detection::Ingest(Format::Compose),
+        );
+        check(
+            "x/dep.yaml",
+            "apiVersion: v1\nkind: Service\n",
+            Detection::Ingest(Format::Kubernetes),
+        );
         check(
             "catalog-info.yaml",
             "apiVersion: backstage.io/v1alpha1\nkind: Component\n",
             Detection::Ingest(Format::Backstage),
         );
-        check("envoy.yaml", "static_resources:\n  clusters: []\n", Detection::Ingest(Format::Envoy));
-        check("nginx.conf", "http { upstream a { server b:80; } }", Detection::Ingest(Format::Nginx));
+        check(
+            "envoy.yaml",
+            "static_resources:\n  clusters: []\n",
+            Detection::Ingest(Format::Envoy),
+        );
+        check(
+            "nginx.conf",
+            "http { upstream a { server b:80; } }",
+            Detection::Ingest(Format::Nginx),
+        );
         check("README.md", "# hi", Detection::Unknown);
         check("values.yaml", "replicas: 2\n", Detection::Unknown);
         assert!(matches!(

@@ -64,8 +64,7 @@ impl Emitter {
 
     /// Reports a problem at `line` (1-based; 0 for the whole file).
     pub fn diagnostic(&mut self, severity: Severity, line: usize, message: impl Into<String>) {
-        let locator =
-            if line == 0 { self.path.clone() } else { format!("{}:{}", self.path, line) };
+        let locator = if line == 0 { self.path.clone() } else { format!("{}:{}", self.path, line) };
         self.out.diagnostics.push(Diagnostic { locator, severity, message: message.into() });
     }
 

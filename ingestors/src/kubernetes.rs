@@ -8,9 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use lore_schema::{
-    EdgeKind, Entity, EntityClass, NodeKind, NodeRef, Provenance, Record, Relation,
-};
+use lore_schema::{EdgeKind, Entity, EntityClass, NodeKind, NodeRef, Provenance, Record, Relation};
 use serde_yaml::Value;
 
 use crate::util::deps::{VarSite, emit_args_refs, emit_var_relations};
@@ -23,8 +21,16 @@ pub const NAME: &str = "kubernetes";
 /// Stability of the output.
 pub const STABILITY: Stability = Stability::Beta;
 
-const WORKLOADS: &[&str] =
-    &["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod", "DeploymentConfig"];
+const WORKLOADS: &[&str] = &[
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+    "ReplicaSet",
+    "Job",
+    "CronJob",
+    "Pod",
+    "DeploymentConfig",
+];
 
 /// Label and annotation keys that name the owning team.
 const OWNER_KEYS: &[&str] =
@@ -53,7 +59,8 @@ pub fn ingest(input: &Input<'_>, out: &mut Emitter) {
         }
         if str_at(&value, "kind").is_some_and(|k| k.ends_with("List")) {
             for item in seq(value.get("items")) {
-                let name = str_at(item.get("metadata").unwrap_or(&Value::Null), "name").unwrap_or("");
+                let name =
+                    str_at(item.get("metadata").unwrap_or(&Value::Null), "name").unwrap_or("");
                 let line = doc.line_of(&format!("name: {name}"), doc.start_line);
                 objects.push(Object { value: item.clone(), doc, line });
             }
@@ -74,7 +81,11 @@ pub fn ingest(input: &Input<'_>, out: &mut Emitter) {
             continue;
         }
         let Some(name) = str_at(meta, "name") else {
-            out.diagnostic(Severity::Warning, obj.line, format!("{kind} has no metadata.name; skipped"));
+            out.diagnostic(
+                Severity::Warning,
+                obj.line,
+                format!("{kind} has no metadata.name; skipped"),
+            );
             continue;
         };
         let ctx = Ctx { input, obj, kind, name, namespace: str_at(meta, "namespace"), meta };
@@ -122,10 +133,8 @@ impl Ctx<'_, '_, '_> {
             .iter()
             .find_map(|k| annotations.get(*k).or_else(|| labels.get(*k)))
             .map(|o| o.trim_start_matches("group:").to_string());
-        entity.system = labels
-            .get("app.kubernetes.io/part-of")
-            .or_else(|| annotations.get("system"))
-            .cloned();
+        entity.system =
+            labels.get("app.kubernetes.io/part-of").or_else(|| annotations.get("system")).cloned();
         for key in ["tier", "description"] {
             if let Some(v) = annotations.get(key).or_else(|| labels.get(key)) {
                 entity.attrs.insert(key.to_string(), v.clone());
@@ -168,12 +177,17 @@ fn workload(ctx: &Ctx<'_, '_, '_>, configmaps: &ConfigMaps, out: &mut Emitter) {
         _ => (at(spec, &["template", "metadata"]), at(spec, &["template", "spec"])),
     };
     let Some(pod_spec) = pod_spec else {
-        out.diagnostic(Severity::Warning, ctx.line(), format!("{} {} has no pod template", ctx.kind, ctx.name));
+        out.diagnostic(
+            Severity::Warning,
+            ctx.line(),
+            format!("{} {} has no pod template", ctx.kind, ctx.name),
+        );
         return;
     };
     let containers: Vec<&Value> =
         seq(pod_spec.get("containers")).iter().chain(seq(pod_spec.get("initContainers"))).collect();
-    let images: Vec<&str> = seq(pod_spec.get("containers")).iter().filter_map(|c| str_at(c, "image")).collect();
+    let images: Vec<&str> =
+        seq(pod_spec.get("containers")).iter().filter_map(|c| str_at(c, "image")).collect();
     let datastore = images
         .iter()
         .find_map(|i| classify::datastore_from_image(i))
@@ -208,7 +222,8 @@ fn workload(ctx: &Ctx<'_, '_, '_>, configmaps: &ConfigMaps, out: &mut Emitter) {
     }
     for volume in seq(pod_spec.get("volumes")) {
         let Some(cm) = at(volume, &["configMap", "name"]).and_then(Value::as_str) else { continue };
-        let Some(data) = configmaps.get(&(ctx.namespace.map(str::to_string), cm.to_string())) else {
+        let Some(data) = configmaps.get(&(ctx.namespace.map(str::to_string), cm.to_string()))
+        else {
             continue;
         };
         let locator = ctx.input.locator(ctx.line_of(&format!("name: {cm}")));
@@ -337,7 +352,11 @@ fn service(ctx: &Ctx<'_, '_, '_>, out: &mut Emitter) {
 
 fn ingress(ctx: &Ctx<'_, '_, '_>, out: &mut Emitter) {
     let spec = ctx.obj.value.get("spec").unwrap_or(&Value::Null);
-    let name = if ctx.name.contains("ingress") { ctx.name.to_string() } else { format!("{}-ingress", ctx.name) };
+    let name = if ctx.name.contains("ingress") {
+        ctx.name.to_string()
+    } else {
+        format!("{}-ingress", ctx.name)
+    };
     let mut entity = ctx.entity(NodeKind::Service, &name, EntityClass::Workload);
     entity.attrs.insert("entrypoint".to_string(), "true".to_string());
     out.record(Record::Entity(entity));
@@ -354,7 +373,9 @@ fn ingress(ctx: &Ctx<'_, '_, '_>, out: &mut Emitter) {
         }
     }
     for backend in backends {
-        let target = at(backend, &["service", "name"]).or_else(|| backend.get("serviceName")).and_then(Value::as_str);
+        let target = at(backend, &["service", "name"])
+            .or_else(|| backend.get("serviceName"))
+            .and_then(Value::as_str);
         let Some(target) = target else { continue };
         let line = ctx.line_of(target);
         out.record(Record::Relation(Relation {
@@ -397,7 +418,8 @@ fn network_policy(ctx: &Ctx<'_, '_, '_>, out: &mut Emitter) {
                 from: NodeRef::Selector { namespace: peer_ns(peer), labels },
                 to: target_ref.clone(),
                 kind: EdgeKind::Calls,
-                provenance: ctx.provenance(line, format!("networkpolicy {} allows ingress", ctx.name)),
+                provenance: ctx
+                    .provenance(line, format!("networkpolicy {} allows ingress", ctx.name)),
             }));
         }
     }
@@ -412,7 +434,8 @@ fn network_policy(ctx: &Ctx<'_, '_, '_>, out: &mut Emitter) {
                 from: target_ref.clone(),
                 to: NodeRef::Selector { namespace: peer_ns(peer), labels },
                 kind: EdgeKind::Calls,
-                provenance: ctx.provenance(line, format!("networkpolicy {} allows egress", ctx.name)),
+                provenance: ctx
+                    .provenance(line, format!("networkpolicy {} allows egress", ctx.name)),
             }));
         }
     }
@@ -428,9 +451,15 @@ fn kafka_topic(ctx: &Ctx<'_, '_, '_>, out: &mut Emitter) {
     if let Some(cluster) = labels.get("strimzi.io/cluster") {
         out.record(Record::Relation(Relation {
             from: NodeRef::name(Some(NodeKind::Datastore), name, ctx.namespace),
-            to: NodeRef::Host { host: cluster.clone(), namespace: ctx.namespace.map(str::to_string) },
+            to: NodeRef::Host {
+                host: cluster.clone(),
+                namespace: ctx.namespace.map(str::to_string),
+            },
             kind: EdgeKind::DependsOn,
-            provenance: ctx.provenance(ctx.line_of("strimzi.io/cluster"), format!("topic {name} lives on cluster {cluster}")),
+            provenance: ctx.provenance(
+                ctx.line_of("strimzi.io/cluster"),
+                format!("topic {name} lives on cluster {cluster}"),
+            ),
         }));
     }
 }
@@ -460,7 +489,13 @@ mod tests {
             .records
             .iter()
             .filter_map(|r| match r {
-                Record::Relation(r) => Some(format!("{} {} {} @{}", r.from.key(), r.kind, r.to.key(), r.provenance.locator)),
+                Record::Relation(r) => Some(format!(
+                    "{} {} {} @{}",
+                    r.from.key(),
+                    r.kind,
+                    r.to.key(),
+                    r.provenance.locator
+                )),
                 _ => None,
             })
             .collect();

@@ -48,7 +48,11 @@ pub fn ingest(input: &Input<'_>, out: &mut Emitter) {
             }
         };
         let Some(services) = value.get("services").and_then(Value::as_sequence) else {
-            out.diagnostic(Severity::Warning, doc.start_line, "no top-level `services` list; nothing read");
+            out.diagnostic(
+                Severity::Warning,
+                doc.start_line,
+                "no top-level `services` list; nothing read",
+            );
             continue;
         };
         let names: BTreeSet<&str> = services.iter().filter_map(service_name).collect();
@@ -67,7 +71,7 @@ pub fn ingest(input: &Input<'_>, out: &mut Emitter) {
                 let at_item = indent(l) == item_indent && l.trim_start().starts_with("- ");
                 (at_item || indent(l) == item_indent + 2) && is_key_line(l, "name", name)
             })
-                .unwrap_or_else(|| doc.line_of(&format!("name: {name}"), cursor));
+            .unwrap_or_else(|| doc.line_of(&format!("name: {name}"), cursor));
             cursor = line;
             let ctx = Ctx { input, doc: &doc, svc, name, line, names: &names };
             service(&ctx, out);
@@ -134,7 +138,9 @@ fn service(ctx: &Ctx<'_, '_>, out: &mut Emitter) {
             None => Vec::new(),
         }
     };
-    for (attr, path) in [("runbooks", &["operations", "runbooks"][..]), ("project", &["technical", "project"])] {
+    for (attr, path) in
+        [("runbooks", &["operations", "runbooks"][..]), ("project", &["technical", "project"])]
+    {
         let values = texts(path);
         if !values.is_empty() {
             entity.attrs.insert(attr.to_string(), values.join(","));
@@ -206,7 +212,10 @@ fn dependencies(ctx: &Ctx<'_, '_>, me: &NodeRef, out: &mut Emitter) {
             None => format!("{ROUTE_NOTE_PREFIX} {} depends on {name}", ctx.name),
         };
         if !ctx.names.contains(name.as_str()) {
-            let prov = ctx.provenance(line, format!("dependency of {} named by no catalog service", ctx.name));
+            let prov = ctx.provenance(
+                line,
+                format!("dependency of {} named by no catalog service", ctx.name),
+            );
             out.record(Record::Entity(classified(&name, EntityClass::Mention, prov)));
         }
         out.record(Record::Relation(Relation {
@@ -255,7 +264,12 @@ mod tests {
                 other => format!("{other:?}"),
             })
             .collect();
-        lines.extend(output.diagnostics.iter().map(|d| format!("{} {} {}", d.severity.as_str(), d.locator, d.message)));
+        lines.extend(
+            output
+                .diagnostics
+                .iter()
+                .map(|d| format!("{} {} {}", d.severity.as_str(), d.locator, d.message)),
+        );
         lines
     }
 
@@ -285,7 +299,13 @@ mod tests {
 
     #[test]
     fn files_without_services_are_reported() {
-        assert_eq!(check("tiers: []\n"), ["warning s.yml:1 no top-level `services` list; nothing read"]);
-        assert_eq!(check("services: [\n"), ["error s.yml:2 invalid YAML: did not find expected node content"]);
+        assert_eq!(
+            check("tiers: []\n"),
+            ["warning s.yml:1 no top-level `services` list; nothing read"]
+        );
+        assert_eq!(
+            check("services: [\n"),
+            ["error s.yml:2 invalid YAML: did not find expected node content"]
+        );
     }
 }

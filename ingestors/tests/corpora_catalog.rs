@@ -95,8 +95,8 @@ fn gitlab_service_catalog_matches_edges_tsv() {
     assert_eq!(
         reach(&up, "redis"),
         set(&[
-            "api", "console", "frontend", "git", "gitaly", "kas", "mailroom", "praefect", "registry",
-            "sidekiq", "web"
+            "api", "console", "frontend", "git", "gitaly", "kas", "mailroom", "praefect",
+            "registry", "sidekiq", "web"
         ])
     );
     assert_eq!(
@@ -108,7 +108,9 @@ fn gitlab_service_catalog_matches_edges_tsv() {
         .records
         .iter()
         .filter_map(|r| match r {
-            Record::Entity(e) if e.class.as_str() == "mention" => Some(format!("{}:{}", e.kind, e.name)),
+            Record::Entity(e) if e.class.as_str() == "mention" => {
+                Some(format!("{}:{}", e.kind, e.name))
+            }
             _ => None,
         })
         .collect();
@@ -183,7 +185,10 @@ fn generated_backstage_catalog_ingests_cleanly() {
     let mut canon: BTreeMap<String, String> = BTreeMap::new();
     for row in tsv_rows(&tmp.0.join("truth/aliases.tsv")) {
         if let [alias, id] = row.as_slice() {
-            canon.insert(alias.clone(), id.split_once(':').map_or(id.as_str(), |(_, n)| n).to_string());
+            canon.insert(
+                alias.clone(),
+                id.split_once(':').map_or(id.as_str(), |(_, n)| n).to_string(),
+            );
         }
     }
     let mut declared = 0;
@@ -192,7 +197,8 @@ fn generated_backstage_catalog_ingests_cleanly() {
         let rel = file.strip_prefix(&tmp.0).unwrap_or(file).to_string_lossy().to_string();
         let text = std::fs::read_to_string(file).unwrap_or_default();
         let out = run(Format::Backstage, &rel, &text);
-        let errors: Vec<_> = out.diagnostics.iter().filter(|d| d.severity == Severity::Error).collect();
+        let errors: Vec<_> =
+            out.diagnostics.iter().filter(|d| d.severity == Severity::Error).collect();
         assert!(errors.is_empty(), "{errors:?}");
 
         // What the file itself declares, read independently of the ingestor.
@@ -232,9 +238,8 @@ fn generated_backstage_catalog_ingests_cleanly() {
     }
     assert!(declared > 100, "only {declared} dependsOn entries");
 
-    let id = |kind: &str, name: &str| {
-        format!("{kind}:{}", canon.get(name).map_or(name, String::as_str))
-    };
+    let id =
+        |kind: &str, name: &str| format!("{kind}:{}", canon.get(name).map_or(name, String::as_str));
     let ours: BTreeSet<(String, String, String)> = edges
         .iter()
         .map(|(fk, from, tk, to, kind)| (id(fk, from), id(tk, to), kind.as_str().to_string()))
@@ -301,7 +306,8 @@ fn example_org_catalog_agrees_with_its_manifests() {
                 let rel = file.strip_prefix(&root).unwrap_or(file).to_string_lossy().to_string();
                 let text = std::fs::read_to_string(file).unwrap_or_default();
                 let out = run(format, &rel, &text);
-                let bad: Vec<_> = out.diagnostics.iter().filter(|d| d.severity != Severity::Info).collect();
+                let bad: Vec<_> =
+                    out.diagnostics.iter().filter(|d| d.severity != Severity::Info).collect();
                 assert!(bad.is_empty(), "{bad:?}");
                 out
             })

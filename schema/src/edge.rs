@@ -57,10 +57,7 @@ impl EdgeKind {
     pub fn is_request_path(self) -> bool {
         matches!(
             self,
-            EdgeKind::Calls
-                | EdgeKind::DependsOn
-                | EdgeKind::Publishes
-                | EdgeKind::Consumes
+            EdgeKind::Calls | EdgeKind::DependsOn | EdgeKind::Publishes | EdgeKind::Consumes
         )
     }
 

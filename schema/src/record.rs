@@ -172,7 +172,11 @@ pub enum NodeRef {
 
 impl NodeRef {
     /// A reference by plain name.
-    pub fn name(kind: Option<NodeKind>, name: impl Into<String>, namespace: Option<&str>) -> NodeRef {
+    pub fn name(
+        kind: Option<NodeKind>,
+        name: impl Into<String>,
+        namespace: Option<&str>,
+    ) -> NodeRef {
         NodeRef::Name { kind, name: name.into(), namespace: namespace.map(str::to_string) }
     }
 

@@ -59,7 +59,13 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     if !org.join("truth").is_dir() {
         let status = std::process::Command::new("python3")
             .arg(&args.gen_org)
-            .args(["--services", &args.services.to_string(), "--seed", &args.seed.to_string(), "--out"])
+            .args([
+                "--services",
+                &args.services.to_string(),
+                "--seed",
+                &args.seed.to_string(),
+                "--out",
+            ])
             .arg(&org)
             .stdout(std::process::Stdio::null())
             .status()
@@ -80,7 +86,12 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     let graph = engine.graph(None)?;
     let load_s = t.elapsed().as_secs_f64();
     let rss_after = rss_kib();
-    let ids: Vec<String> = graph.nodes().iter().filter(|n| n.kind == lore_schema::NodeKind::Service).map(|n| n.id.to_string()).collect();
+    let ids: Vec<String> = graph
+        .nodes()
+        .iter()
+        .filter(|n| n.kind == lore_schema::NodeKind::Service)
+        .map(|n| n.id.to_string())
+        .collect();
     anyhow::ensure!(!ids.is_empty(), "no services ingested");
     let mut report = serde_json::json!({
         "services": args.services,

@@ -7,7 +7,8 @@ use anyhow::Context;
 use lore::{Engine, time};
 
 pub(crate) fn run(data_dir: &Path, org: &Path, bind: &str) -> anyhow::Result<ExitCode> {
-    let engine = Engine::open(data_dir).with_context(|| format!("opening data dir {}", data_dir.display()))?;
+    let engine = Engine::open(data_dir)
+        .with_context(|| format!("opening data dir {}", data_dir.display()))?;
     let mut paths = Vec::new();
     for sub in ["k8s", "compose", "catalog"] {
         let p = org.join(sub);
@@ -19,7 +20,12 @@ pub(crate) fn run(data_dir: &Path, org: &Path, bind: &str) -> anyhow::Result<Exi
     let reports = engine.ingest(&paths, time::now())?;
     super::output::ingest_summary(&reports, false)?;
     let graph = engine.graph(None)?;
-    println!("\nLore demo: {} nodes, {} edges from {}", graph.nodes().len(), graph.edges().len(), org.display());
+    println!(
+        "\nLore demo: {} nodes, {} edges from {}",
+        graph.nodes().len(),
+        graph.edges().len(),
+        org.display()
+    );
     let base = format!("http://{bind}");
     println!("Open {base}/ in a browser, or try:");
     println!("  curl '{base}/v1/impact?node=orders-db&direction=upstream'");

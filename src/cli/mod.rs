@@ -126,7 +126,10 @@ enum Command {
 /// Runs a parsed command line.
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     init_tracing(&args.log_format);
-    let open = || Engine::open(&args.data_dir).with_context(|| format!("opening data dir {}", args.data_dir.display()));
+    let open = || {
+        Engine::open(&args.data_dir)
+            .with_context(|| format!("opening data dir {}", args.data_dir.display()))
+    };
     match args.command {
         Command::Ingest { paths, json } => {
             let engine = open()?;
@@ -140,8 +143,25 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             output::show(&view, json)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Impact { node, direction, depth, edge_kinds, include_plumbing, include_optional, at, json } => {
-            let req = ImpactRequest { node, direction, depth, edge_kinds, include_plumbing, include_optional, at: parse_at(at)? };
+        Command::Impact {
+            node,
+            direction,
+            depth,
+            edge_kinds,
+            include_plumbing,
+            include_optional,
+            at,
+            json,
+        } => {
+            let req = ImpactRequest {
+                node,
+                direction,
+                depth,
+                edge_kinds,
+                include_plumbing,
+                include_optional,
+                at: parse_at(at)?,
+            };
             let view = open()?.impact(&req)?;
             output::impact(&view, json)?;
             Ok(ExitCode::SUCCESS)

@@ -24,18 +24,35 @@ pub(crate) fn ingest_summary(reports: &[SourceReport], as_json: bool) -> anyhow:
     }
     let mut out = std::io::stdout().lock();
     for r in reports {
-        writeln!(out, "{}: {} files read, {} skipped, {} records", r.root, r.files_read, r.skipped.len(), r.records)?;
-        writeln!(out, "  facts: {} added, {} updated, {} closed, {} unchanged", r.added, r.updated, r.closed, r.unchanged)?;
+        writeln!(
+            out,
+            "{}: {} files read, {} skipped, {} records",
+            r.root,
+            r.files_read,
+            r.skipped.len(),
+            r.records
+        )?;
+        writeln!(
+            out,
+            "  facts: {} added, {} updated, {} closed, {} unchanged",
+            r.added, r.updated, r.closed, r.unchanged
+        )?;
         for d in r.diagnostics.iter().filter(|d| d.severity != "info") {
             writeln!(out, "  {}: {}: {}", d.severity, d.locator, d.message)?;
         }
         let helm = r.skipped.iter().filter(|s| s.reason.starts_with("helm")).count();
         if helm > 0 {
-            writeln!(out, "  skipped {helm} helm templates (render them with `helm template` to ingest)")?;
+            writeln!(
+                out,
+                "  skipped {helm} helm templates (render them with `helm template` to ingest)"
+            )?;
         }
         let unknown = r.skipped.len() - helm;
         if unknown > 0 {
-            writeln!(out, "  skipped {unknown} files in formats lore does not ingest (use --json for the list)")?;
+            writeln!(
+                out,
+                "  skipped {unknown} files in formats lore does not ingest (use --json for the list)"
+            )?;
         }
     }
     Ok(())
@@ -47,7 +64,13 @@ pub(crate) fn show(view: &ShowView, as_json: bool) -> anyhow::Result<()> {
     }
     let mut out = std::io::stdout().lock();
     let n = &view.node;
-    writeln!(out, "{} ({}){}", n.id, n.kind, if view.current { "" } else { " [no longer present; history only]" })?;
+    writeln!(
+        out,
+        "{} ({}){}",
+        n.id,
+        n.kind,
+        if view.current { "" } else { " [no longer present; history only]" }
+    )?;
     if !n.aliases.is_empty() {
         writeln!(out, "  aliases: {}", n.aliases.join(", "))?;
     }
@@ -66,17 +89,44 @@ pub(crate) fn show(view: &ShowView, as_json: bool) -> anyhow::Result<()> {
     }
     writeln!(out, "  depends on:")?;
     for e in &view.edges_out {
-        writeln!(out, "    --{}--> {}{}  ({})", e.kind, e.to, if e.optional { " [optional]" } else { "" }, evidence(e))?;
+        writeln!(
+            out,
+            "    --{}--> {}{}  ({})",
+            e.kind,
+            e.to,
+            if e.optional { " [optional]" } else { "" },
+            evidence(e)
+        )?;
     }
     writeln!(out, "  used by:")?;
     for e in &view.edges_in {
-        writeln!(out, "    {} --{}-->{}  ({})", e.from, e.kind, if e.optional { " [optional]" } else { "" }, evidence(e))?;
+        writeln!(
+            out,
+            "    {} --{}-->{}  ({})",
+            e.from,
+            e.kind,
+            if e.optional { " [optional]" } else { "" },
+            evidence(e)
+        )?;
     }
     if !view.history.is_empty() {
         writeln!(out, "  history (no longer declared):")?;
         for e in &view.history {
-            let until = e.evidence.iter().filter_map(|v| v.valid_to).max().map(lore::time::format).unwrap_or_default();
-            writeln!(out, "    {} --{}--> {} until {until}  ({})", e.from, e.kind, e.to, evidence(e))?;
+            let until = e
+                .evidence
+                .iter()
+                .filter_map(|v| v.valid_to)
+                .max()
+                .map(lore::time::format)
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "    {} --{}--> {} until {until}  ({})",
+                e.from,
+                e.kind,
+                e.to,
+                evidence(e)
+            )?;
         }
     }
     Ok(())
@@ -93,7 +143,11 @@ pub(crate) fn impact(view: &ImpactView, as_json: bool) -> anyhow::Result<()> {
     };
     writeln!(out, "{}: {} nodes {verb}", view.node.id, view.results.len())?;
     for hit in &view.results {
-        let via: Vec<String> = hit.path.iter().map(|e| format!("{} -{}-> {}", e.from.name(), e.kind, e.to.name())).collect();
+        let via: Vec<String> = hit
+            .path
+            .iter()
+            .map(|e| format!("{} -{}-> {}", e.from.name(), e.kind, e.to.name()))
+            .collect();
         writeln!(out, "  [{}] {}  via {}", hit.depth, hit.id, via.join(", "))?;
         if let Some(first) = hit.path.first() {
             writeln!(out, "       evidence: {}", evidence(first))?;

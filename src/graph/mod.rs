@@ -35,7 +35,8 @@ impl Graph {
         let Resolved { nodes, members, edges, unresolved } = resolved;
         let mut graph = StableDiGraph::with_capacity(nodes.len(), edges.len());
         let index: Vec<NodeIndex> = (0..nodes.len()).map(|i| graph.add_node(i)).collect();
-        let by_id: BTreeMap<NodeId, usize> = nodes.iter().enumerate().map(|(i, n)| (n.id.clone(), i)).collect();
+        let by_id: BTreeMap<NodeId, usize> =
+            nodes.iter().enumerate().map(|(i, n)| (n.id.clone(), i)).collect();
         let mut by_name: BTreeMap<String, BTreeSet<usize>> = BTreeMap::new();
         for (i, n) in nodes.iter().enumerate() {
             for name in std::iter::once(&n.name).chain(&n.aliases) {
@@ -84,7 +85,11 @@ impl Graph {
         }
         let found = self.by_name.get(&name.to_ascii_lowercase()).cloned().unwrap_or_default();
         // The canonical name wins over aliases other nodes happen to share.
-        let canonical: Vec<usize> = found.iter().copied().filter(|&i| self.nodes[i].name.eq_ignore_ascii_case(name)).collect();
+        let canonical: Vec<usize> = found
+            .iter()
+            .copied()
+            .filter(|&i| self.nodes[i].name.eq_ignore_ascii_case(name))
+            .collect();
         let pick = if canonical.len() == 1 { canonical } else { found.into_iter().collect() };
         match pick.as_slice() {
             [one] => Ok(&self.nodes[*one]),

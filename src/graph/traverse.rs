@@ -87,7 +87,13 @@ pub struct PathHit {
 
 impl Graph {
     /// Breadth-first impact from `start`, up to `max_depth` hops.
-    pub fn impact(&self, start: &NodeId, direction: Direction, max_depth: Option<usize>, filter: &EdgeFilter) -> Vec<ImpactHit> {
+    pub fn impact(
+        &self,
+        start: &NodeId,
+        direction: Direction,
+        max_depth: Option<usize>,
+        filter: &EdgeFilter,
+    ) -> Vec<ImpactHit> {
         let Some(&s) = self.by_id.get(start) else { return Vec::new() };
         let pg_dir = match direction {
             Direction::Upstream => PgDirection::Incoming,
@@ -138,7 +144,13 @@ impl Graph {
                     path.reverse();
                 }
                 let node = &self.nodes[m];
-                ImpactHit { id: node.id.clone(), kind: node.kind, name: node.name.clone(), depth: depth[m], path }
+                ImpactHit {
+                    id: node.id.clone(),
+                    kind: node.kind,
+                    name: node.name.clone(),
+                    depth: depth[m],
+                    path,
+                }
             })
             .collect();
         hits.sort_by(|a, b| (a.depth, &a.id).cmp(&(b.depth, &b.id)));

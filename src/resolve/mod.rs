@@ -19,10 +19,15 @@ mod refs;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use lore_schema::{EdgeKind, Entity, EntityClass, NodeId, NodeKind, NodeRef, Provenance, Record, Relation};
+use lore_schema::{
+    EdgeKind, Entity, EntityClass, NodeId, NodeKind, NodeRef, Provenance, Record, Relation,
+};
 
 use crate::model::{Edge, Member, Node};
 use names::NameIndex;
+
+/// Attribute set by ingestors on declarations from opt-in layers.
+pub(crate) const OPTIONAL_LAYER: &str = "optional_layer";
 
 /// A record with the source that owns it and its validity.
 #[derive(Debug, Clone)]
@@ -121,13 +126,18 @@ pub fn resolve(records: &[SourcedRecord]) -> Resolved {
         facts.push(EntityFact { entity: e, source });
     }
     facts.sort_by(|a, b| {
-        (a.entity.class, &a.entity.name, &a.entity.namespace, &a.entity.provenance)
-            .cmp(&(b.entity.class, &b.entity.name, &b.entity.namespace, &b.entity.provenance))
+        (a.entity.class, &a.entity.name, &a.entity.namespace, &a.entity.provenance).cmp(&(
+            b.entity.class,
+            &b.entity.name,
+            &b.entity.namespace,
+            &b.entity.provenance,
+        ))
     });
     let mut clusters = Clusters::new(facts.len());
     cluster_entities(&facts, &mut clusters);
     let (nodes, members, root_to_node) = build_nodes(&facts, &mut clusters);
-    let entity_node: Vec<usize> = (0..facts.len()).map(|i| root_to_node[&clusters.find(i)]).collect();
+    let entity_node: Vec<usize> =
+        (0..facts.len()).map(|i| root_to_node[&clusters.find(i)]).collect();
     refs::resolve_relations(records, &facts_view(&facts), &entity_node, nodes, members)
 }
 
@@ -144,7 +154,10 @@ fn derived_entities(records: &[SourcedRecord]) -> Vec<(String, Entity)> {
             if let Some(name) = name {
                 let mut prov = e.provenance.clone();
                 prov.note = format!("named by {} {}", e.kind, e.name);
-                out.push((r.source.clone(), Entity::new(kind, name.clone(), EntityClass::Mention, prov)));
+                out.push((
+                    r.source.clone(),
+                    Entity::new(kind, name.clone(), EntityClass::Mention, prov),
+                ));
             }
         }
     }
@@ -170,7 +183,10 @@ fn cluster_entities(facts: &[EntityFact<'_>], clusters: &mut Clusters) {
     for group in by_name.values() {
         for (pos, &i) in group.iter().enumerate() {
             let ns = facts[i].entity.namespace.as_deref();
-            if let Some(&j) = group[..pos].iter().find(|&&j| ns_compatible(ns, facts[j].entity.namespace.as_deref())) {
+            if let Some(&j) = group[..pos]
+                .iter()
+                .find(|&&j| ns_compatible(ns, facts[j].entity.namespace.as_deref()))
+            {
                 clusters.join(i, j, "same workload name in another source or file");
             }
         }
@@ -216,7 +232,9 @@ fn cluster_entities(facts: &[EntityFact<'_>], clusters: &mut Clusters) {
     // Rule 3: catalog entries and mentions join deployed nodes by name.
     let mut index: NameIndex<usize> = NameIndex::new();
     for (i, f) in facts.iter().enumerate() {
-        if matches!(f.entity.class, EntityClass::Workload | EntityClass::Endpoint) && deployable(f.entity.kind) {
+        if matches!(f.entity.class, EntityClass::Workload | EntityClass::Endpoint)
+            && deployable(f.entity.kind)
+        {
             let root = clusters.find(i);
             index.insert(&f.entity.name, root);
             for alias in &f.entity.aliases {
@@ -250,13 +268,21 @@ fn cluster_entities(facts: &[EntityFact<'_>], clusters: &mut Clusters) {
             _ => None,
         });
         if let Some((root, alias)) = by_alias {
-            clusters.join(i, root, format!("{} entry naming it `{alias}` (kubernetes-id/alias)", e.class.as_str()));
+            clusters.join(
+                i,
+                root,
+                format!("{} entry naming it `{alias}` (kubernetes-id/alias)", e.class.as_str()),
+            );
             continue;
         }
         if exact.is_empty()
             && let Some((root, level)) = index.loose(&e.name, |_| true)
         {
-            clusters.join(i, root, format!("{} entry: {}", e.class.as_str(), names::level_rule(level)));
+            clusters.join(
+                i,
+                root,
+                format!("{} entry: {}", e.class.as_str(), names::level_rule(level)),
+            );
             continue;
         }
         let key = (NodeKind::Service, e.name.to_ascii_lowercase());
@@ -280,18 +306,27 @@ fn build_nodes(facts: &[EntityFact<'_>], clusters: &mut Clusters) -> BuiltNodes 
     for (root, members) in &groups {
         let canonical = *members
             .iter()
-            .min_by_key(|&&i| (facts[i].entity.class, facts[i].entity.name.len(), &facts[i].entity.name))
+            .min_by_key(|&&i| {
+                (facts[i].entity.class, facts[i].entity.name.len(), &facts[i].entity.name)
+            })
             .unwrap_or(root);
         let ce = facts[canonical].entity;
         let kind = if deployable(ce.kind) {
-            let workloads: Vec<&Entity> =
-                members.iter().map(|&i| facts[i].entity).filter(|e| e.class == EntityClass::Workload).collect();
+            let workloads: Vec<&Entity> = members
+                .iter()
+                .map(|&i| facts[i].entity)
+                .filter(|e| e.class == EntityClass::Workload)
+                .collect();
             let votes = if workloads.is_empty() {
                 members.iter().map(|&i| facts[i].entity).collect()
             } else {
                 workloads
             };
-            if votes.iter().any(|e| e.kind == NodeKind::Datastore) { NodeKind::Datastore } else { NodeKind::Service }
+            if votes.iter().any(|e| e.kind == NodeKind::Datastore) {
+                NodeKind::Datastore
+            } else {
+                NodeKind::Service
+            }
         } else {
             ce.kind
         };
@@ -320,6 +355,10 @@ fn build_nodes(facts: &[EntityFact<'_>], clusters: &mut Clusters) -> BuiltNodes 
             }
         }
         aliases.remove(&ce.name);
+        // A node declared only by opt-in layers is itself optional.
+        if !members.iter().all(|&i| facts[i].entity.attrs.contains_key(OPTIONAL_LAYER)) {
+            attrs.remove(OPTIONAL_LAYER);
+        }
         let member_list: Vec<Member> = members
             .iter()
             .map(|&i| {
@@ -345,7 +384,11 @@ fn build_nodes(facts: &[EntityFact<'_>], clusters: &mut Clusters) -> BuiltNodes 
             name: ce.name.clone(),
             aliases: aliases.into_iter().collect(),
             namespace: ce.namespace.clone(),
-            datastore: if kind == NodeKind::Datastore { datastore.or(Some(lore_schema::DatastoreType::Other)) } else { None },
+            datastore: if kind == NodeKind::Datastore {
+                datastore.or(Some(lore_schema::DatastoreType::Other))
+            } else {
+                None
+            },
             role,
             owners: owners.into_iter().collect(),
             systems: systems.into_iter().collect(),
@@ -381,12 +424,21 @@ fn build_nodes(facts: &[EntityFact<'_>], clusters: &mut Clusters) -> BuiltNodes 
 pub(crate) fn derived_relations(e: &Entity) -> Vec<Relation> {
     let me = NodeRef::name(Some(e.kind), e.name.clone(), e.namespace.as_deref());
     let mut out = Vec::new();
-    for (name, kind, edge) in
-        [(&e.owner, NodeKind::Team, EdgeKind::OwnedBy), (&e.system, NodeKind::System, EdgeKind::PartOf)]
-    {
+    for (name, kind, edge) in [
+        (&e.owner, NodeKind::Team, EdgeKind::OwnedBy),
+        (&e.system, NodeKind::System, EdgeKind::PartOf),
+    ] {
         if let Some(name) = name {
-            let prov = Provenance { note: format!("{edge} from {} fields", e.provenance.ingestor), ..e.provenance.clone() };
-            out.push(Relation { from: me.clone(), to: NodeRef::name(Some(kind), name.clone(), None), kind: edge, provenance: prov });
+            let prov = Provenance {
+                note: format!("{edge} from {} fields", e.provenance.ingestor),
+                ..e.provenance.clone()
+            };
+            out.push(Relation {
+                from: me.clone(),
+                to: NodeRef::name(Some(kind), name.clone(), None),
+                kind: edge,
+                provenance: prov,
+            });
         }
     }
     out

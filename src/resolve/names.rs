@@ -15,8 +15,11 @@ pub(crate) const LEVELS: usize = 4;
 
 /// The key of `name` at loose level `level` (0-based, after exact).
 pub(crate) fn normalized(name: &str, level: usize) -> String {
-    let mut key: String =
-        name.to_ascii_lowercase().chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
+    let mut key: String = name
+        .to_ascii_lowercase()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .collect();
     key = key.trim_matches('-').to_string();
     if level >= 1 {
         if let Some(rest) = key.strip_prefix("svc-") {
@@ -74,7 +77,10 @@ impl<T: Ord + Copy> NameIndex<T> {
     }
 
     pub(crate) fn exact(&self, name: &str) -> Vec<T> {
-        self.exact.get(&name.to_ascii_lowercase()).map(|s| s.iter().copied().collect()).unwrap_or_default()
+        self.exact
+            .get(&name.to_ascii_lowercase())
+            .map(|s| s.iter().copied().collect())
+            .unwrap_or_default()
     }
 
     /// The unique candidate at the first loose level that has any, with the level.

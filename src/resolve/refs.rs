@@ -12,7 +12,9 @@ use lore_ingestors::util::hosts::dns_candidates;
 use lore_schema::{EdgeKind, EntityClass, NodeKind, NodeRef, Record, Role};
 
 use super::names::NameIndex;
-use super::{FactView, Resolved, SourcedRecord, Unresolved, derived_relations, ns_compatible};
+use super::{
+    FactView, OPTIONAL_LAYER, Resolved, SourcedRecord, Unresolved, derived_relations, ns_compatible,
+};
 use crate::model::{Edge, Evidence, Member, Node};
 
 struct Entry {
@@ -47,7 +49,10 @@ impl<'a> Index<'a> {
             let e = f.entity;
             let ns = e.namespace.clone();
             for name in std::iter::once(&e.name).chain(&e.aliases) {
-                exact.entry(name.to_ascii_lowercase()).or_default().push(Entry { node, namespace: ns.clone() });
+                exact
+                    .entry(name.to_ascii_lowercase())
+                    .or_default()
+                    .push(Entry { node, namespace: ns.clone() });
                 loose.insert(name, node);
             }
             if e.class == EntityClass::Workload && !e.labels.is_empty() {
@@ -55,7 +60,10 @@ impl<'a> Index<'a> {
             }
         }
         for (node, n) in nodes.iter().enumerate() {
-            exact.entry(n.id.as_str().to_ascii_lowercase()).or_default().push(Entry { node, namespace: None });
+            exact
+                .entry(n.id.as_str().to_ascii_lowercase())
+                .or_default()
+                .push(Entry { node, namespace: None });
         }
         Index { nodes, exact, loose, pods }
     }
@@ -95,9 +103,10 @@ impl<'a> Index<'a> {
         compatible.dedup();
         match compatible.as_slice() {
             [one] => Some(*one),
-            [] if entries.is_empty() && loose => {
-                self.loose.loose(name, |n| kind_compatible(kind, self.nodes[n].kind)).map(|(n, _)| n)
-            }
+            [] if entries.is_empty() && loose => self
+                .loose
+                .loose(name, |n| kind_compatible(kind, self.nodes[n].kind))
+                .map(|(n, _)| n),
             _ => None,
         }
     }
@@ -115,12 +124,17 @@ impl<'a> Index<'a> {
         None
     }
 
-    fn by_selector(&self, namespace: Option<&str>, labels: &BTreeMap<String, String>) -> Vec<usize> {
+    fn by_selector(
+        &self,
+        namespace: Option<&str>,
+        labels: &BTreeMap<String, String>,
+    ) -> Vec<usize> {
         let mut found: Vec<usize> = self
             .pods
             .iter()
             .filter(|(_, ns, pod)| {
-                ns_compatible(namespace, ns.as_deref()) && labels.iter().all(|(k, v)| pod.get(k) == Some(v))
+                ns_compatible(namespace, ns.as_deref())
+                    && labels.iter().all(|(k, v)| pod.get(k) == Some(v))
             })
             .map(|(n, _, _)| *n)
             .collect();
@@ -130,7 +144,9 @@ impl<'a> Index<'a> {
             // A selector that matches no pods is read as a name: label values usually
             // are the service's name, and a label typo (`cart` for `carts`) should not
             // lose the declared dependency.
-            found.extend(labels.values().find_map(|v| self.by_name(None, v, namespace, false, true)));
+            found.extend(
+                labels.values().find_map(|v| self.by_name(None, v, namespace, false, true)),
+            );
         }
         found
     }
@@ -140,14 +156,21 @@ impl<'a> Index<'a> {
             NodeRef::Name { kind, name, namespace } => {
                 self.by_name(*kind, name, namespace.as_deref(), false, true).into_iter().collect()
             }
-            NodeRef::Host { host, namespace } => self.by_host(host, namespace.as_deref()).into_iter().collect(),
-            NodeRef::Selector { namespace, labels } => self.by_selector(namespace.as_deref(), labels),
+            NodeRef::Host { host, namespace } => {
+                self.by_host(host, namespace.as_deref()).into_iter().collect()
+            }
+            NodeRef::Selector { namespace, labels } => {
+                self.by_selector(namespace.as_deref(), labels)
+            }
         }
     }
 }
 
 fn refine(kind: EdgeKind, route: bool, from: &Node, to: &Node) -> EdgeKind {
-    if !matches!(kind, EdgeKind::Calls | EdgeKind::DependsOn | EdgeKind::Publishes | EdgeKind::Consumes) {
+    if !matches!(
+        kind,
+        EdgeKind::Calls | EdgeKind::DependsOn | EdgeKind::Publishes | EdgeKind::Consumes
+    ) {
         return kind;
     }
     if !route && let Some(role) = to.role.or(from.role) {
@@ -179,7 +202,9 @@ pub(super) fn resolve_relations(
     for r in records {
         let relations = match &r.record {
             Record::Relation(rel) => vec![rel.clone()],
-            Record::Entity(e) if matches!(e.kind, NodeKind::Service | NodeKind::Datastore) => derived_relations(e),
+            Record::Entity(e) if matches!(e.kind, NodeKind::Service | NodeKind::Datastore) => {
+                derived_relations(e)
+            }
             _ => continue,
         };
         for rel in relations {
@@ -218,7 +243,8 @@ pub(super) fn resolve_relations(
         .map(|((f, t, kind), mut evidence)| {
             evidence.sort();
             evidence.dedup();
-            let optional = evidence.iter().all(|e| e.note.contains("(optional layer"));
+            let optional = evidence.iter().all(|e| e.note.contains("(optional layer"))
+                || [f, t].iter().any(|&n| nodes[n].attrs.contains_key(OPTIONAL_LAYER));
             Edge { from: nodes[f].id.clone(), to: nodes[t].id.clone(), kind, optional, evidence }
         })
         .collect();

@@ -6,7 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse};
 use serde::Deserialize;
 
-use super::{AppState, ApiError};
+use super::{ApiError, AppState};
 use crate::engine::{ImpactRequest, ImpactView, PathView, ShowView};
 use crate::graph::Direction;
 use crate::model::Node;
@@ -30,8 +30,11 @@ pub(super) async fn healthz() -> impl IntoResponse {
     Json(serde_json::json!({ "status": "ok" }))
 }
 
-pub(super) async fn readyz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
-    let (nodes, edges) = blocking(&state, |e| e.graph(None).map(|g| (g.nodes().len(), g.edges().len()))).await?;
+pub(super) async fn readyz(
+    State(state): State<AppState>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let (nodes, edges) =
+        blocking(&state, |e| e.graph(None).map(|g| (g.nodes().len(), g.edges().len()))).await?;
     Ok(Json(serde_json::json!({ "status": "ready", "nodes": nodes, "edges": edges })))
 }
 
@@ -64,7 +67,11 @@ pub(super) async fn nodes(
         Ok(g.nodes()
             .iter()
             .filter(|n| q.kind.as_deref().is_none_or(|k| n.kind.as_str() == k))
-            .filter(|n| needle.is_empty() || n.name.contains(&needle) || n.aliases.iter().any(|a| a.contains(&needle)))
+            .filter(|n| {
+                needle.is_empty()
+                    || n.name.contains(&needle)
+                    || n.aliases.iter().any(|a| a.contains(&needle))
+            })
             .cloned()
             .collect())
     })

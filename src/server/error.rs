@@ -17,12 +17,20 @@ pub struct ApiError {
 impl ApiError {
     /// A 400 with `message`.
     pub fn bad_request(message: impl Into<String>) -> ApiError {
-        ApiError { status: StatusCode::BAD_REQUEST, code: ErrorCode::BadRequest.as_str(), message: message.into() }
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            code: ErrorCode::BadRequest.as_str(),
+            message: message.into(),
+        }
     }
 
     /// A 404 with `message`.
     pub fn not_found(message: impl Into<String>) -> ApiError {
-        ApiError { status: StatusCode::NOT_FOUND, code: ErrorCode::NotFound.as_str(), message: message.into() }
+        ApiError {
+            status: StatusCode::NOT_FOUND,
+            code: ErrorCode::NotFound.as_str(),
+            message: message.into(),
+        }
     }
 }
 

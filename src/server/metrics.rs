@@ -31,7 +31,8 @@ pub(crate) struct Metrics {
 }
 
 pub(crate) async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let route = req.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str()).to_string();
+    let route =
+        req.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str()).to_string();
     let start = Instant::now();
     let res = next.run(req).await;
     let secs = start.elapsed().as_secs_f64();
@@ -51,7 +52,9 @@ pub(crate) async fn track(State(state): State<AppState>, req: Request, next: Nex
 
 pub(crate) async fn render(State(state): State<AppState>) -> impl IntoResponse {
     let mut out = String::new();
-    out.push_str(&format!("# HELP {REQUESTS} HTTP requests by route and status.\n# TYPE {REQUESTS} counter\n"));
+    out.push_str(&format!(
+        "# HELP {REQUESTS} HTTP requests by route and status.\n# TYPE {REQUESTS} counter\n"
+    ));
     let routes = state.metrics.routes.lock().map(|r| {
         r.iter()
             .map(|(k, v)| (k.clone(), v.by_status.clone(), v.buckets, v.sum, v.count))
@@ -63,7 +66,9 @@ pub(crate) async fn render(State(state): State<AppState>) -> impl IntoResponse {
             out.push_str(&format!("{REQUESTS}{{route=\"{route}\",status=\"{status}\"}} {n}\n"));
         }
     }
-    out.push_str(&format!("# HELP {DURATION} HTTP request latency.\n# TYPE {DURATION} histogram\n"));
+    out.push_str(&format!(
+        "# HELP {DURATION} HTTP request latency.\n# TYPE {DURATION} histogram\n"
+    ));
     for (route, _, buckets, sum, count) in &routes {
         for (b, n) in BUCKETS.iter().zip(buckets) {
             out.push_str(&format!("{DURATION}_bucket{{route=\"{route}\",le=\"{b}\"}} {n}\n"));
@@ -72,8 +77,14 @@ pub(crate) async fn render(State(state): State<AppState>) -> impl IntoResponse {
         out.push_str(&format!("{DURATION}_sum{{route=\"{route}\"}} {sum}\n{DURATION}_count{{route=\"{route}\"}} {count}\n"));
     }
     if let Ok(graph) = state.engine.graph(None) {
-        out.push_str(&format!("# TYPE {GRAPH_NODES} gauge\n{GRAPH_NODES} {}\n", graph.nodes().len()));
-        out.push_str(&format!("# TYPE {GRAPH_EDGES} gauge\n{GRAPH_EDGES} {}\n", graph.edges().len()));
+        out.push_str(&format!(
+            "# TYPE {GRAPH_NODES} gauge\n{GRAPH_NODES} {}\n",
+            graph.nodes().len()
+        ));
+        out.push_str(&format!(
+            "# TYPE {GRAPH_EDGES} gauge\n{GRAPH_EDGES} {}\n",
+            graph.edges().len()
+        ));
     }
     ([("content-type", "text/plain; version=0.0.4")], out)
 }

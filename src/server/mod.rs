@@ -44,8 +44,14 @@ pub fn router(engine: Arc<Engine>) -> Router {
 }
 
 /// Serves on `bind` until Ctrl-C (or until `shutdown` fires).
-pub fn serve(engine: Engine, bind: &str, shutdown: Option<oneshot::Receiver<()>>) -> Result<(), ServeError> {
-    let addr: SocketAddr = bind.parse().map_err(|_| ServeError(format!("`{bind}` is not an address (expected host:port)")))?;
+pub fn serve(
+    engine: Engine,
+    bind: &str,
+    shutdown: Option<oneshot::Receiver<()>>,
+) -> Result<(), ServeError> {
+    let addr: SocketAddr = bind
+        .parse()
+        .map_err(|_| ServeError(format!("`{bind}` is not an address (expected host:port)")))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -55,7 +61,9 @@ pub fn serve(engine: Engine, bind: &str, shutdown: Option<oneshot::Receiver<()>>
         // Build the graph before accepting traffic so the first query is fast.
         let warm = engine.clone();
         let _ = tokio::task::spawn_blocking(move || warm.graph(None)).await;
-        let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| ServeError(format!("cannot listen on {addr}: {e}")))?;
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| ServeError(format!("cannot listen on {addr}: {e}")))?;
         tracing::info!(%addr, "serving");
         let app = router(engine);
         axum::serve(listener, app)

@@ -92,7 +92,9 @@ fn decode<T: for<'de> Deserialize<'de>>(key: &[u8], value: &[u8]) -> Result<T, S
         reason,
     };
     match value.split_first() {
-        Some((&VALUE_VERSION, rest)) => serde_json::from_slice(rest).map_err(|e| corrupt(e.to_string())),
+        Some((&VALUE_VERSION, rest)) => {
+            serde_json::from_slice(rest).map_err(|e| corrupt(e.to_string()))
+        }
         Some((v, _)) => Err(corrupt(format!("unknown value version {v}"))),
         None => Err(corrupt("empty value".to_string())),
     }

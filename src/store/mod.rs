@@ -29,7 +29,9 @@ pub enum StoreError {
         reason: String,
     },
     /// The store was written by another format version.
-    #[error("store format version {found} is not supported (expected {expected}); re-ingest into a new data dir")]
+    #[error(
+        "store format version {found} is not supported (expected {expected}); re-ingest into a new data dir"
+    )]
     Version {
         /// Version found.
         found: u32,
@@ -117,10 +119,16 @@ impl Store {
                     } else {
                         stats.added += 1;
                     }
-                    fact.versions.push(FactVersion { record: record.clone(), valid_from: now, valid_to: None });
+                    fact.versions.push(FactVersion {
+                        record: record.clone(),
+                        valid_from: now,
+                        valid_to: None,
+                    });
                     batch.insert(key.as_ref(), codec::encode_fact(&fact));
                 }
-                (None, Some(_)) if failed.iter().any(|p| key.starts_with(p)) => stats.unchanged += 1,
+                (None, Some(_)) if failed.iter().any(|p| key.starts_with(p)) => {
+                    stats.unchanged += 1
+                }
                 (None, Some(_)) => {
                     if let Some(last) = fact.versions.last_mut() {
                         last.valid_to = Some(now);
@@ -144,7 +152,11 @@ impl Store {
             batch.insert(key, codec::encode_fact(&fact));
         }
         let changed = stats.added + stats.updated + stats.closed > 0;
-        let known = self.sources.get(source.as_bytes())?.map(|v| codec::decode_source(source, &v)).transpose()?;
+        let known = self
+            .sources
+            .get(source.as_bytes())?
+            .map(|v| codec::decode_source(source, &v))
+            .transpose()?;
         if changed || known.as_ref() != Some(&meta) {
             let mut meta = meta;
             if !changed && let Some(known) = known {
@@ -200,7 +212,10 @@ mod tests {
 
     fn entity(name: &str) -> (String, Record) {
         let prov = Provenance::declared("test", format!("f.yaml:{}", name.len()), "");
-        ("f.yaml".to_string(), Record::Entity(Entity::new(NodeKind::Service, name, EntityClass::Workload, prov)))
+        (
+            "f.yaml".to_string(),
+            Record::Entity(Entity::new(NodeKind::Service, name, EntityClass::Workload, prov)),
+        )
     }
 
     #[test]
@@ -208,10 +223,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         let meta = SourceMeta { root: "r".into(), changed_at: 1, files: 1 };
-        let stats = store.apply_source("s", meta.clone(), vec![entity("a"), entity("bb")], &[], 1).unwrap();
+        let stats =
+            store.apply_source("s", meta.clone(), vec![entity("a"), entity("bb")], &[], 1).unwrap();
         assert_eq!(stats.added, 2);
         let before = store.checksum().unwrap();
-        let stats = store.apply_source("s", SourceMeta { changed_at: 2, ..meta.clone() }, vec![entity("a"), entity("bb")], &[], 2).unwrap();
+        let stats = store
+            .apply_source(
+                "s",
+                SourceMeta { changed_at: 2, ..meta.clone() },
+                vec![entity("a"), entity("bb")],
+                &[],
+                2,
+            )
+            .unwrap();
         assert_eq!(stats, ApplyStats { unchanged: 2, ..ApplyStats::default() });
         assert_eq!(store.checksum().unwrap(), before);
         let stats = store.apply_source("s", meta, vec![entity("a")], &[], 3).unwrap();

@@ -32,7 +32,8 @@ fn ingest_exit_codes_ambiguity_and_identity() {
     let show: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(show["node"]["id"], "service:checkoutservice");
     assert_eq!(show["node"]["owners"][0], "payments");
-    let rules: Vec<&str> = show["identity"].as_array().unwrap().iter().map(|m| m["rule"].as_str().unwrap()).collect();
+    let rules: Vec<&str> =
+        show["identity"].as_array().unwrap().iter().map(|m| m["rule"].as_str().unwrap()).collect();
     assert!(rules.iter().any(|r| r.contains("separators are folded")), "{rules:?}");
     let out = lore(&data, &["show", "checkoutservice.shop.svc.cluster.local"]);
     assert!(!out.status.success(), "the Service DNS name is an alias only when a Service exists");
@@ -44,10 +45,19 @@ fn ingest_exit_codes_ambiguity_and_identity() {
     let out = lore(&data, &["impact", "cart", "--direction", "upstream"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("ambiguous") && err.contains("service:cart-api2") && err.contains("service:cart-web"), "{err}");
+    assert!(
+        err.contains("ambiguous")
+            && err.contains("service:cart-api2")
+            && err.contains("service:cart-web"),
+        "{err}"
+    );
 
     // A malformed file: exit status 1, file and line named, the rest ingested.
-    std::fs::write(tree.join("k8s/broken.yaml"), "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x\n").unwrap();
+    std::fs::write(
+        tree.join("k8s/broken.yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x\n",
+    )
+    .unwrap();
     let out = lore(&data, &["ingest", tree.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&out.stdout);

@@ -21,12 +21,16 @@ fn corpus_paths(name: &str) -> Vec<PathBuf> {
             corpus("topology/sock-shop/deploy/docker-compose/docker-compose.yml"),
         ],
         "topology/deathstarbench-hotelreservation" => {
-            vec![corpus("topology/deathstarbench-hotelreservation/hotelReservation/docker-compose.yml")]
+            vec![corpus(
+                "topology/deathstarbench-hotelreservation/hotelReservation/docker-compose.yml",
+            )]
         }
         "topology/deathstarbench-socialnetwork" => {
             vec![corpus("topology/deathstarbench-socialnetwork/socialNetwork/docker-compose.yml")]
         }
-        "topology/gitlab-com-service-catalog" => vec![corpus("topology/gitlab-com-service-catalog")],
+        "topology/gitlab-com-service-catalog" => {
+            vec![corpus("topology/gitlab-com-service-catalog")]
+        }
         "topology/train-ticket" => vec![corpus("topology/train-ticket")],
         other => panic!("no ingest plan for {other}"),
     }
@@ -74,13 +78,19 @@ fn dev_impact_cases_match_expected_sets() {
             Ok(view) => view.results.iter().map(|r| r.name.clone()).collect(),
             Err(e) => BTreeSet::from([format!("error: {e}")]),
         };
-        let want: BTreeSet<String> =
-            case["expected"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
+        let want: BTreeSet<String> = case["expected"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect();
         checked += 1;
         let gap = KNOWN_GAPS.iter().find(|(g, _)| *g == id);
         match (got == want, gap) {
             (true, None) | (false, Some(_)) => {}
-            (true, Some((_, why))) => failures.push(format!("{id} passes now; drop it from KNOWN_GAPS ({why})")),
+            (true, Some((_, why))) => {
+                failures.push(format!("{id} passes now; drop it from KNOWN_GAPS ({why})"))
+            }
             (false, None) => failures.push(format!(
                 "{id} {} {}: missing {:?}, extra {:?}",
                 case["node"],
@@ -91,5 +101,10 @@ fn dev_impact_cases_match_expected_sets() {
         }
     }
     assert!(checked >= 8, "expected the dev impact cases, checked {checked}");
-    assert!(failures.is_empty(), "{} of {checked} cases failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} cases failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

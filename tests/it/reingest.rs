@@ -50,7 +50,11 @@ fn reingest_is_idempotent_and_deletions_become_history() {
     let before = engine.store().checksum().unwrap();
     let report = engine.ingest(std::slice::from_ref(&tree), 200).unwrap();
     assert_eq!((report[0].added, report[0].updated, report[0].closed), (0, 0, 0));
-    assert_eq!(engine.store().checksum().unwrap(), before, "re-ingesting an unchanged tree changed the store");
+    assert_eq!(
+        engine.store().checksum().unwrap(),
+        before,
+        "re-ingesting an unchanged tree changed the store"
+    );
     assert!(upstream(&engine, "cartservice", None).contains(&"checkoutservice".to_string()));
 
     // checkoutservice.yaml declares the Deployment, the Service and six call edges.
@@ -66,7 +70,8 @@ fn reingest_is_idempotent_and_deletions_become_history() {
     let facts: Vec<_> = engine.store().facts().map(|f| f.unwrap()).collect();
     for fact in &facts {
         let closed = fact.versions.last().unwrap().valid_to.is_some();
-        let from_deleted = fact.versions[0].record.provenance().locator.contains("checkoutservice.yaml");
+        let from_deleted =
+            fact.versions[0].record.provenance().locator.contains("checkoutservice.yaml");
         assert_eq!(closed, from_deleted, "{:?}", fact.versions[0].record.key());
     }
     assert!(!upstream(&engine, "cartservice", None).contains(&"checkoutservice".to_string()));
@@ -77,7 +82,8 @@ fn reingest_is_idempotent_and_deletions_become_history() {
 
     let show = engine.show("cartservice", None).unwrap();
     assert!(show.current);
-    let past: Vec<_> = show.history.iter().map(|e| (e.from.to_string(), e.evidence[0].valid_to)).collect();
+    let past: Vec<_> =
+        show.history.iter().map(|e| (e.from.to_string(), e.evidence[0].valid_to)).collect();
     assert!(past.contains(&("service:checkoutservice".to_string(), Some(300))), "{past:?}");
     let gone = engine.show("checkoutservice", None).unwrap();
     assert!(!gone.current, "a deleted service is shown from history");
@@ -88,22 +94,39 @@ fn malformed_yaml_is_reported_and_the_rest_ingested() {
     let work = tempfile::tempdir().unwrap();
     let good = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    spec:\n      containers:\n      - name: web\n        image: web:1\n        env:\n        - name: API_ADDR\n          value: api:8080\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\nspec:\n  template:\n    spec:\n      containers:\n      - name: api\n        image: api:1\n";
     std::fs::write(work.path().join("good.yaml"), good).unwrap();
-    std::fs::write(work.path().join("bad.yaml"), "apiVersion: v1\nkind: Service\nmetadata:\n  name: [oops\n").unwrap();
+    std::fs::write(
+        work.path().join("bad.yaml"),
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: [oops\n",
+    )
+    .unwrap();
     std::fs::write(work.path().join("notes.bin"), [0xff, 0xfe, 0x00]).unwrap();
     let (_dir, engine) = engine();
     let report = engine.ingest(&[work.path().to_path_buf()], 10).unwrap().remove(0);
     assert!(report.has_errors());
     let err = report.diagnostics.iter().find(|d| d.severity == "error").unwrap();
     assert!(err.locator.ends_with("bad.yaml:4") || err.locator.ends_with("bad.yaml:5"), "{err:?}");
-    assert!(report.skipped.iter().any(|s| s.path.ends_with("notes.bin") && s.reason.contains("UTF-8")));
+    assert!(
+        report.skipped.iter().any(|s| s.path.ends_with("notes.bin") && s.reason.contains("UTF-8"))
+    );
     assert_eq!(upstream(&engine, "api", None), ["web"]);
 
     // The broken file's earlier facts survive a re-ingest that still cannot parse it.
-    std::fs::write(work.path().join("bad.yaml"), "apiVersion: v1\nkind: Service\nmetadata:\n  name: api2\n").unwrap();
+    std::fs::write(
+        work.path().join("bad.yaml"),
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: api2\n",
+    )
+    .unwrap();
     engine.ingest(&[work.path().to_path_buf()], 20).unwrap();
     assert!(engine.show("api2", None).unwrap().current);
-    std::fs::write(work.path().join("bad.yaml"), "apiVersion: v1\nkind: Service\nmetadata:\n  name: [oops\n").unwrap();
+    std::fs::write(
+        work.path().join("bad.yaml"),
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: [oops\n",
+    )
+    .unwrap();
     let report = engine.ingest(&[work.path().to_path_buf()], 30).unwrap().remove(0);
     assert_eq!(report.closed, 0);
-    assert!(engine.show("api2", None).unwrap().current, "facts of a file that now fails to parse are kept");
+    assert!(
+        engine.show("api2", None).unwrap().current,
+        "facts of a file that now fails to parse are kept"
+    );
 }

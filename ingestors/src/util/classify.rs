@@ -64,8 +64,26 @@ pub fn role(image: Option<&str>, name: &str) -> Option<Role> {
     let is = |words: &[&str]| {
         words.iter().any(|w| name == *w || last == *w || last.starts_with(&format!("{w}-")))
     };
-    if is(&["otel-collector", "otelcol", "opentelemetry-collector", "opentelemetry-collector-contrib", "jaeger", "all-in-one", "zipkin", "prometheus", "grafana", "tempo", "loki", "alertmanager", "statsd", "statsd-exporter", "fluentd", "fluent-bit", "datadog-agent", "otel-ebpf-profiler"])
-        || repo.contains("jaegertracing/")
+    if is(&[
+        "otel-collector",
+        "otelcol",
+        "opentelemetry-collector",
+        "opentelemetry-collector-contrib",
+        "jaeger",
+        "all-in-one",
+        "zipkin",
+        "prometheus",
+        "grafana",
+        "tempo",
+        "loki",
+        "alertmanager",
+        "statsd",
+        "statsd-exporter",
+        "fluentd",
+        "fluent-bit",
+        "datadog-agent",
+        "otel-ebpf-profiler",
+    ]) || repo.contains("jaegertracing/")
         || repo.contains("openzipkin/")
         || repo.contains("opentelemetry-collector")
     {
@@ -95,13 +113,16 @@ fn image_repo(image: &str) -> String {
 
 fn datastore_from_word(repo: &str) -> Option<DatastoreType> {
     let last = repo.rsplit('/').next().unwrap_or(repo);
-    datastore_from_word_exact(last).or_else(|| last.split(['-', '_']).find_map(datastore_from_word_exact))
+    datastore_from_word_exact(last)
+        .or_else(|| last.split(['-', '_']).find_map(datastore_from_word_exact))
 }
 
 fn datastore_from_word_exact(word: &str) -> Option<DatastoreType> {
     use DatastoreType::*;
     Some(match word {
-        "postgres" | "postgresql" | "postgis" | "pgvector" | "cockroach" | "cockroachdb" => Postgres,
+        "postgres" | "postgresql" | "postgis" | "pgvector" | "cockroach" | "cockroachdb" => {
+            Postgres
+        }
         "mysql" | "mariadb" | "percona" => Mysql,
         "redis" | "valkey" | "keydb" | "dragonfly" | "redis-stack" => Redis,
         "mongo" | "mongodb" => Mongo,
@@ -123,16 +144,28 @@ mod tests {
     #[test]
     fn datastores_and_roles_are_recognised() {
         assert_eq!(datastore_from_image("redis:alpine"), Some(DatastoreType::Redis));
-        assert_eq!(datastore_from_image("docker.io/bitnami/postgresql:16"), Some(DatastoreType::Postgres));
+        assert_eq!(
+            datastore_from_image("docker.io/bitnami/postgresql:16"),
+            Some(DatastoreType::Postgres)
+        );
         assert_eq!(datastore_from_image("valkey/valkey:8.1-alpine"), Some(DatastoreType::Redis));
         assert_eq!(datastore_from_image("weaveworksdemos/catalogue:0.3.5"), None);
         assert_eq!(datastore_from_image("confluentinc/cp-kafka:7"), Some(DatastoreType::Kafka));
         assert_eq!(datastore_from_name("catalogue-db"), Some(DatastoreType::Other));
         assert_eq!(datastore_from_name("mongodb-profile"), Some(DatastoreType::Mongo));
         assert_eq!(datastore_from_name("checkout"), None);
-        assert_eq!(role(Some("otel/opentelemetry-collector-contrib:0.1"), "x"), Some(Role::Telemetry));
-        assert_eq!(role(Some("ghcr.io/open-feature/flagd:v0.12"), "flagd"), Some(Role::FeatureFlags));
-        assert_eq!(role(Some("registry.acme.example/platform/feature-flags:1"), "feature-flags"), None);
+        assert_eq!(
+            role(Some("otel/opentelemetry-collector-contrib:0.1"), "x"),
+            Some(Role::Telemetry)
+        );
+        assert_eq!(
+            role(Some("ghcr.io/open-feature/flagd:v0.12"), "flagd"),
+            Some(Role::FeatureFlags)
+        );
+        assert_eq!(
+            role(Some("registry.acme.example/platform/feature-flags:1"), "feature-flags"),
+            None
+        );
         assert_eq!(role(Some("hashicorp/consul:1.15"), "consul"), Some(Role::Discovery));
         assert_eq!(role(None, "jaeger"), Some(Role::Telemetry));
     }

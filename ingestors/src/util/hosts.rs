@@ -50,8 +50,23 @@ const NOT_DEPENDENCIES: &[&str] = &[
 
 /// Suffixes of variable names that hold a host.
 const HOST_KEY_HINTS: &[&str] = &[
-    "HOST", "HOSTS", "HOSTNAME", "ADDR", "ADDRESS", "SERVER", "SERVERS", "ENDPOINT", "URL",
-    "URI", "TARGET", "BROKERS", "BROKER", "BOOTSTRAP_SERVERS", "DSN", "SERVICE", "NODES",
+    "HOST",
+    "HOSTS",
+    "HOSTNAME",
+    "ADDR",
+    "ADDRESS",
+    "SERVER",
+    "SERVERS",
+    "ENDPOINT",
+    "URL",
+    "URI",
+    "TARGET",
+    "BROKERS",
+    "BROKER",
+    "BOOTSTRAP_SERVERS",
+    "DSN",
+    "SERVICE",
+    "NODES",
 ];
 
 /// The references in `value` of the variable (or config key) `key`.
@@ -104,7 +119,9 @@ fn topic_key(upper: &str) -> Option<Option<bool>> {
 
 fn tokens(value: &str) -> impl Iterator<Item = &str> {
     value
-        .split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | '"' | '\'' | '(' | ')' | '[' | ']'))
+        .split(|c: char| {
+            c.is_whitespace() || matches!(c, ',' | ';' | '"' | '\'' | '(' | ')' | '[' | ']')
+        })
         .filter(|t| !t.is_empty())
 }
 
@@ -158,8 +175,14 @@ fn split_port(authority: &str) -> (&str, Option<u16>) {
 fn host_ref(host: &str, port: Option<u16>, scheme: Option<String>) -> Option<Reference> {
     let host = host.trim_end_matches('.').to_ascii_lowercase();
     let is_ip = host.split('.').all(|p| p.chars().all(|c| c.is_ascii_digit()));
-    let local = matches!(host.as_str(), "localhost" | "0.0.0.0" | "true" | "false" | "none" | "null");
-    if host.is_empty() || is_ip || local || !is_name(&host) || !host.chars().any(|c| c.is_ascii_alphabetic()) {
+    let local =
+        matches!(host.as_str(), "localhost" | "0.0.0.0" | "true" | "false" | "none" | "null");
+    if host.is_empty()
+        || is_ip
+        || local
+        || !is_name(&host)
+        || !host.chars().any(|c| c.is_ascii_alphabetic())
+    {
         return None;
     }
     Some(Reference::Host { host, port, scheme })
@@ -220,15 +243,30 @@ mod tests {
     fn values_name_hosts_in_many_styles() {
         assert_eq!(hosts("CART_ADDR", "cart:7070"), ["cart"]);
         assert_eq!(hosts("X", "http://cart:7070/api"), ["http:cart"]);
-        assert_eq!(hosts("DATABASE_URL", "postgres://u:p@orders-db.shop:5432/o"), ["postgres:orders-db.shop"]);
-        assert_eq!(hosts("DB", "jdbc:mysql://db:3306/x?a=b"), ["mysql:db"]);
-        assert_eq!(hosts("AUTH_GRPC_TARGET", "dns:///auth-service.platform:50051"), ["dns:auth-service.platform"]);
         assert_eq!(
-            hosts("KAFKA_BROKERS", "k-0.kafka.kafka.svc.cluster.local:9092,k-1.kafka.kafka.svc.cluster.local:9092"),
+            hosts("DATABASE_URL", "postgres://u:p@orders-db.shop:5432/o"),
+            ["postgres:orders-db.shop"]
+        );
+        assert_eq!(hosts("DB", "jdbc:mysql://db:3306/x?a=b"), ["mysql:db"]);
+        assert_eq!(
+            hosts("AUTH_GRPC_TARGET", "dns:///auth-service.platform:50051"),
+            ["dns:auth-service.platform"]
+        );
+        assert_eq!(
+            hosts(
+                "KAFKA_BROKERS",
+                "k-0.kafka.kafka.svc.cluster.local:9092,k-1.kafka.kafka.svc.cluster.local:9092"
+            ),
             ["k-0.kafka.kafka.svc.cluster.local", "k-1.kafka.kafka.svc.cluster.local"]
         );
-        assert_eq!(hosts("DB_CONNECTION_STRING", "Host=astronomy-db;Username=u;Password=p"), ["astronomy-db"]);
-        assert_eq!(hosts("JAVA_OPTS", "-Xms64m -Dspring.zipkin.baseUrl=http://zipkin:9411"), ["http:zipkin"]);
+        assert_eq!(
+            hosts("DB_CONNECTION_STRING", "Host=astronomy-db;Username=u;Password=p"),
+            ["astronomy-db"]
+        );
+        assert_eq!(
+            hosts("JAVA_OPTS", "-Xms64m -Dspring.zipkin.baseUrl=http://zipkin:9411"),
+            ["http:zipkin"]
+        );
         assert_eq!(hosts("REDIS_HOST", "cache"), ["cache"]);
         assert_eq!(hosts("LOG_LEVEL", "debug"), Vec::<String>::new());
         assert_eq!(hosts("OTEL_SERVICE_NAME", "cart"), Vec::<String>::new());
