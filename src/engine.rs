@@ -167,6 +167,7 @@ impl Engine {
         &self,
         pick: impl Fn(&crate::store::Fact) -> Vec<crate::store::FactVersion>,
     ) -> Result<Graph> {
+        let started = std::time::Instant::now();
         let mut records = Vec::new();
         for fact in self.store.facts() {
             let fact = fact?;
@@ -179,7 +180,20 @@ impl Engine {
                 });
             }
         }
-        Ok(Graph::new(resolve::resolve(&records)))
+        let read = started.elapsed();
+        let resolved = resolve::resolve(&records);
+        let resolve_time = started.elapsed() - read;
+        let graph = Graph::new(resolved);
+        tracing::info!(
+            facts = records.len(),
+            nodes = graph.nodes().len(),
+            edges = graph.edges().len(),
+            read_ms = read.as_millis() as u64,
+            resolve_ms = resolve_time.as_millis() as u64,
+            total_ms = started.elapsed().as_millis() as u64,
+            "graph built"
+        );
+        Ok(graph)
     }
 
     /// A node with its identity, edges and history.

@@ -25,6 +25,14 @@ pub const STABILITY: Stability = Stability::Beta;
 /// The annotation naming the Kubernetes objects of a catalog entity.
 const KUBERNETES_ID: &str = "backstage.io/kubernetes-id";
 
+/// Annotations kept as attributes, with the attribute name.
+const ANNOTATION_ATTRS: &[(&str, &str)] = &[
+    ("github.com/project-slug", "repo"),
+    ("pagerduty.com/service-id", "pagerduty"),
+    ("backstage.io/kubernetes-namespace", "kubernetes_namespace"),
+    ("backstage.io/kubernetes-label-selector", "kubernetes_selector"),
+];
+
 /// Parses one catalog file.
 pub fn ingest(input: &Input<'_>, out: &mut Emitter) {
     for doc in split_documents(input.text) {
@@ -107,10 +115,10 @@ impl Ctx<'_, '_> {
         NodeRef::name(Some(self.node_kind), self.name, None)
     }
 
+    /// A relation `from -> to` declared by reference `r` in `spec.<field>`.
     fn relation(
         &self,
-        from: NodeRef,
-        to: NodeRef,
+        (from, to): (NodeRef, NodeRef),
         kind: EdgeKind,
         r: &EntityRef,
         field: &str,
@@ -138,7 +146,7 @@ impl Ctx<'_, '_> {
                 scalar_text(item).map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
             else {
                 let msg = format!(
-                    "{} {}: {field} entry is not an entity reference; skipped",
+                    "{} {}: {field} entry is not a reference; skipped",
                     self.kind, self.name
                 );
                 out.diagnostic(Severity::Warning, key_line, msg);
@@ -157,9 +165,7 @@ impl Ctx<'_, '_> {
 /// namespace is dropped.
 fn parse_ref(raw: &str, default_kind: &str) -> (String, String) {
     let (kind, rest) = match raw.split_once(':') {
-        Some((kind, rest)) if !kind.is_empty() && !kind.contains('/') => {
-            (kind.to_ascii_lowercase(), rest)
-        }
+        Some((k, rest)) if !k.is_empty() && !k.contains('/') => (k.to_ascii_lowercase(), rest),
         _ => (default_kind.to_string(), raw),
     };
     let name = rest.rsplit_once('/').map_or(rest, |(_, name)| name);
@@ -210,30 +216,23 @@ fn entity(ctx: &Ctx<'_, '_>, out: &mut Emitter) {
     }
     let attrs = &mut entity.attrs;
     attrs.insert("backstage_kind".to_string(), ctx.kind.to_string());
+    let title =
+        str_at(ctx.meta, "title").or_else(|| at(ctx.spec, &["profile", "displayName"])?.as_str());
     for (key, value) in [
-        (
-            "title",
-            str_at(ctx.meta, "title")
-                .or_else(|| at(ctx.spec, &["profile", "displayName"]).and_then(Value::as_str)),
-        ),
+        ("title", title),
         ("description", str_at(ctx.meta, "description")),
         ("lifecycle", str_at(ctx.spec, "lifecycle")),
         ("backstage_type", str_at(ctx.spec, "type")),
-        ("tier", str_at(ctx.spec, "tier").or_else(|| annotations.get("tier").map(String::as_str))),
+        ("tier", str_at(ctx.spec, "tier")),
         ("email", at(ctx.spec, &["profile", "email"]).and_then(Value::as_str)),
-        ("repo", annotations.get("github.com/project-slug").map(String::as_str)),
-        ("pagerduty", annotations.get("pagerduty.com/service-id").map(String::as_str)),
-        (
-            "kubernetes_namespace",
-            annotations.get("backstage.io/kubernetes-namespace").map(String::as_str),
-        ),
-        (
-            "kubernetes_selector",
-            annotations.get("backstage.io/kubernetes-label-selector").map(String::as_str),
-        ),
         ("backstage_namespace", str_at(ctx.meta, "namespace").filter(|ns| *ns != "default")),
     ] {
         if let Some(v) = value.map(str::trim).filter(|v| !v.is_empty()) {
+            attrs.insert(key.to_string(), v.to_string());
+        }
+    }
+    for (annotation, key) in ANNOTATION_ATTRS {
+        if let Some(v) = annotations.get(*annotation).map(|v| v.trim()).filter(|v| !v.is_empty()) {
             attrs.insert(key.to_string(), v.to_string());
         }
     }
@@ -256,7 +255,7 @@ fn entity(ctx: &Ctx<'_, '_>, out: &mut Emitter) {
         if r.kind == "group" {
             entity.owner = Some(r.name.clone());
             let to = NodeRef::name(Some(NodeKind::Team), &r.name, None);
-            out.record(ctx.relation(me.clone(), to, EdgeKind::OwnedBy, &r, "owner"));
+            out.record(ctx.relation((me.clone(), to), EdgeKind::OwnedBy, &r, "owner"));
         } else {
             entity.attrs.insert("owner".to_string(), r.raw.clone());
         }
@@ -268,17 +267,17 @@ fn entity(ctx: &Ctx<'_, '_>, out: &mut Emitter) {
                 entity.system = Some(r.name.clone());
             }
             let to = NodeRef::name(Some(NodeKind::System), &r.name, None);
-            out.record(ctx.relation(me.clone(), to, EdgeKind::PartOf, &r, field));
+            out.record(ctx.relation((me.clone(), to), EdgeKind::PartOf, &r, field));
         }
     }
     if ctx.node_kind == NodeKind::Team {
         for r in ctx.refs("parent", "group", out) {
             let to = NodeRef::name(Some(NodeKind::Team), &r.name, None);
-            out.record(ctx.relation(me.clone(), to, EdgeKind::PartOf, &r, "parent"));
+            out.record(ctx.relation((me.clone(), to), EdgeKind::PartOf, &r, "parent"));
         }
         for r in ctx.refs("children", "group", out) {
             let child = NodeRef::name(Some(NodeKind::Team), &r.name, None);
-            out.record(ctx.relation(child, me.clone(), EdgeKind::PartOf, &r, "children"));
+            out.record(ctx.relation((child, me.clone()), EdgeKind::PartOf, &r, "children"));
         }
     }
     for (field, kind) in
@@ -286,7 +285,7 @@ fn entity(ctx: &Ctx<'_, '_>, out: &mut Emitter) {
     {
         for r in ctx.refs(field, "api", out) {
             let to = NodeRef::name(Some(NodeKind::Api), &r.name, None);
-            out.record(ctx.relation(me.clone(), to, kind, &r, field));
+            out.record(ctx.relation((me.clone(), to), kind, &r, field));
         }
     }
     dependencies(ctx, &me, out);
@@ -295,43 +294,27 @@ fn entity(ctx: &Ctx<'_, '_>, out: &mut Emitter) {
 
 /// `dependsOn` (this entity needs the target) and `dependencyOf` (the target needs it).
 fn dependencies(ctx: &Ctx<'_, '_>, me: &NodeRef, out: &mut Emitter) {
-    let edge_to = |kind: &str| match kind {
-        "component" => Some(EdgeKind::Calls),
-        "resource" => Some(EdgeKind::DependsOn),
-        "api" => Some(EdgeKind::ConsumesApi),
-        _ => None,
-    };
-    for r in ctx.refs("dependsOn", "component", out) {
-        match (edge_to(&r.kind), node_kind_of(&r.kind)) {
-            (Some(edge), Some(target)) => {
-                let to = NodeRef::name(Some(target), &r.name, None);
-                out.record(ctx.relation(me.clone(), to, edge, &r, "dependsOn"));
-            }
-            _ => {
-                let msg = format!(
-                    "{} {}: dependsOn {} is not a component, resource or API; skipped",
-                    ctx.kind, ctx.name, r.raw
-                );
-                out.diagnostic(Severity::Warning, r.line, msg);
-            }
-        }
-    }
-    let my_edge =
+    let mine =
         if ctx.node_kind == NodeKind::Datastore { EdgeKind::DependsOn } else { EdgeKind::Calls };
-    for r in ctx.refs("dependencyOf", "component", out) {
-        match node_kind_of(&r.kind).filter(|k| matches!(k, NodeKind::Service | NodeKind::Datastore))
-        {
-            Some(source) => {
-                let from = NodeRef::name(Some(source), &r.name, None);
-                out.record(ctx.relation(from, me.clone(), my_edge, &r, "dependencyOf"));
-            }
-            None => {
-                let msg = format!(
-                    "{} {}: dependencyOf {} is not a component or resource; skipped",
-                    ctx.kind, ctx.name, r.raw
-                );
-                out.diagnostic(Severity::Warning, r.line, msg);
-            }
+    for (field, reverse) in [("dependsOn", false), ("dependencyOf", true)] {
+        for r in ctx.refs(field, "component", out) {
+            let edge = match (r.kind.as_str(), reverse) {
+                ("component" | "resource", true) => mine,
+                ("component", false) => EdgeKind::Calls,
+                ("resource", false) => EdgeKind::DependsOn,
+                ("api", false) => EdgeKind::ConsumesApi,
+                _ => {
+                    let msg = format!(
+                        "{} {}: {field} {} is not a component, resource or API; skipped",
+                        ctx.kind, ctx.name, r.raw
+                    );
+                    out.diagnostic(Severity::Warning, r.line, msg);
+                    continue;
+                }
+            };
+            let other = NodeRef::name(node_kind_of(&r.kind), &r.name, None);
+            let ends = if reverse { (other, me.clone()) } else { (me.clone(), other) };
+            out.record(ctx.relation(ends, edge, &r, field));
         }
     }
 }
@@ -392,12 +375,9 @@ mod tests {
                 other => format!("{other:?}"),
             })
             .collect();
-        lines.extend(
-            output
-                .diagnostics
-                .iter()
-                .map(|d| format!("{} {} {}", d.severity.as_str(), d.locator, d.message)),
-        );
+        for d in &output.diagnostics {
+            lines.push(format!("{} {} {}", d.severity.as_str(), d.locator, d.message));
+        }
         lines
     }
 
@@ -489,7 +469,7 @@ metadata:
             "service:a calls service:b @c.yaml:5",
             "system:shop part_of system:commerce @c.yaml:20",
             "info c.yaml:13 apiVersion `v1` is not backstage.io; document skipped",
-            "warning c.yaml:5 Component a: dependsOn entry is not an entity reference; skipped",
+            "warning c.yaml:5 Component a: dependsOn entry is not a reference; skipped",
             "warning c.yaml:5 Component a: dependsOn group:x is not a component, resource or API; skipped",
             "error c.yaml:8 invalid YAML: did not find expected node content",
             "warning c.yaml:9 Component has no metadata.name; skipped",

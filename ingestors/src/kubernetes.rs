@@ -286,7 +286,8 @@ fn container_env(
     env
 }
 
-/// `$(VAR)` references to earlier env vars, as the kubelet expands them.
+/// `$(VAR)` references to earlier env vars, as the kubelet expands them; variables whose
+/// values are not in the manifest (secrets) expand to nothing.
 fn expand_kube_vars(value: &str, vars: &BTreeMap<String, String>) -> String {
     if !value.contains("$(") {
         return value.to_string();
@@ -301,7 +302,9 @@ fn expand_kube_vars(value: &str, vars: &BTreeMap<String, String>) -> String {
                 let name = &after[..end];
                 match vars.get(name) {
                     Some(v) => out.push_str(v),
-                    None => out.push_str(&rest[idx..idx + 3 + end]),
+                    // Unknown here (a secretKeyRef, a fieldRef): leave the position empty
+                    // so `postgres://u:$(PW)@db:5432` still names `db`.
+                    None => {}
                 }
                 rest = &after[end + 1..];
             }
@@ -413,7 +416,9 @@ fn network_policy(ctx: &Ctx<'_, '_, '_>, out: &mut Emitter) {
             if labels.is_empty() {
                 continue;
             }
-            let line = ctx.line_of(labels.values().next().map_or("", String::as_str));
+            let rules_line = ctx.line_of("ingress:");
+            let line =
+                ctx.obj.doc.line_of(labels.values().next().map_or("", String::as_str), rules_line);
             out.record(Record::Relation(Relation {
                 from: NodeRef::Selector { namespace: peer_ns(peer), labels },
                 to: target_ref.clone(),
@@ -429,7 +434,9 @@ fn network_policy(ctx: &Ctx<'_, '_, '_>, out: &mut Emitter) {
             if labels.is_empty() {
                 continue;
             }
-            let line = ctx.line_of(labels.values().next().map_or("", String::as_str));
+            let rules_line = ctx.line_of("egress:");
+            let line =
+                ctx.obj.doc.line_of(labels.values().next().map_or("", String::as_str), rules_line);
             out.record(Record::Relation(Relation {
                 from: target_ref.clone(),
                 to: NodeRef::Selector { namespace: peer_ns(peer), labels },
@@ -483,7 +490,7 @@ mod tests {
     #[test]
     fn deployments_services_and_env_dependencies() {
         let out = check(
-            "apiVersion: v1\nkind: List\nitems:\n- apiVersion: apps/v1\n  kind: Deployment\n  metadata:\n    name: checkout\n    namespace: shop\n    labels: {team: payments}\n  spec:\n    template:\n      metadata:\n        labels: {app: checkout}\n      spec:\n        containers:\n        - name: c\n          image: shop/checkout:1\n          env:\n          - name: CART_ADDR\n            value: cart:7070\n          - name: DATABASE_URL\n            value: postgres://u:secret@orders-db:5432/o\n---\napiVersion: v1\nkind: Service\nmetadata: {name: checkout, namespace: shop}\nspec:\n  selector: {app: checkout}\n  ports: [{port: 80}]\n---\n: bad: [\n",
+            "apiVersion: v1\nkind: List\nitems:\n- apiVersion: apps/v1\n  kind: Deployment\n  metadata:\n    name: checkout\n    namespace: shop\n    labels: {team: payments}\n  spec:\n    template:\n      metadata:\n        labels: {app: checkout}\n      spec:\n        containers:\n        - name: c\n          image: shop/checkout:1\n          env:\n          - name: CART_ADDR\n            value: cart:7070\n          - name: PW\n            valueFrom: {secretKeyRef: {name: s, key: pw}}\n          - name: DATABASE_URL\n            value: postgres://u:$(PW)@orders-db:5432/o\n          - name: REDIS_URL\n            value: redis://:hunter2@cache:6379\n---\napiVersion: v1\nkind: Service\nmetadata: {name: checkout, namespace: shop}\nspec:\n  selector: {app: checkout}\n  ports: [{port: 80}]\n---\n: bad: [\n",
         );
         let rels: Vec<String> = out
             .records
@@ -502,11 +509,13 @@ mod tests {
         assert_eq!(
             rels,
             [
+                "shop/checkout depends_on host:shop/cache @m.yaml:25",
                 "shop/checkout calls host:shop/cart @m.yaml:19",
-                "shop/checkout depends_on host:shop/orders-db @m.yaml:21",
+                "shop/checkout depends_on host:shop/orders-db @m.yaml:23",
             ]
         );
-        assert!(!format!("{:?}", out.records).contains("secret"), "secrets must not be stored");
+        let dump = format!("{:?}", out.records);
+        assert!(!dump.contains("hunter2") && !dump.contains("PW"), "values are not stored");
         let entities = out.records.iter().filter(|r| matches!(r, Record::Entity(_))).count();
         assert_eq!(entities, 2);
         assert_eq!(out.diagnostics.len(), 1);

@@ -114,12 +114,12 @@ fn is_key_line(line: &str, key: &str, value: &str) -> bool {
 }
 
 /// Kind and classification of a node known by name only.
-fn classified(kind_name: &str, class: EntityClass, prov: Provenance) -> Entity {
-    let datastore = classify::datastore_from_name(kind_name);
+fn classified(name: &str, class: EntityClass, prov: Provenance) -> Entity {
+    let datastore = classify::datastore_from_name(name);
     let kind = if datastore.is_some() { NodeKind::Datastore } else { NodeKind::Service };
-    let mut entity = Entity::new(kind, kind_name, class, prov);
+    let mut entity = Entity::new(kind, name, class, prov);
     entity.datastore = datastore;
-    entity.role = classify::role(None, kind_name);
+    entity.role = classify::role(None, name);
     entity
 }
 
@@ -158,7 +158,11 @@ fn service(ctx: &Ctx<'_, '_>, out: &mut Emitter) {
     }
     let me = NodeRef::name(None, ctx.name, None);
     for team in &teams {
-        let line = line_where(ctx.doc, ctx.line, |l| l.contains(team.as_str())).unwrap_or(ctx.line);
+        let line = line_where(ctx.doc, ctx.line, |l| {
+            let code = l.split(" #").next().unwrap_or(l).trim();
+            code.trim_start_matches("- ") == team || code.ends_with(&format!(": {team}"))
+        })
+        .unwrap_or(ctx.line);
         out.record(Record::Relation(Relation {
             from: me.clone(),
             to: NodeRef::name(Some(NodeKind::Team), team, None),
@@ -264,12 +268,9 @@ mod tests {
                 other => format!("{other:?}"),
             })
             .collect();
-        lines.extend(
-            output
-                .diagnostics
-                .iter()
-                .map(|d| format!("{} {} {}", d.severity.as_str(), d.locator, d.message)),
-        );
+        for d in &output.diagnostics {
+            lines.push(format!("{} {} {}", d.severity.as_str(), d.locator, d.message));
+        }
         lines
     }
 

@@ -192,25 +192,40 @@ fn cluster_entities(facts: &[EntityFact<'_>], clusters: &mut Clusters) {
         }
     }
     // Rule 2: Kubernetes Services join the workloads they select.
+    let mut by_label: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
+    let mut deployed_by_name: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (j, w) in facts.iter().enumerate() {
+        if w.entity.class == EntityClass::Workload {
+            for (k, v) in &w.entity.labels {
+                by_label.entry((k.as_str(), v.as_str())).or_default().push(j);
+            }
+        }
+        if matches!(w.entity.class, EntityClass::Workload | EntityClass::Endpoint) {
+            deployed_by_name.entry(w.entity.name.as_str()).or_default().push(j);
+        }
+    }
     for (i, f) in facts.iter().enumerate() {
         let e = f.entity;
         if e.class != EntityClass::Endpoint {
             continue;
         }
         let ns = e.namespace.as_deref();
-        let selected: Vec<usize> = if e.selector.is_empty() {
-            Vec::new()
-        } else {
-            facts
-                .iter()
-                .enumerate()
-                .filter(|(_, w)| {
-                    w.entity.class == EntityClass::Workload
-                        && ns_compatible(ns, w.entity.namespace.as_deref())
-                        && e.selector.iter().all(|(k, v)| w.entity.labels.get(k) == Some(v))
+        // Candidates carry the selector's first label; the others are checked.
+        let selected: Vec<usize> = match e.selector.iter().next() {
+            None => Vec::new(),
+            Some((k, v)) => by_label
+                .get(&(k.as_str(), v.as_str()))
+                .map(|c| {
+                    c.iter()
+                        .copied()
+                        .filter(|&j| {
+                            let w = facts[j].entity;
+                            ns_compatible(ns, w.namespace.as_deref())
+                                && e.selector.iter().all(|(k, v)| w.labels.get(k) == Some(v))
+                        })
+                        .collect()
                 })
-                .map(|(j, _)| j)
-                .collect()
+                .unwrap_or_default(),
         };
         let same_name = |j: &&usize| facts[**j].entity.name == e.name;
         if let Some(&j) = selected.iter().find(same_name).or(selected.first()) {
@@ -218,14 +233,15 @@ fn cluster_entities(facts: &[EntityFact<'_>], clusters: &mut Clusters) {
             clusters.join(i, j, format!("Kubernetes Service selecting {}", labels.join(",")));
             continue;
         }
-        let named = facts.iter().enumerate().find(|(j, w)| {
-            *j != i
-                && matches!(w.entity.class, EntityClass::Workload | EntityClass::Endpoint)
-                && w.entity.name == e.name
-                && ns_compatible(ns, w.entity.namespace.as_deref())
-                && (w.entity.class == EntityClass::Workload || *j < i)
+        let named = deployed_by_name.get(e.name.as_str()).and_then(|c| {
+            c.iter().copied().find(|&j| {
+                let w = facts[j].entity;
+                j != i
+                    && ns_compatible(ns, w.namespace.as_deref())
+                    && (w.class == EntityClass::Workload || j < i)
+            })
         });
-        if let Some((j, _)) = named {
+        if let Some(j) = named {
             clusters.join(i, j, "Kubernetes Service of the same name");
         }
     }
