@@ -44,6 +44,38 @@ pub struct Document {
     pub sections: Vec<Section>,
     /// Outgoing links.
     pub links: Vec<String>,
+    /// Incident structure, for postmortems that state it.
+    pub postmortem: Option<Postmortem>,
     /// Where it was read.
     pub provenance: Provenance,
+}
+
+/// One timeline entry of a postmortem.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct TimelineEntry {
+    /// The timestamp as written (`2021-03-04 14:05 UTC`, `14:05`).
+    pub when: String,
+    /// What happened.
+    pub text: String,
+}
+
+/// Structure extracted from a postmortem, where the document states it; never invented.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Postmortem {
+    /// Summary.
+    pub summary: Option<String>,
+    /// Impact.
+    pub impact: Option<String>,
+    /// Root cause(s).
+    pub root_cause: Option<String>,
+    /// Trigger.
+    pub trigger: Option<String>,
+    /// Resolution / mitigation.
+    pub resolution: Option<String>,
+    /// How it was detected.
+    pub detection: Option<String>,
+    /// Action items, one per entry.
+    pub action_items: Vec<String>,
+    /// Timeline entries with their timestamps.
+    pub timeline: Vec<TimelineEntry>,
 }

@@ -14,7 +14,7 @@ mod provenance;
 mod record;
 
 pub use change::{ChangeEvent, ChangeKind};
-pub use document::{Document, DocumentKind, Section};
+pub use document::{Document, DocumentKind, Postmortem, Section, TimelineEntry};
 pub use edge::EdgeKind;
 pub use id::{NodeId, ParseIdError};
 pub use node::{DatastoreType, NodeKind, Role};
