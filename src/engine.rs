@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use lore_schema::EdgeKind;
 use serde::Serialize;
@@ -12,6 +12,7 @@ use crate::graph::{Direction, EdgeFilter, Graph, ImpactHit};
 use crate::ingest::{self, SourceReport};
 use crate::model::{Edge, Member, Node};
 use crate::resolve::{self, SourcedRecord};
+use crate::search::{SearchHit, SearchIndex, SearchQuery};
 use crate::store::Store;
 
 /// Lore over one data dir.
@@ -21,6 +22,40 @@ pub struct Engine {
     data_dir: PathBuf,
     current: RwLock<Option<Arc<Graph>>>,
     history: RwLock<Option<Arc<Graph>>>,
+    index: Mutex<Option<Arc<SearchIndex>>>,
+}
+
+/// A search question.
+#[derive(Debug, Clone, Default)]
+pub struct SearchRequest {
+    /// The words: an alert name, a symptom, a question.
+    pub query: String,
+    /// Kinds to keep: runbook, postmortem, alert, other (any of; all when empty).
+    pub kinds: Vec<String>,
+    /// Keep documents about this service or datastore (name, alias or id).
+    pub service: Option<String>,
+    /// Keep documents about services of this team.
+    pub team: Option<String>,
+    /// Keep documents about this alert.
+    pub alert: Option<String>,
+    /// Documents to return.
+    pub limit: usize,
+    /// Retrieval mode asked for.
+    pub mode: String,
+}
+
+/// The answer to a search.
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchView {
+    /// The query.
+    pub query: String,
+    /// The mode that answered.
+    pub mode: String,
+    /// Documents, best first, each with its best section.
+    pub results: Vec<SearchHit>,
+    /// Why the answer differs from what was asked (a mode that is not available).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notice: Option<String>,
 }
 
 /// An impact question.
@@ -72,6 +107,38 @@ pub struct ShowView {
     pub edges_in: Vec<Edge>,
     /// Edges that no longer hold, with their validity.
     pub history: Vec<Edge>,
+    /// For documents: sections, links and postmortem structure.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub document: Option<DocumentView>,
+}
+
+/// A document's outline for `show`.
+#[derive(Debug, Clone, Serialize)]
+pub struct DocumentView {
+    /// File path as given to ingest.
+    pub source: String,
+    /// runbook, postmortem or other.
+    pub kind: lore_schema::DocumentKind,
+    /// Title.
+    pub title: String,
+    /// Front matter.
+    pub front_matter: std::collections::BTreeMap<String, String>,
+    /// Sections: heading path and line.
+    pub sections: Vec<SectionView>,
+    /// Outgoing links.
+    pub links: Vec<String>,
+    /// Incident structure, where the document states it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub postmortem: Option<lore_schema::Postmortem>,
+}
+
+/// A section in a document outline.
+#[derive(Debug, Clone, Serialize)]
+pub struct SectionView {
+    /// Headings from the top down.
+    pub heading_path: Vec<String>,
+    /// Line.
+    pub line: u32,
 }
 
 /// The answer to `path`.
@@ -100,6 +167,7 @@ impl Engine {
             data_dir: data_dir.to_path_buf(),
             current: RwLock::default(),
             history: RwLock::default(),
+            index: Mutex::default(),
         })
     }
 
@@ -224,6 +292,22 @@ impl Engine {
         } else {
             history.members(&node.id).to_vec()
         };
+        let document =
+            graph.documents().get(&node.id).or_else(|| history.documents().get(&node.id)).map(
+                |d| DocumentView {
+                    source: d.path.clone(),
+                    kind: d.kind,
+                    title: d.title.clone(),
+                    front_matter: d.front_matter.clone(),
+                    sections: d
+                        .sections
+                        .iter()
+                        .map(|s| SectionView { heading_path: s.heading_path.clone(), line: s.line })
+                        .collect(),
+                    links: d.links.clone(),
+                    postmortem: d.postmortem.clone(),
+                },
+            );
         Ok(ShowView {
             node,
             current,
@@ -231,7 +315,68 @@ impl Engine {
             edges_out: out.into_iter().cloned().collect(),
             edges_in: inc.into_iter().cloned().collect(),
             history: past,
+            document,
         })
+    }
+
+    /// The search index, rebuilt from the store when it is behind (after an ingest, or
+    /// after a crash between the store write and the index write).
+    fn search_index(&self) -> Result<Arc<SearchIndex>> {
+        let mut guard =
+            self.index.lock().map_err(|_| Error::Internal("search index lock poisoned".into()))?;
+        let index = match guard.as_ref() {
+            Some(index) => index.clone(),
+            None => {
+                let index = Arc::new(SearchIndex::open(&self.data_dir.join("index"))?);
+                *guard = Some(index.clone());
+                index
+            }
+        };
+        let generation = self.store.generation()?.to_string();
+        if index.stamp().as_deref() != Some(generation.as_str()) {
+            let graph = self.graph(None)?;
+            let chunks = crate::search::chunks(&graph);
+            tracing::info!(chunks = chunks.len(), generation = %generation, "rebuilding search index");
+            index.rebuild(&chunks, &generation)?;
+        }
+        Ok(index)
+    }
+
+    /// Full-text search over runbooks, postmortems and alert rules.
+    pub fn search(&self, req: &SearchRequest) -> Result<SearchView> {
+        let mut notice = None;
+        match req.mode.as_str() {
+            "" | "bm25" => {}
+            "vector" | "hybrid" => {
+                notice = Some(format!(
+                    "{} search needs the embedding model, which this build does not load yet; answered with bm25",
+                    req.mode
+                ));
+            }
+            other => {
+                return Err(Error::InvalidParam {
+                    name: "mode".into(),
+                    reason: format!("unknown mode `{other}` (expected bm25, vector or hybrid)"),
+                });
+            }
+        }
+        let service_ids = match &req.service {
+            Some(name) => {
+                let graph = self.graph(None)?;
+                vec![graph.lookup(name)?.id.to_string()]
+            }
+            None => Vec::new(),
+        };
+        let index = self.search_index()?;
+        let results = index.search(&SearchQuery {
+            text: req.query.clone(),
+            kinds: req.kinds.clone(),
+            service_ids,
+            team: req.team.clone(),
+            alert: req.alert.clone(),
+            limit: if req.limit == 0 { 10 } else { req.limit },
+        })?;
+        Ok(SearchView { query: req.query.clone(), mode: "bm25".to_string(), results, notice })
     }
 
     /// Transitive callers (upstream) or dependencies (downstream) of a node.

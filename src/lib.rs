@@ -7,10 +7,12 @@
 
 pub mod engine;
 pub mod error;
+pub mod eval;
 pub mod graph;
 pub mod ingest;
 pub mod model;
 pub mod resolve;
+pub mod search;
 pub mod server;
 pub mod store;
 pub mod time;

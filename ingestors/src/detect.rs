@@ -15,6 +15,12 @@ pub enum Format {
     Envoy,
     /// nginx configuration.
     Nginx,
+    /// Change events as JSON lines (`deploys.ndjson`).
+    DeployEvents,
+    /// Markdown runbooks, postmortems and other pages.
+    Markdown,
+    /// Prometheus alert rules: PrometheusRule resources, rule files, awesome-prometheus-alerts.
+    AlertRules,
 }
 
 impl Format {
@@ -27,6 +33,9 @@ impl Format {
             Format::ServiceCatalog => "service_catalog",
             Format::Envoy => "envoy",
             Format::Nginx => "nginx",
+            Format::DeployEvents => "deploy_events",
+            Format::Markdown => "markdown",
+            Format::AlertRules => "alert_rules",
         }
     }
 }
@@ -45,6 +54,14 @@ pub enum Detection {
 /// Detects the format of the file at `path` with content `text`.
 pub fn detect(path: &str, text: &str) -> Detection {
     let name = path.rsplit(['/', '\\']).next().unwrap_or(path).to_ascii_lowercase();
+    if name.ends_with(".md") || name.ends_with(".markdown") {
+        return Detection::Ingest(Format::Markdown);
+    }
+    if (name.ends_with(".ndjson") || name.ends_with(".jsonl"))
+        && crate::deploy_events::looks_like_events(text)
+    {
+        return Detection::Ingest(Format::DeployEvents);
+    }
     let is_yaml = name.ends_with(".yaml") || name.ends_with(".yml");
     if is_yaml {
         if (name.starts_with("compose") || name.starts_with("docker-compose"))
@@ -57,6 +74,9 @@ pub fn detect(path: &str, text: &str) -> Detection {
                 "helm template (not YAML until rendered); render it with `helm template` and ingest the output"
                     .to_string(),
             );
+        }
+        if is_alert_rules(text) {
+            return Detection::Ingest(Format::AlertRules);
         }
         if text.contains("apiVersion: backstage.io/") {
             return Detection::Ingest(Format::Backstage);
@@ -85,10 +105,31 @@ fn has_top_level_key(text: &str, key: &str) -> bool {
         .any(|line| line.strip_prefix(key).is_some_and(|rest| rest.trim_start().starts_with(':')))
 }
 
+/// A `PrometheusRule` resource, a Prometheus rule file (top-level `groups:` holding
+/// `rules:` with `alert:`), or the awesome-prometheus-alerts catalogue (`groups:` of
+/// `services:` of `exporters:` with `query:`).
+fn is_alert_rules(text: &str) -> bool {
+    let trimmed = || text.lines().map(str::trim);
+    if trimmed().any(|l| l == "kind: PrometheusRule") {
+        return true;
+    }
+    if !has_top_level_key(text, "groups") {
+        return false;
+    }
+    let has_rules = trimmed().any(|l| l.starts_with("rules:") || l.starts_with("- rules:"));
+    let has_alert = trimmed().any(|l| l.starts_with("- alert:") || l.starts_with("alert:"));
+    let has_exporters = trimmed().any(|l| l.starts_with("exporters:"));
+    let has_query = trimmed().any(|l| l.starts_with("query:") || l.starts_with("- query:"));
+    has_rules && (has_alert || (has_exporters && has_query))
+}
+
+/// Helm templates use chart objects (`.Values`, `.Release`, `include`); `{{ $labels }}`
+/// in a Prometheus rule's annotations is not a Helm action.
 fn is_helm_template(path: &str, text: &str) -> bool {
     let in_templates = path.split(['/', '\\']).any(|part| part == "templates");
-    let has_actions = text.contains("{{");
-    has_actions && (in_templates || text.contains(".Values") || text.contains("{{-"))
+    let chart_objects = [".Values", ".Release.", ".Chart.", "include \"", "template \""];
+    let uses_chart = chart_objects.iter().any(|o| text.contains(o));
+    text.contains("{{") && (uses_chart || (in_templates && !text.contains("kind: PrometheusRule")))
 }
 
 #[cfg(test)]
@@ -127,8 +168,31 @@ mod tests {
             "http { upstream a { server b:80; } }",
             Detection::Ingest(Format::Nginx),
         );
-        check("README.md", "# hi", Detection::Unknown);
+        check("docs/README.md", "# hi", Detection::Ingest(Format::Markdown));
+        check("a/Notes.MARKDOWN", "", Detection::Ingest(Format::Markdown));
+        check(
+            "m/x-prometheusRule.yaml",
+            "apiVersion: monitoring.coreos.com/v1\nkind: PrometheusRule\nspec:\n  groups: []\n",
+            Detection::Ingest(Format::AlertRules),
+        );
+        check(
+            "rules/node.rules.yml",
+            "groups:\n- name: node\n  rules:\n  - alert: NodeDown\n    expr: up == 0\n",
+            Detection::Ingest(Format::AlertRules),
+        );
+        check(
+            "_data/rules.yml",
+            "groups:\n  - name: Basic\n    services:\n      - name: Host\n        exporters:\n          - slug: node\n            rules:\n              - name: Host down\n                query: up == 0\n",
+            Detection::Ingest(Format::AlertRules),
+        );
+        check("recording.yml", "groups:\n- name: r\n  rules:\n  - record: a\n", Detection::Unknown);
         check("values.yaml", "replicas: 2\n", Detection::Unknown);
+        check(
+            "deploys/deploys.ndjson",
+            "{\"id\": \"c1\", \"ts\": \"2026-11-01T00:00:00Z\", \"service\": \"cart\"}\n",
+            Detection::Ingest(Format::DeployEvents),
+        );
+        check("neutral/nodes.jsonl", "{\"id\": \"service:a\"}\n", Detection::Unknown);
         assert!(matches!(
             detect("chart/templates/dep.yaml", "apiVersion: v1\nkind: {{ .Values.kind }}\n"),
             Detection::Skip(_)

@@ -300,11 +300,10 @@ fn expand_kube_vars(value: &str, vars: &BTreeMap<String, String>) -> String {
         match after.find(')') {
             Some(end) => {
                 let name = &after[..end];
-                match vars.get(name) {
-                    Some(v) => out.push_str(v),
-                    // Unknown here (a secretKeyRef, a fieldRef): leave the position empty
-                    // so `postgres://u:$(PW)@db:5432` still names `db`.
-                    None => {}
+                // Unknown here (a secretKeyRef, a fieldRef): leave the position empty
+                // so `postgres://u:$(PW)@db:5432` still names `db`.
+                if let Some(v) = vars.get(name) {
+                    out.push_str(v);
                 }
                 rest = &after[end + 1..];
             }

@@ -1,4 +1,6 @@
-//! Change events: deploys, config changes, flags, migrations.
+//! Change events: deploys, config changes, flags, migrations, commits.
+
+use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
@@ -26,6 +28,49 @@ pub enum ChangeKind {
     Other(String),
 }
 
+impl ChangeKind {
+    /// The named kinds, in declaration order.
+    pub const NAMED: &'static [ChangeKind] = &[
+        ChangeKind::Deploy,
+        ChangeKind::Config,
+        ChangeKind::FeatureFlag,
+        ChangeKind::Migration,
+        ChangeKind::Scale,
+        ChangeKind::Rollback,
+        ChangeKind::Commit,
+    ];
+
+    /// The snake_case name (`deploy`, `feature_flag`); an other kind's own name.
+    pub fn as_str(&self) -> &str {
+        match self {
+            ChangeKind::Deploy => "deploy",
+            ChangeKind::Config => "config",
+            ChangeKind::FeatureFlag => "feature_flag",
+            ChangeKind::Migration => "migration",
+            ChangeKind::Scale => "scale",
+            ChangeKind::Rollback => "rollback",
+            ChangeKind::Commit => "commit",
+            ChangeKind::Other(name) => name,
+        }
+    }
+
+    /// The kind named `name` (already normalised to snake_case); unknown names become
+    /// [`ChangeKind::Other`].
+    pub fn from_name(name: &str) -> ChangeKind {
+        ChangeKind::NAMED
+            .iter()
+            .find(|k| k.as_str() == name)
+            .cloned()
+            .unwrap_or_else(|| ChangeKind::Other(name.to_string()))
+    }
+}
+
+impl fmt::Display for ChangeKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A change event on the timeline.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct ChangeEvent {
@@ -45,6 +90,10 @@ pub struct ChangeEvent {
     pub author: Option<String>,
     /// Free text.
     pub description: String,
+    /// Link to the change (pipeline run, pull request), if any. Absent in records stored
+    /// before the field existed, which decode as `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
     /// Where it was read.
     pub provenance: Provenance,
 }

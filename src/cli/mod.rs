@@ -4,6 +4,7 @@
 mod bench;
 mod demo;
 mod output;
+mod search;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -104,6 +105,16 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Search runbooks, postmortems and alert rules.
+    Search(search::SearchArgs),
+    /// Run labelled cases (dev.jsonl format) and report recall@1/5/10 and MRR.
+    Eval(search::EvalArgs),
+    /// List alerts whose runbook_url points at no ingested runbook.
+    Dangling {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Serve the HTTP API on 127.0.0.1.
     Serve {
         /// Address to listen on.
@@ -171,6 +182,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             output::path(&view, json)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Search(search_args) => search::search(&open()?, search_args),
+        Command::Eval(eval_args) => search::eval(&open()?, eval_args),
+        Command::Dangling { json } => search::dangling(&open()?, json),
         Command::Serve { bind } => {
             let engine = open()?;
             lore::server::serve(engine, &bind, None)?;

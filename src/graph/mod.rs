@@ -12,7 +12,7 @@ use petgraph::stable_graph::{NodeIndex, StableDiGraph};
 
 use crate::error::{Error, Result};
 use crate::model::{Edge, Member, Node};
-use crate::resolve::{Resolved, Unresolved};
+use crate::resolve::{DanglingLink, Resolved, Unresolved};
 
 pub use traverse::{Direction, EdgeFilter, ImpactHit, PathHit};
 
@@ -23,6 +23,8 @@ pub struct Graph {
     members: Vec<Vec<Member>>,
     edges: Vec<Edge>,
     unresolved: Vec<Unresolved>,
+    documents: BTreeMap<NodeId, lore_schema::Document>,
+    dangling: Vec<DanglingLink>,
     graph: StableDiGraph<usize, usize>,
     index: Vec<NodeIndex>,
     by_id: BTreeMap<NodeId, usize>,
@@ -32,7 +34,7 @@ pub struct Graph {
 impl Graph {
     /// Projects resolved records into a graph.
     pub fn new(resolved: Resolved) -> Graph {
-        let Resolved { nodes, members, edges, unresolved } = resolved;
+        let Resolved { nodes, members, edges, unresolved, documents, dangling } = resolved;
         let mut graph = StableDiGraph::with_capacity(nodes.len(), edges.len());
         let index: Vec<NodeIndex> = (0..nodes.len()).map(|i| graph.add_node(i)).collect();
         let by_id: BTreeMap<NodeId, usize> =
@@ -48,7 +50,18 @@ impl Graph {
                 graph.add_edge(index[f], index[t], e_idx);
             }
         }
-        Graph { nodes, members, edges, unresolved, graph, index, by_id, by_name }
+        Graph {
+            nodes,
+            members,
+            edges,
+            unresolved,
+            documents,
+            dangling,
+            graph,
+            index,
+            by_id,
+            by_name,
+        }
     }
 
     /// All nodes, sorted by id.
@@ -64,6 +77,16 @@ impl Graph {
     /// References that matched no node.
     pub fn unresolved(&self) -> &[Unresolved] {
         &self.unresolved
+    }
+
+    /// Documents by node id.
+    pub fn documents(&self) -> &BTreeMap<NodeId, lore_schema::Document> {
+        &self.documents
+    }
+
+    /// Alerts whose runbook_url matched no runbook.
+    pub fn dangling(&self) -> &[DanglingLink] {
+        &self.dangling
     }
 
     /// The node with this id.

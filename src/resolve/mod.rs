@@ -14,8 +14,11 @@
 //!
 //! The canonical name is the workload's, then the Service's, then the catalog's.
 
+mod docs;
 mod names;
 mod refs;
+
+pub use docs::{DanglingLink, doc_key};
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -64,6 +67,10 @@ pub struct Resolved {
     pub edges: Vec<Edge>,
     /// References that matched nothing.
     pub unresolved: Vec<Unresolved>,
+    /// Documents by node id.
+    pub documents: BTreeMap<NodeId, lore_schema::Document>,
+    /// Alerts whose runbook_url matched no runbook.
+    pub dangling: Vec<DanglingLink>,
 }
 
 struct EntityFact<'r> {
@@ -138,7 +145,10 @@ pub fn resolve(records: &[SourcedRecord]) -> Resolved {
     let (nodes, members, root_to_node) = build_nodes(&facts, &mut clusters);
     let entity_node: Vec<usize> =
         (0..facts.len()).map(|i| root_to_node[&clusters.find(i)]).collect();
-    refs::resolve_relations(records, &facts_view(&facts), &entity_node, nodes, members)
+    let mut resolved =
+        refs::resolve_relations(records, &facts_view(&facts), &entity_node, nodes, members);
+    docs::link_documents(records, &mut resolved);
+    resolved
 }
 
 /// Teams and systems named by entities' owner and system fields become nodes too,

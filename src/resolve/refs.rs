@@ -250,5 +250,5 @@ pub(super) fn resolve_relations(
         .collect();
     unresolved.sort_by(|a, b| (&a.locator, &a.reference).cmp(&(&b.locator, &b.reference)));
     unresolved.dedup();
-    Resolved { nodes, members, edges, unresolved }
+    Resolved { nodes, members, edges, unresolved, ..Resolved::default() }
 }

@@ -7,7 +7,7 @@ use axum::response::{Html, IntoResponse};
 use serde::Deserialize;
 
 use super::{ApiError, AppState};
-use crate::engine::{ImpactRequest, ImpactView, PathView, ShowView};
+use crate::engine::{ImpactRequest, ImpactView, PathView, SearchRequest, SearchView, ShowView};
 use crate::graph::Direction;
 use crate::model::Node;
 
@@ -149,4 +149,35 @@ pub(super) async fn path(
     let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let at = parse_at(q.at.as_deref())?;
     Ok(Json(blocking(&state, move |e| e.path(&q.from, &q.to, q.include_plumbing, at)).await?))
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct SearchQuery {
+    q: String,
+    kind: Option<String>,
+    service: Option<String>,
+    team: Option<String>,
+    alert: Option<String>,
+    mode: Option<String>,
+    limit: Option<usize>,
+}
+
+pub(super) async fn search(
+    State(state): State<AppState>,
+    query: Result<Query<SearchQuery>, QueryRejection>,
+) -> Result<Json<SearchView>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    if q.q.trim().is_empty() {
+        return Err(ApiError::bad_request("query parameter `q` is empty"));
+    }
+    let req = SearchRequest {
+        query: q.q,
+        kinds: q.kind.map(|k| k.split(',').map(str::to_string).collect()).unwrap_or_default(),
+        service: q.service,
+        team: q.team,
+        alert: q.alert,
+        limit: q.limit.unwrap_or(10).min(100),
+        mode: q.mode.unwrap_or_else(|| "bm25".to_string()),
+    };
+    Ok(Json(blocking(&state, move |e| e.search(&req)).await?))
 }

@@ -37,6 +37,7 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/v1/nodes/{node}", get(api::show))
         .route("/v1/impact", get(api::impact))
         .route("/v1/path", get(api::path))
+        .route("/v1/search", get(api::search))
         .fallback(api::not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(tower_http::trace::TraceLayer::new_for_http())

@@ -1,6 +1,7 @@
 //! The key layout, owned here and versioned by [`FORMAT_VERSION`].
 //!
-//! - tree `meta`: `format_version` → u32 big-endian.
+//! - tree `meta`: `format_version` → u32 big-endian; `generation` → u64 big-endian,
+//!   bumped by every write that changes facts.
 //! - tree `facts`: `<source> 0x00 <file> 0x00 <record key>` → encoded [`super::Fact`].
 //! - tree `sources`: `<source>` → encoded [`super::SourceMeta`].
 
@@ -10,6 +11,7 @@ pub(crate) const META_TREE: &str = "meta";
 pub(crate) const FACTS_TREE: &str = "facts";
 pub(crate) const SOURCES_TREE: &str = "sources";
 pub(crate) const FORMAT_KEY: &str = "format_version";
+pub(crate) const GENERATION_KEY: &str = "generation";
 
 pub(crate) fn source_prefix(source: &str) -> Vec<u8> {
     let mut key = source.as_bytes().to_vec();

@@ -57,6 +57,7 @@ pub struct ApplyStats {
 #[derive(Debug, Clone)]
 pub struct Store {
     db: sled::Db,
+    meta: sled::Tree,
     facts: sled::Tree,
     sources: sled::Tree,
 }
@@ -79,7 +80,7 @@ impl Store {
         }
         let facts = db.open_tree(keys::FACTS_TREE)?;
         let sources = db.open_tree(keys::SOURCES_TREE)?;
-        Ok(Store { db, facts, sources })
+        Ok(Store { db, meta, facts, sources })
     }
 
     /// Replaces the facts of `source` by `records` (each with the file it came from), at
@@ -166,9 +167,25 @@ impl Store {
         }
         if changed {
             self.facts.apply_batch(batch)?;
+            self.bump_generation()?;
         }
         self.db.flush()?;
         Ok(stats)
+    }
+
+    /// A counter bumped by every write that changes facts; projections (the search
+    /// index) record the generation they were built from and rebuild when behind.
+    pub fn generation(&self) -> Result<u64, StoreError> {
+        Ok(self.meta.get(keys::GENERATION_KEY)?.map_or(0, |v| {
+            let bytes: [u8; 8] = v.as_ref().try_into().unwrap_or([0; 8]);
+            u64::from_be_bytes(bytes)
+        }))
+    }
+
+    pub(crate) fn bump_generation(&self) -> Result<(), StoreError> {
+        let next = self.generation()? + 1;
+        self.meta.insert(keys::GENERATION_KEY, &next.to_be_bytes())?;
+        Ok(())
     }
 
     /// Every fact, in key order.

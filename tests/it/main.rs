@@ -6,4 +6,5 @@ mod corpora;
 mod gen_org;
 mod http;
 mod reingest;
+mod search;
 mod support;

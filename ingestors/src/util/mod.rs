@@ -4,4 +4,5 @@ pub mod classify;
 pub mod deps;
 pub mod dotenv;
 pub mod hosts;
+pub mod timestamp;
 pub mod yaml;

@@ -1,0 +1,348 @@
+//! `lore eval`: runs labelled cases (the format of `../shared/eval/dev.jsonl`) and
+//! reports recall@1/5/10 and MRR per case type, difficulty and retrieval mode.
+//!
+//! Search cases run against the engine's data dir. `recall@k` of a case is the share of
+//! its relevant documents found in the top k, out of at most k (so one relevant hit at
+//! rank 1 gives recall@1 = 1 even when four are relevant); documents listed as
+//! `acceptable` are removed from the ranking, neither hits nor misses. Impact cases
+//! ingest their corpus (under `--corpora`) into a temporary data dir and score the
+//! returned set: recall is |expected ∩ got| / |expected|, and an exact match counts as a
+//! hit at rank 1 (MRR 1).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::Engine;
+use crate::engine::{ImpactRequest, SearchRequest};
+use crate::error::{Error, Result};
+
+/// One labelled case.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Case {
+    /// Case id.
+    pub id: String,
+    /// runbook_search, postmortem_search or impact.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// lexical or semantic.
+    #[serde(default)]
+    pub difficulty: String,
+    /// Search words.
+    #[serde(default)]
+    pub query: String,
+    /// Documents that must be found (paths relative to the corpora dir).
+    #[serde(default)]
+    pub relevant: Vec<String>,
+    /// Documents that may be returned without counting.
+    #[serde(default)]
+    pub acceptable: Vec<String>,
+    /// Corpus of an impact case.
+    #[serde(default)]
+    pub corpus: Option<String>,
+    /// Node of an impact case.
+    #[serde(default)]
+    pub node: Option<String>,
+    /// Direction of an impact case.
+    #[serde(default)]
+    pub direction: Option<String>,
+    /// Expected names of an impact case.
+    #[serde(default)]
+    pub expected: Vec<String>,
+    /// The answer needs edges only source code states.
+    #[serde(default)]
+    pub requires_source_derived_edges: bool,
+}
+
+/// Scores of one group of cases.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Scores {
+    /// Cases.
+    pub cases: usize,
+    /// Mean recall@1.
+    pub recall_at_1: f64,
+    /// Mean recall@5.
+    pub recall_at_5: f64,
+    /// Mean recall@10.
+    pub recall_at_10: f64,
+    /// Mean reciprocal rank.
+    pub mrr: f64,
+}
+
+/// A case that did not reach recall@5 = 1.
+#[derive(Debug, Clone, Serialize)]
+pub struct Miss {
+    /// Case id.
+    pub id: String,
+    /// Mode.
+    pub mode: String,
+    /// Query or node.
+    pub query: String,
+    /// What was expected.
+    pub expected: Vec<String>,
+    /// What came back first.
+    pub got: Vec<String>,
+}
+
+/// The whole report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// Scores by `mode / type / difficulty` (and `mode / all`).
+    pub groups: BTreeMap<String, Scores>,
+    /// Cases below recall@5 = 1.
+    pub misses: Vec<Miss>,
+    /// Cases not run, with the reason.
+    pub skipped: Vec<(String, String)>,
+}
+
+/// Reads cases from a JSONL file; a bad line is an error naming it.
+pub fn read_cases(path: &Path) -> Result<Vec<Case>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::Input { path: path.to_path_buf(), reason: e.to_string() })?;
+    let mut cases = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let case: Case = serde_json::from_str(line).map_err(|e| Error::Input {
+            path: path.to_path_buf(),
+            reason: format!("line {}: {e}", i + 1),
+        })?;
+        cases.push(case);
+    }
+    Ok(cases)
+}
+
+/// The folders and files that describe one corpus system, relative to the corpora dir.
+pub fn corpus_plan(corpus: &str) -> Vec<&'static str> {
+    match corpus {
+        "topology/online-boutique" => vec!["topology/online-boutique/kubernetes-manifests"],
+        "topology/opentelemetry-demo" => vec!["topology/opentelemetry-demo"],
+        "topology/sock-shop" => vec![
+            "topology/sock-shop/deploy/kubernetes/complete-demo.yaml",
+            "topology/sock-shop/deploy/kubernetes/manifests-policy",
+            "topology/sock-shop/deploy/kubernetes/manifests-loadtest",
+            "topology/sock-shop/deploy/docker-compose/docker-compose.yml",
+        ],
+        "topology/deathstarbench-hotelreservation" => {
+            vec!["topology/deathstarbench-hotelreservation/hotelReservation/docker-compose.yml"]
+        }
+        "topology/deathstarbench-socialnetwork" => {
+            vec!["topology/deathstarbench-socialnetwork/socialNetwork/docker-compose.yml"]
+        }
+        "topology/gitlab-com-service-catalog" => vec!["topology/gitlab-com-service-catalog"],
+        "topology/train-ticket" => vec!["topology/train-ticket"],
+        _ => Vec::new(),
+    }
+}
+
+fn normalize(path: &str) -> String {
+    crate::resolve::doc_key(path)
+}
+
+fn score_ranking(
+    ranked: &[String],
+    relevant: &[String],
+    acceptable: &[String],
+) -> (f64, f64, f64, f64) {
+    let is = |hit: &str, set: &[String]| set.iter().any(|r| hit.ends_with(&normalize(r)));
+    let ranked: Vec<&String> =
+        ranked.iter().filter(|h| is(h, relevant) || !is(h, acceptable)).collect();
+    let recall = |k: usize| {
+        let found: BTreeSet<&String> = relevant
+            .iter()
+            .filter(|r| ranked.iter().take(k).any(|h| h.ends_with(&normalize(r))))
+            .collect();
+        found.len() as f64 / relevant.len().min(k).max(1) as f64
+    };
+    let mrr = ranked.iter().position(|h| is(h, relevant)).map_or(0.0, |p| 1.0 / (p as f64 + 1.0));
+    (recall(1), recall(5), recall(10), mrr)
+}
+
+/// Runs `cases` in each of `modes`.
+pub fn run(engine: &Engine, cases: &[Case], corpora: &Path, modes: &[String]) -> Result<Report> {
+    let mut sums: BTreeMap<String, (usize, f64, f64, f64, f64)> = BTreeMap::new();
+    let mut misses = Vec::new();
+    let mut skipped = Vec::new();
+    let mut impact_engines: BTreeMap<String, (tempdir::Dir, Engine)> = BTreeMap::new();
+    for mode in modes {
+        for case in cases {
+            let (scores, expected, got, query) = match case.kind.as_str() {
+                "runbook_search" | "postmortem_search" => {
+                    let kinds = if case.kind == "runbook_search" {
+                        vec!["runbook".into(), "alert".into()]
+                    } else {
+                        vec!["postmortem".into()]
+                    };
+                    let view = engine.search(&SearchRequest {
+                        query: case.query.clone(),
+                        kinds,
+                        limit: 10,
+                        mode: mode.clone(),
+                        ..SearchRequest::default()
+                    })?;
+                    let ranked: Vec<String> =
+                        view.results.iter().map(|h| normalize(&h.source)).collect();
+                    (
+                        score_ranking(&ranked, &case.relevant, &case.acceptable),
+                        case.relevant.clone(),
+                        ranked,
+                        case.query.clone(),
+                    )
+                }
+                "impact" => {
+                    if mode != &modes[0] {
+                        continue;
+                    }
+                    if case.requires_source_derived_edges {
+                        skipped
+                            .push((case.id.clone(), "requires source-derived edges".to_string()));
+                        continue;
+                    }
+                    let corpus = case.corpus.clone().unwrap_or_default();
+                    let plan = corpus_plan(&corpus);
+                    if plan.is_empty() || !corpora.join(plan[0]).exists() {
+                        skipped.push((
+                            case.id.clone(),
+                            format!("corpus `{corpus}` not found under {}", corpora.display()),
+                        ));
+                        continue;
+                    }
+                    if !impact_engines.contains_key(&corpus) {
+                        let dir = tempdir::Dir::new()?;
+                        let e = Engine::open(dir.path())?;
+                        let paths: Vec<PathBuf> = plan.iter().map(|p| corpora.join(p)).collect();
+                        e.ingest(&paths, crate::time::now())?;
+                        impact_engines.insert(corpus.clone(), (dir, e));
+                    }
+                    let e = &impact_engines[&corpus].1;
+                    let req = ImpactRequest {
+                        node: case.node.clone().unwrap_or_default(),
+                        direction: case
+                            .direction
+                            .as_deref()
+                            .unwrap_or("upstream")
+                            .parse()
+                            .map_err(|reason| Error::InvalidParam {
+                                name: "direction".into(),
+                                reason,
+                            })?,
+                        depth: None,
+                        edge_kinds: Vec::new(),
+                        include_plumbing: false,
+                        include_optional: false,
+                        at: None,
+                    };
+                    let got: BTreeSet<String> = e
+                        .impact(&req)
+                        .map(|v| v.results.into_iter().map(|r| r.name).collect())
+                        .unwrap_or_default();
+                    let want: BTreeSet<String> = case.expected.iter().cloned().collect();
+                    let recall = want.intersection(&got).count() as f64 / want.len().max(1) as f64;
+                    let exact = if got == want { 1.0 } else { 0.0 };
+                    (
+                        (exact, recall, recall, exact),
+                        case.expected.clone(),
+                        got.into_iter().collect(),
+                        case.node.clone().unwrap_or_default(),
+                    )
+                }
+                other => {
+                    skipped.push((case.id.clone(), format!("unknown case type `{other}`")));
+                    continue;
+                }
+            };
+            let mode_name = if case.kind == "impact" { "graph" } else { mode.as_str() };
+            for key in [
+                format!("{mode_name} / {} / {}", case.kind, case.difficulty),
+                format!("{mode_name} / {} / all", case.kind),
+            ] {
+                let s = sums.entry(key).or_default();
+                s.0 += 1;
+                s.1 += scores.0;
+                s.2 += scores.1;
+                s.3 += scores.2;
+                s.4 += scores.3;
+            }
+            if scores.1 < 1.0 {
+                misses.push(Miss {
+                    id: case.id.clone(),
+                    mode: mode_name.to_string(),
+                    query,
+                    expected,
+                    got: got.into_iter().take(5).collect(),
+                });
+            }
+        }
+    }
+    let groups = sums
+        .into_iter()
+        .map(|(k, (n, r1, r5, r10, mrr))| {
+            let n_f = n.max(1) as f64;
+            (
+                k,
+                Scores {
+                    cases: n,
+                    recall_at_1: r1 / n_f,
+                    recall_at_5: r5 / n_f,
+                    recall_at_10: r10 / n_f,
+                    mrr: mrr / n_f,
+                },
+            )
+        })
+        .collect();
+    Ok(Report { groups, misses, skipped })
+}
+
+/// A temporary directory removed on drop, without a dev-only crate.
+mod tempdir {
+    use std::path::{Path, PathBuf};
+
+    use crate::error::{Error, Result};
+
+    pub(super) struct Dir(PathBuf);
+
+    impl Dir {
+        pub(super) fn new() -> Result<Dir> {
+            use std::sync::atomic::{AtomicUsize, Ordering};
+            static N: AtomicUsize = AtomicUsize::new(0);
+            let path = std::env::temp_dir().join(format!(
+                "lore-eval-{}-{}",
+                std::process::id(),
+                N.fetch_add(1, Ordering::Relaxed)
+            ));
+            std::fs::create_dir_all(&path)
+                .map_err(|e| Error::Input { path: path.clone(), reason: e.to_string() })?;
+            Ok(Dir(path))
+        }
+
+        pub(super) fn path(&self) -> &Path {
+            &self.0
+        }
+    }
+
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rankings_score_recall_with_acceptable_removed() {
+        let rel = vec!["a/x.md".to_string(), "b/x.md".to_string()];
+        let acc = vec!["c/y.md".to_string()];
+        let ranked =
+            vec!["root/c/y.md".to_string(), "root/a/x.md".to_string(), "root/z.md".to_string()];
+        let (r1, r5, r10, mrr) = score_ranking(&ranked, &rel, &acc);
+        assert_eq!((r1, r5, r10, mrr), (1.0, 0.5, 0.5, 1.0));
+        let (r1, _, _, mrr) =
+            score_ranking(&["root/z.md".to_string(), "root/b/x.md".to_string()], &rel, &[]);
+        assert_eq!((r1, mrr), (0.0, 0.5));
+    }
+}

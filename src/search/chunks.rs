@@ -1,0 +1,91 @@
+//! Builds search chunks from the resolved graph: document sections and alert rules, each
+//! with the services, teams and alerts the document is linked to.
+
+use std::collections::BTreeSet;
+
+use lore_schema::{EdgeKind, NodeKind};
+
+use super::Chunk;
+use crate::graph::Graph;
+
+/// Every chunk the index should hold for `graph`.
+pub(crate) fn chunks(graph: &Graph) -> Vec<Chunk> {
+    let mut out = Vec::new();
+    for (id, doc) in graph.documents() {
+        let (links, _) = graph.edges_of(id);
+        let mut services = BTreeSet::new();
+        let mut service_ids = BTreeSet::new();
+        let mut teams = BTreeSet::new();
+        let mut alerts = BTreeSet::new();
+        for e in links {
+            if !matches!(e.kind, EdgeKind::Documents | EdgeKind::About | EdgeKind::Mentions) {
+                continue;
+            }
+            let Some(n) = graph.node(&e.to) else { continue };
+            match n.kind {
+                NodeKind::Service | NodeKind::Datastore => {
+                    services.insert(n.name.clone());
+                    services.extend(n.aliases.iter().filter(|a| !a.contains('.')).cloned());
+                    service_ids.insert(n.id.to_string());
+                    teams.extend(n.owners.iter().cloned());
+                }
+                NodeKind::Alert => {
+                    alerts.insert(n.name.clone());
+                }
+                _ => {}
+            }
+        }
+        let kind = match doc.kind {
+            lore_schema::DocumentKind::Runbook => "runbook",
+            lore_schema::DocumentKind::Postmortem => "postmortem",
+            lore_schema::DocumentKind::Other => "other",
+        };
+        let base = Chunk {
+            source: doc.path.clone(),
+            doc_id: id.to_string(),
+            kind: kind.to_string(),
+            title: doc.title.clone(),
+            alerts: alerts.into_iter().collect(),
+            services: services.into_iter().collect(),
+            service_ids: service_ids.into_iter().collect(),
+            teams: teams.into_iter().collect(),
+            ..Chunk::default()
+        };
+        if doc.sections.is_empty() {
+            out.push(Chunk { section: doc.title.clone(), line: 1, ..base.clone() });
+        }
+        for s in &doc.sections {
+            out.push(Chunk {
+                section: s.heading_path.join(" > "),
+                body: s.text.clone(),
+                line: u64::from(s.line),
+                ..base.clone()
+            });
+        }
+    }
+    for n in graph.nodes().iter().filter(|n| n.kind == NodeKind::Alert) {
+        let Some(member) = graph.members(&n.id).first() else { continue };
+        let (file, line) =
+            member.locator.rsplit_once(':').unwrap_or((member.locator.as_str(), "1"));
+        let (fires_for, _) = graph.edges_of(&n.id);
+        let targets: Vec<_> = fires_for.iter().filter_map(|e| graph.node(&e.to)).collect();
+        let body: Vec<&str> = ["summary", "description", "expr"]
+            .iter()
+            .filter_map(|k| n.attrs.get(*k).map(String::as_str))
+            .collect();
+        out.push(Chunk {
+            source: file.to_string(),
+            doc_id: n.id.to_string(),
+            kind: "alert".to_string(),
+            title: n.name.clone(),
+            section: n.attrs.get("group").map_or(n.name.clone(), |g| format!("{g} > {}", n.name)),
+            body: body.join("\n"),
+            line: line.parse().unwrap_or(1),
+            alerts: vec![n.name.clone()],
+            services: targets.iter().map(|t| t.name.clone()).collect(),
+            service_ids: targets.iter().map(|t| t.id.to_string()).collect(),
+            teams: targets.iter().flat_map(|t| t.owners.clone()).collect(),
+        });
+    }
+    out
+}

@@ -1,0 +1,331 @@
+//! Full-text search over runbooks, postmortems and alert rules (tantivy, BM25).
+//!
+//! The index is a projection of the store: one tantivy document per chunk (a document
+//! section, or one alert rule), rebuilt whenever the stamp of the indexed facts differs
+//! from the store's. Only this module touches tantivy.
+
+mod chunks;
+mod tokenizer;
+
+pub(crate) use chunks::chunks;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use tantivy::collector::TopDocs;
+use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};
+use tantivy::schema::{
+    Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value,
+};
+use tantivy::snippet::SnippetGenerator;
+use tantivy::{Index, IndexReader, ReloadPolicy, TantivyDocument, Term, doc};
+
+use crate::error::{Error, Result};
+
+/// One searchable chunk.
+#[derive(Debug, Clone, Default)]
+pub struct Chunk {
+    /// Path of the file as given to ingest (the hit's `source`).
+    pub source: String,
+    /// Node id of the document.
+    pub doc_id: String,
+    /// `runbook`, `postmortem`, `other` or `alert`.
+    pub kind: String,
+    /// Document title.
+    pub title: String,
+    /// Heading path of the section, joined with ` > ` (the alert name for rules).
+    pub section: String,
+    /// Section text.
+    pub body: String,
+    /// Line where the chunk starts.
+    pub line: u64,
+    /// Alert names the document is about.
+    pub alerts: Vec<String>,
+    /// Names and aliases of services the document is about.
+    pub services: Vec<String>,
+    /// Ids of services (and datastores) the document is about, for filters.
+    pub service_ids: Vec<String>,
+    /// Teams owning those services, for filters.
+    pub teams: Vec<String>,
+}
+
+/// Filters and limits of a search.
+#[derive(Debug, Clone, Default)]
+pub struct SearchQuery {
+    /// The words.
+    pub text: String,
+    /// Kinds to keep (any of); all when empty.
+    pub kinds: Vec<String>,
+    /// Service or datastore ids to keep (any of); all when empty.
+    pub service_ids: Vec<String>,
+    /// Team to keep.
+    pub team: Option<String>,
+    /// Alert name to keep.
+    pub alert: Option<String>,
+    /// Documents to return.
+    pub limit: usize,
+}
+
+/// A document with its best chunk.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SearchHit {
+    /// Node id of the document.
+    pub id: String,
+    /// Kind.
+    pub kind: String,
+    /// Title.
+    pub title: String,
+    /// File path as given to ingest.
+    pub source: String,
+    /// Heading path of the best section.
+    pub section: String,
+    /// Line of the best section.
+    pub line: u64,
+    /// BM25 score of the best section.
+    pub score: f32,
+    /// Text around the matched words, which are wrapped in `**`.
+    pub snippet: String,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Fields {
+    source: Field,
+    doc_id: Field,
+    kind: Field,
+    title: Field,
+    section: Field,
+    body: Field,
+    line: Field,
+    alerts: Field,
+    services: Field,
+    service_ids: Field,
+    teams: Field,
+    alert_keys: Field,
+}
+
+/// The tantivy index in `<data dir>/index`.
+pub struct SearchIndex {
+    dir: PathBuf,
+    index: Index,
+    reader: IndexReader,
+    fields: Fields,
+}
+
+impl std::fmt::Debug for SearchIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SearchIndex").field("dir", &self.dir).finish()
+    }
+}
+
+fn err(e: impl std::fmt::Display) -> Error {
+    Error::Internal(format!("search index: {e}"))
+}
+
+const STAMP_FILE: &str = "lore-stamp";
+
+fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let text = |stored: bool| {
+        let indexing = TextFieldIndexing::default()
+            .set_tokenizer(tokenizer::NAME)
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions);
+        let opts = TextOptions::default().set_indexing_options(indexing);
+        if stored { opts.set_stored() } else { opts }
+    };
+    let fields = Fields {
+        source: b.add_text_field("source", STRING | STORED),
+        doc_id: b.add_text_field("doc_id", STRING | STORED),
+        kind: b.add_text_field("kind", STRING | STORED),
+        title: b.add_text_field("title", text(true)),
+        section: b.add_text_field("section", text(true)),
+        body: b.add_text_field("body", text(true)),
+        line: b.add_u64_field("line", STORED),
+        alerts: b.add_text_field("alerts", text(false)),
+        services: b.add_text_field("services", text(false)),
+        service_ids: b.add_text_field("service_ids", STRING),
+        teams: b.add_text_field("teams", STRING),
+        alert_keys: b.add_text_field("alert_keys", STRING),
+    };
+    (b.build(), fields)
+}
+
+impl SearchIndex {
+    /// Opens the index in `dir`, creating it (or recreating it, if its schema is from
+    /// another version) as needed.
+    pub fn open(dir: &Path) -> Result<SearchIndex> {
+        std::fs::create_dir_all(dir).map_err(err)?;
+        let (schema, fields) = schema();
+        let index = match Index::open_in_dir(dir) {
+            Ok(index) if index.schema() == schema => index,
+            _ => {
+                std::fs::remove_dir_all(dir).map_err(err)?;
+                std::fs::create_dir_all(dir).map_err(err)?;
+                Index::create_in_dir(dir, schema).map_err(err)?
+            }
+        };
+        index.tokenizers().register(tokenizer::NAME, tokenizer::analyzer());
+        let reader =
+            index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into().map_err(err)?;
+        Ok(SearchIndex { dir: dir.to_path_buf(), index, reader, fields })
+    }
+
+    /// The stamp of the facts the index was last built from.
+    pub fn stamp(&self) -> Option<String> {
+        std::fs::read_to_string(self.dir.join(STAMP_FILE)).ok()
+    }
+
+    /// Replaces the whole index by `chunks` and records `stamp`.
+    pub fn rebuild(&self, chunks: &[Chunk], stamp: &str) -> Result<()> {
+        let mut writer = self.index.writer::<TantivyDocument>(64 * 1024 * 1024).map_err(err)?;
+        writer.delete_all_documents().map_err(err)?;
+        let f = self.fields;
+        for c in chunks {
+            let mut d = doc!(
+                f.source => c.source.clone(),
+                f.doc_id => c.doc_id.clone(),
+                f.kind => c.kind.clone(),
+                f.title => c.title.clone(),
+                f.section => c.section.clone(),
+                f.body => c.body.clone(),
+                f.line => c.line,
+                f.alerts => c.alerts.join(" "),
+                f.services => c.services.join(" "),
+            );
+            for id in &c.service_ids {
+                d.add_text(f.service_ids, id);
+            }
+            for t in &c.teams {
+                d.add_text(f.teams, t);
+            }
+            for a in &c.alerts {
+                d.add_text(f.alert_keys, a.to_ascii_lowercase());
+            }
+            writer.add_document(d).map_err(err)?;
+        }
+        writer.commit().map_err(err)?;
+        writer.wait_merging_threads().map_err(err)?;
+        self.reader.reload().map_err(err)?;
+        std::fs::write(self.dir.join(STAMP_FILE), stamp).map_err(err)?;
+        Ok(())
+    }
+
+    /// BM25 search with field boosts; one hit per document, its best chunk.
+    pub fn search(&self, q: &SearchQuery) -> Result<Vec<SearchHit>> {
+        let f = self.fields;
+        let mut parser = tantivy::query::QueryParser::for_index(
+            &self.index,
+            vec![f.title, f.section, f.body, f.alerts, f.services],
+        );
+        parser.set_field_boost(f.title, 2.0);
+        parser.set_field_boost(f.section, 1.5);
+        parser.set_field_boost(f.alerts, 2.0);
+        parser.set_field_boost(f.services, 1.0);
+        let (text_query, _errors) = parser.parse_query_lenient(&sanitize(&q.text));
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, text_query.box_clone())];
+        let any_of = |field: Field, values: &[String]| -> Box<dyn Query> {
+            let terms: Vec<(Occur, Box<dyn Query>)> = values
+                .iter()
+                .map(|v| {
+                    let t: Box<dyn Query> = Box::new(TermQuery::new(
+                        Term::from_field_text(field, v),
+                        IndexRecordOption::Basic,
+                    ));
+                    (Occur::Should, t)
+                })
+                .collect();
+            Box::new(BooleanQuery::new(terms))
+        };
+        if !q.kinds.is_empty() {
+            clauses.push((Occur::Must, any_of(f.kind, &q.kinds)));
+        }
+        if !q.service_ids.is_empty() {
+            clauses.push((Occur::Must, any_of(f.service_ids, &q.service_ids)));
+        }
+        if let Some(team) = &q.team {
+            clauses.push((Occur::Must, any_of(f.teams, std::slice::from_ref(team))));
+        }
+        if let Some(alert) = &q.alert {
+            clauses.push((Occur::Must, any_of(f.alert_keys, &[alert.to_ascii_lowercase()])));
+        }
+        let query = BooleanQuery::new(clauses);
+        let searcher = self.reader.searcher();
+        let limit = q.limit.max(1);
+        let top = searcher.search(&query, &TopDocs::with_limit(limit * 20)).map_err(err)?;
+        let mut snippets =
+            SnippetGenerator::create(&searcher, &*text_query, f.body).map_err(err)?;
+        snippets.set_max_num_chars(240);
+        let mut best: BTreeMap<String, usize> = BTreeMap::new();
+        let mut hits: Vec<SearchHit> = Vec::new();
+        for (score, addr) in top {
+            let d: TantivyDocument = searcher.doc(addr).map_err(err)?;
+            let get = |field: Field| {
+                d.get_first(field).and_then(|v| v.as_str()).unwrap_or("").to_string()
+            };
+            let source = get(f.source);
+            if best.contains_key(&source) {
+                continue;
+            }
+            if hits.len() >= limit {
+                break;
+            }
+            let body = get(f.body);
+            let snippet = snippets.snippet(&body);
+            best.insert(source.clone(), hits.len());
+            hits.push(SearchHit {
+                id: get(f.doc_id),
+                kind: get(f.kind),
+                title: get(f.title),
+                source,
+                section: get(f.section),
+                line: d.get_first(f.line).and_then(|v| v.as_u64()).unwrap_or(0),
+                score,
+                snippet: highlight(&snippet, &body),
+            });
+        }
+        Ok(hits)
+    }
+}
+
+/// Query text without the query language's operators, so symptoms with colons, quotes
+/// and parentheses search as words.
+fn sanitize(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_alphanumeric() || c.is_whitespace() || c == '_' { c } else { ' ' })
+        .collect()
+}
+
+fn highlight(snippet: &tantivy::snippet::Snippet, body: &str) -> String {
+    let fragment = snippet.fragment();
+    if fragment.is_empty() {
+        return body
+            .chars()
+            .take(200)
+            .collect::<String>()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+    }
+    // Adjacent ranges (parts of one identifier) are merged into one highlight.
+    let mut ranges: Vec<std::ops::Range<usize>> = Vec::new();
+    for r in snippet.highlighted() {
+        match ranges.last_mut() {
+            Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+            _ => ranges.push(r.clone()),
+        }
+    }
+    let mut out = String::new();
+    let mut at = 0;
+    for r in ranges {
+        if r.start < at || r.end > fragment.len() {
+            continue;
+        }
+        out.push_str(&fragment[at..r.start]);
+        out.push_str("**");
+        out.push_str(&fragment[r.start..r.end]);
+        out.push_str("**");
+        at = r.end;
+    }
+    out.push_str(&fragment[at..]);
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
