@@ -12,17 +12,23 @@ use crate::graph::{Direction, EdgeFilter, Graph, ImpactHit};
 use crate::ingest::{self, SourceReport};
 use crate::model::{Edge, Member, Node};
 use crate::resolve::{self, SourcedRecord};
-use crate::search::{SearchHit, SearchIndex, SearchQuery};
+use crate::search::vector::{Embed, VectorIndex};
+use crate::search::{SearchHit, SearchIndex};
 use crate::store::Store;
 
 /// Lore over one data dir.
-#[derive(Debug)]
 pub struct Engine {
     store: Store,
     data_dir: PathBuf,
     current: RwLock<Option<Arc<Graph>>>,
     history: RwLock<Option<Arc<Graph>>>,
     index: Mutex<Option<Arc<SearchIndex>>>,
+    /// The embedding model, loaded on first use (`retrieval.rs`).
+    pub(crate) embedder: std::sync::OnceLock<std::result::Result<Arc<dyn Embed>, String>>,
+    /// Chunk vectors of the current store generation (`retrieval.rs`).
+    pub(crate) vectors: Mutex<Option<(u64, Arc<VectorIndex>)>>,
+    /// Change events by node, for what-changed queries (`changes.rs`).
+    pub(crate) changes: crate::changes::ChangeCache,
 }
 
 /// A search question.
@@ -56,6 +62,12 @@ pub struct SearchView {
     /// Why the answer differs from what was asked (a mode that is not available).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notice: Option<String>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").field("data_dir", &self.data_dir).finish()
+    }
 }
 
 /// An impact question.
@@ -168,6 +180,9 @@ impl Engine {
             current: RwLock::default(),
             history: RwLock::default(),
             index: Mutex::default(),
+            embedder: std::sync::OnceLock::new(),
+            vectors: Mutex::default(),
+            changes: Default::default(),
         })
     }
 
@@ -191,7 +206,8 @@ impl Engine {
         Ok(reports)
     }
 
-    fn invalidate(&self) {
+    pub(crate) fn invalidate(&self) {
+        self.changes.clear();
         if let Ok(mut g) = self.current.write() {
             *g = None;
         }
@@ -240,6 +256,10 @@ impl Engine {
         for fact in self.store.facts() {
             let fact = fact?;
             for v in pick(&fact) {
+                // Change events are on the timeline, not in the topology (`changes.rs`).
+                if matches!(v.record, lore_schema::Record::Change(_)) {
+                    continue;
+                }
                 records.push(SourcedRecord {
                     source: fact.source.clone(),
                     record: v.record,
@@ -321,7 +341,7 @@ impl Engine {
 
     /// The search index, rebuilt from the store when it is behind (after an ingest, or
     /// after a crash between the store write and the index write).
-    fn search_index(&self) -> Result<Arc<SearchIndex>> {
+    pub(crate) fn search_index(&self) -> Result<Arc<SearchIndex>> {
         let mut guard =
             self.index.lock().map_err(|_| Error::Internal("search index lock poisoned".into()))?;
         let index = match guard.as_ref() {
@@ -340,43 +360,6 @@ impl Engine {
             index.rebuild(&chunks, &generation)?;
         }
         Ok(index)
-    }
-
-    /// Full-text search over runbooks, postmortems and alert rules.
-    pub fn search(&self, req: &SearchRequest) -> Result<SearchView> {
-        let mut notice = None;
-        match req.mode.as_str() {
-            "" | "bm25" => {}
-            "vector" | "hybrid" => {
-                notice = Some(format!(
-                    "{} search needs the embedding model, which this build does not load yet; answered with bm25",
-                    req.mode
-                ));
-            }
-            other => {
-                return Err(Error::InvalidParam {
-                    name: "mode".into(),
-                    reason: format!("unknown mode `{other}` (expected bm25, vector or hybrid)"),
-                });
-            }
-        }
-        let service_ids = match &req.service {
-            Some(name) => {
-                let graph = self.graph(None)?;
-                vec![graph.lookup(name)?.id.to_string()]
-            }
-            None => Vec::new(),
-        };
-        let index = self.search_index()?;
-        let results = index.search(&SearchQuery {
-            text: req.query.clone(),
-            kinds: req.kinds.clone(),
-            service_ids,
-            team: req.team.clone(),
-            alert: req.alert.clone(),
-            limit: if req.limit == 0 { 10 } else { req.limit },
-        })?;
-        Ok(SearchView { query: req.query.clone(), mode: "bm25".to_string(), results, notice })
     }
 
     /// Transitive callers (upstream) or dependencies (downstream) of a node.

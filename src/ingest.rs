@@ -87,7 +87,7 @@ pub fn ingest_path(store: &Store, path: &Path, now: i64) -> Result<SourceReport>
         .map_err(|e| Error::Input { path: path.to_path_buf(), reason: e.to_string() })?;
     let root_shown = path.to_string_lossy().trim_end_matches('/').to_string();
     let files = list_files(path, &abs, &root_shown)?;
-    let progress = progress_bar(files.len() as u64);
+    let progress = progress_bar(files.len() as u64, "ingesting");
     let mut env_cache: BTreeMap<PathBuf, BTreeMap<String, String>> = BTreeMap::new();
     let mut records: Vec<(String, Record)> = Vec::new();
     let mut skipped = Vec::new();
@@ -212,14 +212,14 @@ fn env_for<'c>(
     &cache[&dir]
 }
 
-fn progress_bar(len: u64) -> indicatif::ProgressBar {
+/// A progress bar on a terminal, hidden otherwise.
+pub(crate) fn progress_bar(len: u64, what: &str) -> indicatif::ProgressBar {
     if !std::io::stderr().is_terminal() {
         return indicatif::ProgressBar::hidden();
     }
     let bar = indicatif::ProgressBar::new(len);
-    if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "{spinner} ingesting {pos}/{len} files {wide_bar} {elapsed}",
-    ) {
+    let template = format!("{{spinner}} {what} {{pos}}/{{len}} {{wide_bar}} {{elapsed}}");
+    if let Ok(style) = indicatif::ProgressStyle::with_template(&template) {
         bar.set_style(style);
     }
     bar

@@ -5,6 +5,7 @@
 //! sources' records into one graph of nodes and edges; [`graph`] holds it in petgraph and
 //! answers traversals; [`engine::Engine`] is the façade the CLI and HTTP server use.
 
+pub mod changes;
 pub mod engine;
 pub mod error;
 pub mod eval;
@@ -12,6 +13,7 @@ pub mod graph;
 pub mod ingest;
 pub mod model;
 pub mod resolve;
+pub mod retrieval;
 pub mod search;
 pub mod server;
 pub mod store;

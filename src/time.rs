@@ -1,5 +1,6 @@
 //! Timestamps: unix seconds inside, RFC 3339 at the edges.
 
+use lore_ingestors::util::timestamp::parse_rfc3339;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -14,11 +15,10 @@ pub fn parse(text: &str) -> Result<i64, String> {
     if let Ok(secs) = text.parse::<i64>() {
         return Ok(secs);
     }
-    if let Ok(t) = OffsetDateTime::parse(text, &Rfc3339) {
-        return Ok(t.unix_timestamp());
+    if let Ok(secs) = parse_rfc3339(text) {
+        return Ok(secs);
     }
-    let with_time = format!("{text}T00:00:00Z");
-    OffsetDateTime::parse(&with_time, &Rfc3339).map(|t| t.unix_timestamp()).map_err(|_| {
+    parse_rfc3339(&format!("{text}T00:00:00Z")).map_err(|_| {
         format!("`{text}` is not a time (expected RFC 3339, YYYY-MM-DD or unix seconds)")
     })
 }

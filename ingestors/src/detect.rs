@@ -92,6 +92,9 @@ pub fn detect(path: &str, text: &str) -> Detection {
         }
         return Detection::Unknown;
     }
+    if name.ends_with(".rules") && is_alert_rules(text) {
+        return Detection::Ingest(Format::AlertRules);
+    }
     let is_nginx = name == "nginx.conf"
         || name.ends_with(".conf") && (text.contains("proxy_pass") || text.contains("upstream "));
     if is_nginx && (text.contains("proxy_pass") || text.contains("upstream ")) {
@@ -183,6 +186,11 @@ mod tests {
         check(
             "_data/rules.yml",
             "groups:\n  - name: Basic\n    services:\n      - name: Host\n        exporters:\n          - slug: node\n            rules:\n              - name: Host down\n                query: up == 0\n",
+            Detection::Ingest(Format::AlertRules),
+        );
+        check(
+            "deploy/alert.rules",
+            "# c\ngroups:\n- name: shop\n  rules:\n  - alert: HighErrorRate\n",
             Detection::Ingest(Format::AlertRules),
         );
         check("recording.yml", "groups:\n- name: r\n  rules:\n  - record: a\n", Detection::Unknown);

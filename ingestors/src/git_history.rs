@@ -298,7 +298,7 @@ mod tests {
             .filter(|d| d.severity == Severity::Error)
             .map(|d| d.locator.as_str())
             .collect();
-        assert_eq!(errors, ["git log:14", "git log:15"]);
+        assert_eq!(errors, ["git log:13", "git log:14"]);
         assert!(out.diagnostics.iter().any(|d| d.message.contains("skipped 1 commits")));
     }
 

@@ -1,6 +1,8 @@
 //! `lore bench`: impact-query latency, graph load time and memory on a generated
 //! organisation (`../shared/tools/gen-org`).
 
+mod changes;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -28,6 +30,10 @@ pub(crate) struct BenchArgs {
     /// Print JSON.
     #[arg(long)]
     json: bool,
+    /// Also ingest the organisation's deploys.ndjson (10 events per service) and time
+    /// what-changed queries (the ground truth's `changes` queries).
+    #[arg(long)]
+    changes: bool,
 }
 
 fn rss_kib() -> u64 {
@@ -128,6 +134,9 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
             "p99_ms": percentile(&times, 0.99),
             "mean_results": results as f64 / times.len().max(1) as f64,
         });
+    }
+    if args.changes {
+        report["changes"] = changes::run(&engine, &org)?;
     }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);

@@ -10,7 +10,8 @@ pub(crate) fn run(data_dir: &Path, org: &Path, bind: &str) -> anyhow::Result<Exi
     let engine = Engine::open(data_dir)
         .with_context(|| format!("opening data dir {}", data_dir.display()))?;
     let mut paths = Vec::new();
-    for sub in ["k8s", "compose", "catalog"] {
+    // Each part of the organisation is its own source, so re-ingesting one replaces only it.
+    for sub in ["k8s", "compose", "catalog", "alerts", "runbooks", "postmortems", "deploys"] {
         let p = org.join(sub);
         if p.is_dir() {
             paths.push(p);
@@ -18,7 +19,8 @@ pub(crate) fn run(data_dir: &Path, org: &Path, bind: &str) -> anyhow::Result<Exi
     }
     anyhow::ensure!(!paths.is_empty(), "no example organisation under {}", org.display());
     let reports = engine.ingest(&paths, time::now())?;
-    super::output::ingest_summary(&reports, false)?;
+    let embedded = engine.embed_pending()?;
+    super::output::ingest_summary(&reports, &embedded, false)?;
     let graph = engine.graph(None)?;
     println!(
         "\nLore demo: {} nodes, {} edges from {}",
@@ -32,7 +34,14 @@ pub(crate) fn run(data_dir: &Path, org: &Path, bind: &str) -> anyhow::Result<Exi
     println!("  curl '{base}/v1/impact?node=checkout&direction=downstream'");
     println!("  curl '{base}/v1/path?from=frontend&to=orders-db'");
     println!("  curl '{base}/v1/nodes/checkout'");
+    println!(
+        "  curl '{base}/v1/changes?node=checkout&depth=1&since=2026-10-27T12:00:00Z&until=2026-10-27T14:30:00Z'"
+    );
     println!("  LORE_DATA_DIR={} lore impact orders-db --direction upstream", data_dir.display());
+    println!(
+        "  LORE_DATA_DIR={} lore changes checkout --since 2026-10-26 --until 2026-10-27T14:30:00Z",
+        data_dir.display()
+    );
     println!("Press Ctrl-C to stop.");
     lore::server::serve(engine, bind, None)?;
     Ok(ExitCode::SUCCESS)

@@ -2,6 +2,7 @@
 //! the same JSON object the HTTP API returns when given `--json`.
 
 mod bench;
+mod changes;
 mod demo;
 mod output;
 mod search;
@@ -130,6 +131,20 @@ enum Command {
         #[arg(long, default_value = "examples/org")]
         org: PathBuf,
     },
+    /// What changed on NODE and on what it depends on, ranked for an incident at --until.
+    ///
+    /// Change events come from NDJSON files (`ingest deploys/`), git history
+    /// (`ingest-git REPO`) and `POST /v1/events`. The window is [--since, --until):
+    /// by default the 24 hours before now; --depth 2 by default.
+    Changes(changes::ChangesArgs),
+    /// Nodes and edges added and removed between --since and --until (or now).
+    Diff(changes::DiffArgs),
+    /// Ingest a git repository's commits as change events (source `git:<abs path>`).
+    ///
+    /// Runs `git log` in REPO; each commit becomes one event per service whose directory
+    /// it touches (src/<service>/, services/<service>/, apps/<service>/, cmd/<service>/
+    /// and any --rule). Re-running replaces the repository's events like any source.
+    IngestGit(changes::IngestGitArgs),
     /// Benchmark impact queries on a generated organisation.
     Bench(bench::BenchArgs),
 }
@@ -145,7 +160,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Ingest { paths, json } => {
             let engine = open()?;
             let reports = engine.ingest(&paths, time::now())?;
-            output::ingest_summary(&reports, json)?;
+            let embedded = engine.embed_pending()?;
+            output::ingest_summary(&reports, &embedded, json)?;
             let failed = reports.iter().any(|r| r.has_errors());
             Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
         }
@@ -192,6 +208,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         Command::Demo { bind, org } => demo::run(&args.data_dir, &org, &bind),
         Command::Bench(bench_args) => bench::run(&bench_args),
+        Command::Changes(a) => changes::changes(&open()?, a),
+        Command::Diff(a) => changes::diff(&open()?, a),
+        Command::IngestGit(a) => changes::ingest_git(&open()?, a),
     }
 }
 

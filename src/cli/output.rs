@@ -18,9 +18,13 @@ fn evidence(edge: &Edge) -> String {
     edge.evidence.iter().map(|e| e.locator.as_str()).collect::<Vec<_>>().join(", ")
 }
 
-pub(crate) fn ingest_summary(reports: &[SourceReport], as_json: bool) -> anyhow::Result<()> {
+pub(crate) fn ingest_summary(
+    reports: &[SourceReport],
+    embedded: &lore::retrieval::EmbedReport,
+    as_json: bool,
+) -> anyhow::Result<()> {
     if as_json {
-        return json(&serde_json::json!({ "sources": reports }));
+        return json(&serde_json::json!({ "sources": reports, "embeddings": embedded }));
     }
     let mut out = std::io::stdout().lock();
     for r in reports {
@@ -55,6 +59,8 @@ pub(crate) fn ingest_summary(reports: &[SourceReport], as_json: bool) -> anyhow:
             )?;
         }
     }
+    drop(out);
+    embed_summary(embedded);
     Ok(())
 }
 
@@ -170,4 +176,11 @@ pub(crate) fn path(view: &PathView, as_json: bool) -> anyhow::Result<()> {
         writeln!(out, "  {} --{}--> {}  ({})", e.from, e.kind, e.to, evidence(e))?;
     }
     Ok(())
+}
+
+pub(crate) fn embed_summary(report: &lore::retrieval::EmbedReport) {
+    match &report.notice {
+        Some(notice) => println!("embeddings: {notice}"),
+        None => println!("embeddings: {} chunks embedded, {} unchanged", report.embedded, report.unchanged),
+    }
 }

@@ -5,7 +5,9 @@
 //! from the store's. Only this module touches tantivy.
 
 mod chunks;
+pub mod embed;
 mod tokenizer;
+pub mod vector;
 
 pub(crate) use chunks::chunks;
 

@@ -11,7 +11,7 @@ use crate::engine::{ImpactRequest, ImpactView, PathView, SearchRequest, SearchVi
 use crate::graph::Direction;
 use crate::model::Node;
 
-async fn blocking<T: Send + 'static>(
+pub(super) async fn blocking<T: Send + 'static>(
     state: &AppState,
     f: impl FnOnce(&crate::Engine) -> crate::error::Result<T> + Send + 'static,
 ) -> Result<T, ApiError> {
@@ -22,7 +22,7 @@ async fn blocking<T: Send + 'static>(
         .map_err(ApiError::from)
 }
 
-fn parse_at(at: Option<&str>) -> Result<Option<i64>, ApiError> {
+pub(super) fn parse_at(at: Option<&str>) -> Result<Option<i64>, ApiError> {
     at.map(|t| crate::time::parse(t).map_err(ApiError::bad_request)).transpose()
 }
 

@@ -52,6 +52,25 @@ impl From<Error> for ApiError {
     }
 }
 
+impl From<axum::extract::rejection::JsonRejection> for ApiError {
+    /// A body that is not JSON (400) or not declared as JSON (415).
+    fn from(rejection: axum::extract::rejection::JsonRejection) -> ApiError {
+        let status = rejection.status();
+        let code = if status == StatusCode::UNSUPPORTED_MEDIA_TYPE {
+            "unsupported_media_type"
+        } else {
+            ErrorCode::BadRequest.as_str()
+        };
+        let text = rejection.body_text();
+        let mut chars = text.chars();
+        let message = chars
+            .next()
+            .map(|c| c.to_lowercase().chain(chars).collect::<String>())
+            .unwrap_or_default();
+        ApiError { status, code, message }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = serde_json::json!({ "error": { "code": self.code, "message": self.message } });

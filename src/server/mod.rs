@@ -4,6 +4,7 @@
 //! objects the CLI prints with `--json`. Every error is `{"error": {"code", "message"}}`.
 
 mod api;
+mod changes;
 mod error;
 mod metrics;
 
@@ -37,6 +38,9 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/v1/nodes/{node}", get(api::show))
         .route("/v1/impact", get(api::impact))
         .route("/v1/path", get(api::path))
+        .route("/v1/changes", get(changes::changes))
+        .route("/v1/diff", get(changes::diff))
+        .route("/v1/events", axum::routing::post(changes::post_events))
         .route("/v1/search", get(api::search))
         .fallback(api::not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))

@@ -4,12 +4,15 @@
 //!   bumped by every write that changes facts.
 //! - tree `facts`: `<source> 0x00 <file> 0x00 <record key>` → encoded [`super::Fact`].
 //! - tree `sources`: `<source>` → encoded [`super::SourceMeta`].
+//! - tree `vectors`: blake3(model id, chunk text) → little-endian f32s: embeddings are
+//!   keyed by content, so unchanged text is never embedded twice.
 
 /// Version of the key layout and value encoding.
 pub(crate) const FORMAT_VERSION: u32 = 1;
 pub(crate) const META_TREE: &str = "meta";
 pub(crate) const FACTS_TREE: &str = "facts";
 pub(crate) const SOURCES_TREE: &str = "sources";
+pub(crate) const VECTORS_TREE: &str = "vectors";
 pub(crate) const FORMAT_KEY: &str = "format_version";
 pub(crate) const GENERATION_KEY: &str = "generation";
 

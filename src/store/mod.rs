@@ -6,6 +6,7 @@
 
 mod codec;
 mod keys;
+mod upsert;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -60,6 +61,7 @@ pub struct Store {
     meta: sled::Tree,
     facts: sled::Tree,
     sources: sled::Tree,
+    vectors: sled::Tree,
 }
 
 impl Store {
@@ -80,7 +82,8 @@ impl Store {
         }
         let facts = db.open_tree(keys::FACTS_TREE)?;
         let sources = db.open_tree(keys::SOURCES_TREE)?;
-        Ok(Store { db, meta, facts, sources })
+        let vectors = db.open_tree(keys::VECTORS_TREE)?;
+        Ok(Store { db, meta, facts, sources, vectors })
     }
 
     /// Replaces the facts of `source` by `records` (each with the file it came from), at
@@ -207,6 +210,22 @@ impl Store {
                 Ok((name, meta))
             })
             .collect()
+    }
+
+    /// The embedding stored under `key` (a content hash), if any.
+    pub fn vector(&self, key: &[u8]) -> Result<Option<Vec<f32>>, StoreError> {
+        Ok(self.vectors.get(key)?.map(|v| codec::decode_vector(&v)))
+    }
+
+    /// Stores embeddings by content hash, in one batch.
+    pub fn put_vectors(&self, items: &[([u8; 32], Vec<f32>)]) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        for (key, vector) in items {
+            batch.insert(key.as_slice(), codec::encode_vector(vector));
+        }
+        self.vectors.apply_batch(batch)?;
+        self.db.flush()?;
+        Ok(())
     }
 
     /// A checksum of every stored fact, to tell whether anything changed.

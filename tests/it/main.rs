@@ -1,6 +1,7 @@
 //! Integration tests: one binary (real sled in temp dirs, real corpora from
 //! `../shared/corpora`, organisations from `../shared/tools/gen-org`).
 
+mod changes;
 mod cli;
 mod corpora;
 mod gen_org;

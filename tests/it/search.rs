@@ -9,6 +9,11 @@ use lore::engine::SearchRequest;
 
 use crate::support::{corpus, shared};
 
+/// A BM25 request: these tests check lexical behaviour without the embedding model.
+fn bm25() -> SearchRequest {
+    SearchRequest { mode: "bm25".into(), ..SearchRequest::default() }
+}
+
 /// One engine over `../shared/corpora/{runbooks,postmortems}`, shared by these tests.
 fn docs_engine() -> Option<&'static Engine> {
     static ENGINE: OnceLock<Option<(tempfile::TempDir, Engine)>> = OnceLock::new();
@@ -54,7 +59,7 @@ fn lexical_dev_cases_reach_recall_at_5_with_bm25() {
 #[test]
 fn search_results_carry_the_contract_fields() {
     let Some(engine) = docs_engine() else { return };
-    let req = SearchRequest { query: "etcdNoLeader".into(), limit: 5, ..SearchRequest::default() };
+    let req = SearchRequest { query: "etcdNoLeader".into(), limit: 5, ..bm25() };
     let view = serde_json::to_value(engine.search(&req).unwrap()).unwrap();
     assert_eq!(view["mode"], "bm25");
     let first = &view["results"][0];
@@ -68,17 +73,9 @@ fn search_results_carry_the_contract_fields() {
         query: "etcd".into(),
         kinds: vec!["postmortem".into()],
         limit: 5,
-        ..SearchRequest::default()
+        ..bm25()
     };
     assert!(engine.search(&req).unwrap().results.iter().all(|h| h.kind == "postmortem"));
-    // vector and hybrid say they fell back.
-    let req = SearchRequest {
-        query: "etcd".into(),
-        mode: "hybrid".into(),
-        limit: 1,
-        ..SearchRequest::default()
-    };
-    assert!(engine.search(&req).unwrap().notice.is_some());
 }
 
 #[test]
@@ -155,7 +152,7 @@ fn bad_front_matter_and_non_utf8_files_are_reported_not_lost() {
         .search(&SearchRequest {
             query: "payouts queue backlog".into(),
             limit: 3,
-            ..SearchRequest::default()
+            ..bm25()
         })
         .unwrap();
     assert!(
@@ -163,7 +160,7 @@ fn bad_front_matter_and_non_utf8_files_are_reported_not_lost() {
         "a document with broken front matter is still ingested"
     );
     let hits = engine
-        .search(&SearchRequest { query: "df".into(), limit: 3, ..SearchRequest::default() })
+        .search(&SearchRequest { query: "df".into(), limit: 3, ..bm25() })
         .unwrap();
     assert!(hits.results[0].source.ends_with("good.md"));
 }

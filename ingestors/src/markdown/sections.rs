@@ -180,8 +180,9 @@ impl Walker {
             Tag::TableRow => self.row.clear(),
             Tag::TableCell => self.cell = Some(String::new()),
             Tag::Link { dest_url, .. } => {
+                // In-page anchors (`#references`) are not links out of the document.
                 let url = dest_url.trim().to_string();
-                if !url.is_empty() && !self.parsed.links.contains(&url) {
+                if !url.is_empty() && !url.starts_with('#') && !self.parsed.links.contains(&url) {
                     self.parsed.links.push(url);
                 }
             }
@@ -364,12 +365,12 @@ mod tests {
 
     #[test]
     fn sections_have_heading_paths_and_lines() {
-        let text = "Intro [a](http://a) text.\n\n# Title ![badge](b.svg)\n\n## Meaning\n\nPod is *crash* looping.\n\n### Deep\n\nx\n\n## Impact\n\nNone.\n";
+        let text = "Intro [a](http://a) [b](#x) text.\n\n# Title ![badge](b.svg)\n\n## Meaning\n\nPod is *crash* looping.\n\n### Deep\n\nx\n\n## Impact\n\nNone.\n";
         assert_eq!(
             check(text),
             [
                 "1 []",
-                "  Intro a text.",
+                "  Intro a b text.",
                 "3 [Title]",
                 "5 [Title > Meaning]",
                 "  Pod is crash looping.",

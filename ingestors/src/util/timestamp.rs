@@ -28,7 +28,8 @@ mod tests {
         check("2026-11-01T00:00:00.999Z", Some(1_793_491_200));
         check("1970-01-01T00:00:00Z", Some(0));
         check("2026-11-01", None);
-        check("2026-11-01 00:00:00Z", None);
+        check("2026-11-01 00:00:00Z", Some(1_793_491_200));
+        check("2026-11-01T00:00:00", None);
         check("2026-13-01T00:00:00Z", None);
         check("yesterday", None);
         check("", None);

@@ -1,0 +1,115 @@
+//! Additive writes: [`Store::upsert_records`] adds or updates facts of a source without
+//! closing the ones it does not mention. Events pushed over HTTP use it, where each
+//! request carries a few new events rather than the whole source.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use lore_schema::Record;
+
+use super::{ApplyStats, Fact, FactVersion, SourceMeta, Store, StoreError, codec, keys};
+
+/// Upserts read, compare and write; two at once on the same source would lose one.
+static UPSERT_LOCK: Mutex<()> = Mutex::new(());
+
+impl Store {
+    /// Adds `records` (each with the file it came from) to `source` at time `now`: a new
+    /// key opens a fact, a key whose current version is equal is left alone (so the same
+    /// records twice write nothing), a key whose content differs gets a new version (the
+    /// old one closes). Facts not in `records` are never closed. One atomic batch.
+    pub fn upsert_records(
+        &self,
+        source: &str,
+        records: Vec<(String, Record)>,
+        now: i64,
+    ) -> Result<ApplyStats, StoreError> {
+        let _guard = UPSERT_LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut incoming: BTreeMap<Vec<u8>, Record> = BTreeMap::new();
+        for (file, record) in records {
+            incoming.entry(keys::fact_key(source, &file, &record.key())).or_insert(record);
+        }
+        let mut stats = ApplyStats::default();
+        let mut batch = sled::Batch::default();
+        for (key, record) in incoming {
+            let mut fact = match self.facts.get(&key)? {
+                Some(value) => codec::decode_fact(&key, &value)?,
+                None => Fact { source: source.to_string(), versions: Vec::new() },
+            };
+            match fact.versions.last_mut().filter(|v| v.valid_to.is_none()) {
+                Some(open) if open.record == record => {
+                    stats.unchanged += 1;
+                    continue;
+                }
+                Some(open) => {
+                    open.valid_to = Some(now);
+                    stats.updated += 1;
+                }
+                None => stats.added += 1,
+            }
+            fact.versions.push(FactVersion { record, valid_from: now, valid_to: None });
+            batch.insert(key, codec::encode_fact(&fact));
+        }
+        if stats.added + stats.updated == 0 {
+            return Ok(stats);
+        }
+        let files = self
+            .sources
+            .get(source.as_bytes())?
+            .map(|v| codec::decode_source(source, &v))
+            .transpose()?
+            .map_or(0, |m| m.files);
+        let meta = SourceMeta { root: source.to_string(), changed_at: now, files };
+        self.facts.apply_batch(batch)?;
+        self.sources.insert(source.as_bytes(), codec::encode_source(&meta))?;
+        self.bump_generation()?;
+        self.db.flush()?;
+        Ok(stats)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use lore_schema::{ChangeEvent, ChangeKind, Provenance};
+
+    use super::*;
+
+    fn event(id: &str, description: &str) -> (String, Record) {
+        let event = ChangeEvent {
+            id: id.to_string(),
+            ts: 100,
+            service: "cart".to_string(),
+            kind: ChangeKind::Deploy,
+            version: None,
+            commit: None,
+            author: None,
+            description: description.to_string(),
+            url: None,
+            provenance: Provenance::declared("api", "POST /v1/events".to_string(), ""),
+        };
+        ("events".to_string(), Record::Change(event))
+    }
+
+    #[test]
+    fn upserts_are_additive_idempotent_and_keep_history() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let stats = store.upsert_records("api:events", vec![event("a", "x"), event("b", "y")], 1);
+        assert_eq!(stats.unwrap(), ApplyStats { added: 2, ..ApplyStats::default() });
+        let before = store.checksum().unwrap();
+        let generation = store.generation().unwrap();
+        let stats = store.upsert_records("api:events", vec![event("a", "x")], 2).unwrap();
+        assert_eq!(stats, ApplyStats { unchanged: 1, ..ApplyStats::default() });
+        assert_eq!(store.checksum().unwrap(), before, "the same event twice is stored once");
+        assert_eq!(store.generation().unwrap(), generation);
+        let stats = store.upsert_records("api:events", vec![event("b", "z")], 3).unwrap();
+        assert_eq!(stats, ApplyStats { updated: 1, ..ApplyStats::default() });
+        let facts: Vec<Fact> = store.facts().collect::<Result<_, _>>().unwrap();
+        assert_eq!(facts.len(), 2);
+        assert!(facts.iter().all(|f| f.versions.last().unwrap().valid_to.is_none()));
+        assert_eq!(facts[1].versions.len(), 2, "the corrected event keeps its first version");
+        assert_eq!(facts[1].versions[0].valid_to, Some(3));
+        let sources = store.sources().unwrap();
+        assert_eq!(sources[0].0, "api:events");
+        assert_eq!(sources[0].1.changed_at, 3);
+    }
+}
