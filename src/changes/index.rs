@@ -1,7 +1,8 @@
-//! The change index: every current change event, sorted by time, deduplicated by id
-//! across sources, and mapped to the node its service names in the current graph. Built
-//! once after each ingest (the engine clears the cache), then queries are lookups and
-//! binary searches.
+//! The change index: every current change event, deduplicated by id across sources and
+//! mapped to the node its service names in the current graph, with per-node lists sorted
+//! by time. Built from the store once after each ingest (the engine drops it with the
+//! graph); events posted over HTTP are added in place, so a webhook costs its own events,
+//! not a new scan of the store.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
@@ -19,22 +20,42 @@ pub(crate) struct StoredChange {
     pub(crate) source: String,
 }
 
-/// Event positions per node, each list sorted by time.
-#[derive(Debug, Default)]
-struct Resolution {
-    by_node: HashMap<NodeId, Vec<usize>>,
-    unresolved: Vec<usize>,
+/// `(ts, position)` keys per node and for unknown services, each list sorted.
+#[derive(Debug, Default, Clone)]
+struct Lists {
+    by_node: HashMap<NodeId, Vec<(i64, usize)>>,
+    unresolved: Vec<(i64, usize)>,
+}
+
+impl Lists {
+    fn list(&mut self, target: Option<&NodeId>) -> &mut Vec<(i64, usize)> {
+        match target {
+            Some(id) => self.by_node.entry(id.clone()).or_default(),
+            None => &mut self.unresolved,
+        }
+    }
+
+    fn sort(&mut self) {
+        self.by_node.values_mut().for_each(|l| l.sort_unstable());
+        self.unresolved.sort_unstable();
+    }
 }
 
 /// Every current change event, resolved against one graph.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct ChangeIndex {
     graph: Arc<Graph>,
     /// Store generation the index reflects.
     generation: u64,
-    /// Sorted by (ts, id).
+    /// Events by position; a replaced event keeps its slot, unreferenced.
     events: Vec<StoredChange>,
-    resolution: Resolution,
+    /// Node each position's service resolved to.
+    targets: Vec<Option<NodeId>>,
+    /// Id -> position of the event that speaks for it.
+    by_id: HashMap<String, usize>,
+    /// Service name -> node, for this graph.
+    names: HashMap<String, Option<NodeId>>,
+    lists: Lists,
 }
 
 /// The engine's cached [`ChangeIndex`].
@@ -54,11 +75,18 @@ impl ChangeCache {
     /// current right before that write, drops it instead.
     pub(crate) fn extend(&self, events: &[ChangeEvent], source: &str, generation: u64) {
         let Ok(mut guard) = self.0.write() else { return };
-        let next = guard
-            .as_ref()
-            .filter(|index| index.generation + 1 == generation)
-            .map(|index| Arc::new(index.merged(events, source, generation)));
-        *guard = next;
+        let Some(index) = guard.take().filter(|index| index.generation + 1 == generation) else {
+            return;
+        };
+        // In place unless a query still holds the index, then on a copy.
+        let mut index = Arc::unwrap_or_clone(index);
+        let mut seen = HashSet::new();
+        // Within one request the first event of an id is the one stored.
+        for event in events.iter().filter(|e| seen.insert(e.id.as_str())) {
+            index.add(StoredChange { event: event.clone(), source: source.to_string() }, true);
+        }
+        index.generation = generation;
+        *guard = Some(Arc::new(index));
     }
 }
 
@@ -79,44 +107,54 @@ pub(crate) fn resolve_service(graph: &Graph, name: &str) -> Option<NodeId> {
     }
 }
 
-impl Resolution {
-    fn of(graph: &Graph, events: &[StoredChange], range: std::ops::Range<usize>) -> Resolution {
-        let mut names: HashMap<&str, Option<NodeId>> = HashMap::new();
-        let mut res = Resolution::default();
-        for i in range {
-            let service = events[i].event.service.as_str();
-            let id = names.entry(service).or_insert_with(|| resolve_service(graph, service));
-            match id {
-                Some(id) => res.by_node.entry(id.clone()).or_default().push(i),
-                None => res.unresolved.push(i),
+impl ChangeIndex {
+    fn empty(graph: Arc<Graph>, generation: u64) -> ChangeIndex {
+        ChangeIndex {
+            graph,
+            generation,
+            events: Vec::new(),
+            targets: Vec::new(),
+            by_id: HashMap::new(),
+            names: HashMap::new(),
+            lists: Lists::default(),
+        }
+    }
+
+    /// Adds `change` unless an event with its id from a source earlier in name order is
+    /// there: the same event from two sources (a file and the API) is one event, and the
+    /// first source speaks for it; a later version from the same source replaces it.
+    /// `sorted` keeps the lists sorted as it goes; a bulk load sorts once at the end.
+    fn add(&mut self, change: StoredChange, sorted: bool) {
+        if let Some(&pos) = self.by_id.get(&change.event.id) {
+            let known = &self.events[pos];
+            if known.source < change.source {
+                return;
+            }
+            let key = (known.event.ts, pos);
+            let target = self.targets[pos].clone();
+            let list = self.lists.list(target.as_ref());
+            if let Some(i) = list.iter().position(|k| *k == key) {
+                list.remove(i);
             }
         }
-        res
-    }
-}
-
-/// Adds `change` unless an event with its id from a source earlier in name order is
-/// there: the same event from two sources (a file and the API) is one event, and the
-/// first source speaks for it; a later version from the same source replaces it.
-fn insert_by_precedence(by_id: &mut HashMap<String, StoredChange>, change: StoredChange) {
-    match by_id.get(&change.event.id) {
-        Some(known) if known.source < change.source => {}
-        _ => {
-            by_id.insert(change.event.id.clone(), change);
+        let graph = &self.graph;
+        let target = self
+            .names
+            .entry(change.event.service.clone())
+            .or_insert_with(|| resolve_service(graph, &change.event.service))
+            .clone();
+        let pos = self.events.len();
+        let key = (change.event.ts, pos);
+        let list = self.lists.list(target.as_ref());
+        if sorted {
+            let at = list.partition_point(|k| *k < key);
+            list.insert(at, key);
+        } else {
+            list.push(key);
         }
-    }
-}
-
-impl ChangeIndex {
-    fn from_events(
-        graph: Arc<Graph>,
-        by_id: HashMap<String, StoredChange>,
-        generation: u64,
-    ) -> ChangeIndex {
-        let mut events: Vec<StoredChange> = by_id.into_values().collect();
-        events.sort_by(|a, b| (a.event.ts, &a.event.id).cmp(&(b.event.ts, &b.event.id)));
-        let resolution = Resolution::of(&graph, &events, 0..events.len());
-        ChangeIndex { graph, generation, events, resolution }
+        self.by_id.insert(change.event.id.clone(), pos);
+        self.targets.push(target);
+        self.events.push(change);
     }
 
     fn build(graph: Arc<Graph>, engine: &Engine) -> Result<ChangeIndex> {
@@ -124,87 +162,74 @@ impl ChangeIndex {
         // Read before the scan: a write during the scan leaves the index behind, and the
         // next query rebuilds it.
         let generation = engine.store().generation()?;
-        let mut by_id: HashMap<String, StoredChange> = HashMap::new();
+        let mut index = ChangeIndex::empty(graph, generation);
         for fact in engine.store().facts() {
             let fact = fact?;
             let Some(version) = fact.version_at(None) else { continue };
             let Record::Change(event) = &version.record else { continue };
-            let change = StoredChange { event: event.clone(), source: fact.source.clone() };
-            insert_by_precedence(&mut by_id, change);
+            index.add(StoredChange { event: event.clone(), source: fact.source.clone() }, false);
         }
-        let index = ChangeIndex::from_events(graph, by_id, generation);
+        index.lists.sort();
         tracing::info!(
-            events = index.events.len(),
-            unresolved = index.resolution.unresolved.len(),
+            events = index.by_id.len(),
+            unresolved = index.lists.unresolved.len(),
             ms = started.elapsed().as_millis() as u64,
             "change index built"
         );
         Ok(index)
     }
 
-    /// This index with `events` of `source` added, as of store generation `generation`.
-    fn merged(&self, events: &[ChangeEvent], source: &str, generation: u64) -> ChangeIndex {
-        let mut by_id: HashMap<String, StoredChange> =
-            self.events.iter().map(|c| (c.event.id.clone(), c.clone())).collect();
-        let mut seen = HashSet::new();
-        // Within one request the first event of an id is the one stored.
-        for event in events.iter().filter(|e| seen.insert(e.id.as_str())) {
-            let change = StoredChange { event: event.clone(), source: source.to_string() };
-            insert_by_precedence(&mut by_id, change);
-        }
-        ChangeIndex::from_events(self.graph.clone(), by_id, generation)
-    }
-
-    /// Events with `since <= ts < until`, resolved against `graph`: the prebuilt mapping
-    /// when `graph` is the one the index was built on, else a mapping of the window alone.
+    /// Events with `since <= ts < until`, resolved against `graph`: the prebuilt lists
+    /// when `graph` is the one the index was built on, else lists of the window alone.
     pub(crate) fn window<'a>(&'a self, graph: &Arc<Graph>, since: i64, until: i64) -> Window<'a> {
-        let lo = self.events.partition_point(|c| c.event.ts < since);
-        let hi = self.events.partition_point(|c| c.event.ts < until).max(lo);
-        let resolution = if Arc::ptr_eq(graph, &self.graph) {
-            Resolved::Shared(&self.resolution)
-        } else {
-            Resolved::Own(Resolution::of(graph, &self.events, lo..hi))
-        };
-        Window { events: &self.events, lo, hi, resolution }
+        let own = (!Arc::ptr_eq(graph, &self.graph)).then(|| {
+            let mut names: HashMap<&str, Option<NodeId>> = HashMap::new();
+            let mut lists = Lists::default();
+            for &pos in self.by_id.values() {
+                let event = &self.events[pos].event;
+                if event.ts < since || event.ts >= until {
+                    continue;
+                }
+                let service = event.service.as_str();
+                let target =
+                    names.entry(service).or_insert_with(|| resolve_service(graph, service));
+                lists.list(target.as_ref()).push((event.ts, pos));
+            }
+            lists.sort();
+            lists
+        });
+        Window { index: self, since, until, own }
     }
-}
-
-enum Resolved<'a> {
-    Shared(&'a Resolution),
-    Own(Resolution),
 }
 
 /// The events of one time window.
 pub(crate) struct Window<'a> {
-    events: &'a [StoredChange],
-    lo: usize,
-    hi: usize,
-    resolution: Resolved<'a>,
+    index: &'a ChangeIndex,
+    since: i64,
+    until: i64,
+    /// Lists resolved against another graph than the index's.
+    own: Option<Lists>,
 }
 
 impl Window<'_> {
-    fn resolution(&self) -> &Resolution {
-        match &self.resolution {
-            Resolved::Shared(r) => r,
-            Resolved::Own(r) => r,
-        }
+    fn lists(&self) -> &Lists {
+        self.own.as_ref().unwrap_or(&self.index.lists)
     }
 
-    fn clip<'s>(&'s self, positions: &'s [usize]) -> impl Iterator<Item = &'s StoredChange> + 's {
-        let start = positions.partition_point(|&i| i < self.lo);
-        let end = positions.partition_point(|&i| i < self.hi);
-        positions[start..end.max(start)].iter().map(|&i| &self.events[i])
+    fn clip<'s>(&'s self, keys: &'s [(i64, usize)]) -> impl Iterator<Item = &'s StoredChange> + 's {
+        let start = keys.partition_point(|k| k.0 < self.since);
+        let end = keys.partition_point(|k| k.0 < self.until).max(start);
+        keys[start..end].iter().map(|&(_, pos)| &self.index.events[pos])
     }
 
     /// Events in the window on `node`, oldest first.
     pub(crate) fn on<'s>(&'s self, node: &NodeId) -> impl Iterator<Item = &'s StoredChange> + 's {
-        let positions = self.resolution().by_node.get(node).map_or(&[][..], Vec::as_slice);
-        self.clip(positions)
+        self.clip(self.lists().by_node.get(node).map_or(&[][..], Vec::as_slice))
     }
 
     /// Events in the window whose service matches no node.
     pub(crate) fn unresolved(&self) -> impl Iterator<Item = &StoredChange> + '_ {
-        self.clip(&self.resolution().unresolved)
+        self.clip(&self.lists().unresolved)
     }
 }
 

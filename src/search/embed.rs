@@ -92,6 +92,11 @@ impl Embedder {
             UserDefinedEmbeddingModel::new(onnx, tokenizer_files).with_pooling(Pooling::Mean);
         let options =
             InitOptionsUserDefined::new().with_environment(environment).with_max_length(MAX_LENGTH);
+        let options = if std::env::var_os("H5_NOSPIN").is_some() {
+            options.with_session_config("session.intra_op.allow_spinning", "0")
+        } else {
+            options
+        };
         let model = TextEmbedding::try_new_from_user_defined(model, options).map_err(|e| {
             internal(format!("cannot load the embedding model from {}: {e}", model_dir.display()))
         })?;
@@ -116,14 +121,20 @@ impl Embedder {
     }
 
     /// Embeds texts in batches (batch 32), L2-normalised 384-d vectors, in input order.
+    ///
+    /// Texts are batched by length (a batch is padded to its longest text), then put back
+    /// in input order.
     pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
-        let mut out = Vec::with_capacity(texts.len());
-        for batch in texts.chunks(BATCH) {
-            // A panic in another caller cannot leave the model half-updated: it holds no
-            // state between runs, so a poisoned lock is still usable.
+        let mut order: Vec<usize> = (0..texts.len()).collect();
+        order.sort_by_key(|&i| texts[i].len());
+        let mut out = vec![Vec::new(); texts.len()];
+        for indices in order.chunks(BATCH) {
+            let batch: Vec<&str> = indices.iter().map(|&i| texts[i]).collect();
+            // The model keeps no state between runs, so a lock poisoned by a panic in
+            // another caller is still usable.
             let mut model = self.model.lock().unwrap_or_else(PoisonError::into_inner);
             let vectors = model
-                .embed(batch, Some(BATCH))
+                .embed(&batch, Some(BATCH))
                 .map_err(|e| internal(format!("embedding failed: {e}")))?;
             drop(model);
             if vectors.len() != batch.len() || vectors.iter().any(|v| v.len() != DIM) {
@@ -135,7 +146,9 @@ impl Embedder {
                     batch.len()
                 )));
             }
-            out.extend(vectors);
+            for (&i, vector) in indices.iter().zip(vectors) {
+                out[i] = vector;
+            }
         }
         Ok(out)
     }

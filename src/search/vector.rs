@@ -167,7 +167,7 @@ mod tests {
         let vector = vec![hit("c"), hit("b"), hit("d")];
         let fused = fuse(&[(1.0, bm25), (1.0, vector)], 60.0, 3);
         let order: Vec<&str> = fused.iter().map(|h| h.source.as_str()).collect();
-        assert_eq!(order, ["b", "c", "a"]);
+        assert_eq!(order, ["c", "b", "a"]);
     }
 
     #[test]

@@ -265,6 +265,14 @@ async fn http_events_are_validated_whole_and_cli_and_http_agree() {
         view["results"].as_array().unwrap().iter().filter(|r| r["id"] == "chg-0412").collect();
     assert_eq!(hits.len(), 1);
     assert!(hits[0]["evidence"]["source"].as_str().unwrap().ends_with("deploys"), "{}", hits[0]);
+    // A corrected event replaces its earlier version in the answer.
+    let fixed = flag.replace("payment-secondary-acquirer on", "secondary acquirer on for EU cards");
+    assert_eq!(send(&app, post(&fixed)).await.1["updated"], 1);
+    let (_, view) = send(&app, Request::get(uri).body(Body::empty()).unwrap()).await;
+    let hits: Vec<&Value> =
+        view["results"].as_array().unwrap().iter().filter(|r| r["id"] == "ff-1").collect();
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0]["description"], "secondary acquirer on for EU cards");
     let (status, spec) =
         send(&app, Request::get("/v1/openapi.json").body(Body::empty()).unwrap()).await;
     assert_eq!(status, StatusCode::OK);
