@@ -56,7 +56,12 @@ impl Engine {
     pub fn embed_pending(&self) -> Result<EmbedReport> {
         let embedder = match self.embedder() {
             Ok(e) => e,
-            Err(reason) => return Ok(EmbedReport { notice: Some(model_missing(&reason)), ..EmbedReport::default() }),
+            Err(reason) => {
+                return Ok(EmbedReport {
+                    notice: Some(model_missing(&reason)),
+                    ..EmbedReport::default()
+                });
+            }
         };
         let graph = self.graph(None)?;
         let all = chunks(&graph);
@@ -79,7 +84,8 @@ impl Engine {
         for batch in pending.chunks(256) {
             let texts: Vec<&str> = batch.iter().map(|(_, t)| t.as_str()).collect();
             let vectors = embedder.embed_texts(&texts)?;
-            let items: Vec<([u8; 32], Vec<f32>)> = batch.iter().map(|(k, _)| *k).zip(vectors).collect();
+            let items: Vec<([u8; 32], Vec<f32>)> =
+                batch.iter().map(|(k, _)| *k).zip(vectors).collect();
             self.store().put_vectors(&items)?;
             report.embedded += items.len();
             progress.inc(items.len() as u64);
@@ -91,7 +97,9 @@ impl Engine {
     /// The in-memory vector index of the current chunks, rebuilt when the store changed.
     fn vector_index(&self, embedder: &dyn Embed) -> Result<Arc<VectorIndex>> {
         let generation = self.store().generation()?;
-        let lock = || self.vectors.lock().map_err(|_| Error::Internal("vector index lock poisoned".into()));
+        let lock = || {
+            self.vectors.lock().map_err(|_| Error::Internal("vector index lock poisoned".into()))
+        };
         if let Some((g, index)) = lock()?.as_ref()
             && *g == generation
         {
@@ -133,14 +141,23 @@ impl Engine {
         let query = SearchQuery {
             text: req.query.clone(),
             kinds: req.kinds.clone(),
-            service_ids: req.service.as_ref().map(|_| focus.iter().map(|id| id.to_string()).collect()).unwrap_or_default(),
+            service_ids: req
+                .service
+                .as_ref()
+                .map(|_| focus.iter().map(|id| id.to_string()).collect())
+                .unwrap_or_default(),
             team: req.team.clone(),
             alert: req.alert.clone(),
             limit: if mode == "bm25" { limit } else { CANDIDATES.max(limit) },
         };
         let bm25 = self.search_index()?.search(&query)?;
         if mode == "bm25" {
-            return Ok(SearchView { query: req.query.clone(), mode: mode.into(), results: bm25, notice: None });
+            return Ok(SearchView {
+                query: req.query.clone(),
+                mode: mode.into(),
+                results: bm25,
+                notice: None,
+            });
         }
         let embedder = match self.embedder() {
             Ok(e) => e,
@@ -148,10 +165,16 @@ impl Engine {
                 let mut results = bm25;
                 results.truncate(limit);
                 let notice = Some(format!("{}; answered with bm25", model_missing(&reason)));
-                return Ok(SearchView { query: req.query.clone(), mode: "bm25".into(), results, notice });
+                return Ok(SearchView {
+                    query: req.query.clone(),
+                    mode: "bm25".into(),
+                    results,
+                    notice,
+                });
             }
         };
-        let qvec = embedder.embed_texts(&[req.query.as_str()])?.into_iter().next().unwrap_or_default();
+        let qvec =
+            embedder.embed_texts(&[req.query.as_str()])?.into_iter().next().unwrap_or_default();
         let vector = self.vector_index(embedder.as_ref())?.search(&qvec, &query);
         let mut results = if mode == "vector" {
             vector
@@ -201,7 +224,10 @@ fn boost_by_graph(graph: &Graph, focus: &[NodeId], hits: &mut [SearchHit]) {
         let Ok(doc) = hit.id.parse::<NodeId>() else { continue };
         let (links, _) = graph.edges_of(&doc);
         let about = |set: &dyn Fn(&NodeId) -> bool| {
-            links.iter().any(|e| matches!(e.kind, EdgeKind::Documents | EdgeKind::About | EdgeKind::Mentions) && set(&e.to))
+            links.iter().any(|e| {
+                matches!(e.kind, EdgeKind::Documents | EdgeKind::About | EdgeKind::Mentions)
+                    && set(&e.to)
+            })
         };
         if about(&|id| focus.contains(id)) {
             hit.score += vote;

@@ -181,6 +181,9 @@ pub(crate) fn path(view: &PathView, as_json: bool) -> anyhow::Result<()> {
 pub(crate) fn embed_summary(report: &lore::retrieval::EmbedReport) {
     match &report.notice {
         Some(notice) => println!("embeddings: {notice}"),
-        None => println!("embeddings: {} chunks embedded, {} unchanged", report.embedded, report.unchanged),
+        None => println!(
+            "embeddings: {} chunks embedded, {} unchanged",
+            report.embedded, report.unchanged
+        ),
     }
 }

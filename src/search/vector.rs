@@ -129,7 +129,10 @@ pub fn fuse(lists: &[(f32, Vec<SearchHit>)], k: f32, limit: usize) -> Vec<Search
     for (weight, list) in lists {
         for (rank, hit) in list.iter().enumerate() {
             let add = weight / (k + rank as f32 + 1.0);
-            fused.entry(hit.source.clone()).and_modify(|e| e.0 += add).or_insert((add, hit.clone()));
+            fused
+                .entry(hit.source.clone())
+                .and_modify(|e| e.0 += add)
+                .or_insert((add, hit.clone()));
         }
     }
     let mut out: Vec<SearchHit> = fused
@@ -172,7 +175,12 @@ mod tests {
 
     #[test]
     fn flat_search_ranks_by_cosine_and_filters() {
-        let mk = |source: &str, kind: &str| Chunk { source: source.into(), doc_id: source.into(), kind: kind.into(), ..Chunk::default() };
+        let mk = |source: &str, kind: &str| Chunk {
+            source: source.into(),
+            doc_id: source.into(),
+            kind: kind.into(),
+            ..Chunk::default()
+        };
         let index = VectorIndex::new(vec![
             (mk("a", "runbook"), vec![1.0, 0.0]),
             (mk("b", "postmortem"), vec![0.8, 0.6]),
@@ -181,7 +189,8 @@ mod tests {
         let q = SearchQuery { limit: 5, ..SearchQuery::default() };
         let hits = index.search(&[0.0, 1.0], &q);
         assert_eq!(hits.iter().map(|h| h.source.as_str()).collect::<Vec<_>>(), ["a", "b"]);
-        let q = SearchQuery { limit: 5, kinds: vec!["postmortem".into()], ..SearchQuery::default() };
+        let q =
+            SearchQuery { limit: 5, kinds: vec!["postmortem".into()], ..SearchQuery::default() };
         assert_eq!(index.search(&[0.0, 1.0], &q).len(), 1);
     }
 }

@@ -149,18 +149,12 @@ fn bad_front_matter_and_non_utf8_files_are_reported_not_lost() {
         report.skipped.iter().any(|s| s.path.ends_with("latin1.md") && s.reason.contains("UTF-8"))
     );
     let hits = engine
-        .search(&SearchRequest {
-            query: "payouts queue backlog".into(),
-            limit: 3,
-            ..bm25()
-        })
+        .search(&SearchRequest { query: "payouts queue backlog".into(), limit: 3, ..bm25() })
         .unwrap();
     assert!(
         hits.results[0].source.ends_with("bad-front.md"),
         "a document with broken front matter is still ingested"
     );
-    let hits = engine
-        .search(&SearchRequest { query: "df".into(), limit: 3, ..bm25() })
-        .unwrap();
+    let hits = engine.search(&SearchRequest { query: "df".into(), limit: 3, ..bm25() }).unwrap();
     assert!(hits.results[0].source.ends_with("good.md"));
 }
