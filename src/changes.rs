@@ -12,14 +12,16 @@
 //! the node and on each dependency reached, with `since <= ts < until`, ranked by
 //!
 //! ```text
-//! score = kind_weight × 1 / (1 + hops) × 1 / (1 + hours_before_until / 6)
+//! score = kind_weight × 1 / (1 + hops / 2) × 1 / (1 + hours_before_until / 3)
 //! ```
 //!
 //! where `kind_weight` is 1.0 for deploy, 0.9 for config and migration, 0.8 for
 //! feature_flag, 0.6 for scale, 0.5 for rollback and other kinds, 0.3 for commit: the
 //! change on the failing node itself, just before the incident, that rolled out new code
-//! comes first; a commit three hops away a day earlier comes last. Ties go to the later
-//! event. Events whose service matches no node are left out and counted.
+//! comes first; a commit three hops away a day earlier comes last. Recency counts most
+//! (the time factor halves 3 hours before the incident), distance less (it halves at 2
+//! hops): a release one hop away 50 minutes before the incident outranks one on the node
+//! itself six hours before. Ties go to the later event. Events whose service matches no node are left out and counted.
 
 mod diff;
 mod git;
@@ -48,7 +50,9 @@ pub const MAX_EVENTS_PER_REQUEST: usize = 10_000;
 /// How many unknown service names a what-changed answer lists.
 const UNRESOLVED_LISTED: usize = 20;
 /// Hours before the incident at which the time factor halves.
-const TIME_HALF_HOURS: f64 = 6.0;
+const TIME_HALF_HOURS: f64 = 3.0;
+/// Hops at which the distance factor halves.
+const HOPS_HALF: f64 = 2.0;
 
 /// A what-changed question.
 #[derive(Debug, Clone, Default)]
@@ -169,7 +173,7 @@ pub fn kind_weight(kind: &ChangeKind) -> f64 {
 /// The rank of a change `hops` away, `age_secs` before the incident.
 pub fn score(kind: &ChangeKind, hops: usize, age_secs: i64) -> f64 {
     let hours = age_secs.max(0) as f64 / 3600.0;
-    let raw = kind_weight(kind) / (1.0 + hops as f64) / (1.0 + hours / TIME_HALF_HOURS);
+    let raw = kind_weight(kind) / (1.0 + hops as f64 / HOPS_HALF) / (1.0 + hours / TIME_HALF_HOURS);
     (raw * 1e6).round() / 1e6
 }
 
@@ -325,7 +329,10 @@ mod tests {
         assert!(score(&ChangeKind::Deploy, 1, 0) < deploy_here_now);
         assert!(score(&ChangeKind::Deploy, 0, 3600) < deploy_here_now);
         assert!(score(&ChangeKind::Commit, 0, 0) < score(&ChangeKind::FeatureFlag, 0, 0));
-        assert_eq!(score(&ChangeKind::Deploy, 1, 6 * 3600), 0.25);
+        assert_eq!(score(&ChangeKind::Deploy, 2, 3 * 3600), 0.25);
+        // A release one hop away 50 minutes before the incident outranks one on the node
+        // itself six hours before.
+        assert!(score(&ChangeKind::Deploy, 1, 50 * 60) > score(&ChangeKind::Deploy, 0, 6 * 3600));
         for kind in
             [ChangeKind::Deploy, ChangeKind::Config, ChangeKind::Migration, ChangeKind::FeatureFlag]
         {

@@ -118,9 +118,11 @@ fn print_changes(view: &ChangesView) -> anyhow::Result<()> {
         if !hit.description.is_empty() {
             writeln!(out, "         {}", hit.description)?;
         }
-        let via: Vec<String> = hit.path.iter().map(|e| format!("{} -> {}", e.from, e.to)).collect();
-        if !via.is_empty() {
-            writeln!(out, "         via {} ({} hops)", via.join(", "), hit.hops)?;
+        if let Some(first) = hit.path.first() {
+            let chain: Vec<String> = std::iter::once(first.from.to_string())
+                .chain(hit.path.iter().map(|e| format!("-{}-> {}", e.kind, e.to)))
+                .collect();
+            writeln!(out, "         via {} ({} hops)", chain.join(" "), hit.hops)?;
         }
         writeln!(out, "         evidence: {} ({})", hit.evidence.locator, hit.evidence.source)?;
     }
