@@ -17,13 +17,10 @@ const MAX_CHARS: usize = 1500;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut limit = 1000;
-    let mut sorted = false;
     let mut dirs = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
-        if arg == "--sorted" {
-            sorted = true;
-        } else if arg == "--limit" {
+        if arg == "--limit" {
             limit = args.next().ok_or("--limit needs a number")?.parse()?;
         } else {
             dirs.push(PathBuf::from(arg));
@@ -48,9 +45,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     texts.truncate(limit);
-    if sorted {
-        texts.sort_by_key(String::len);
-    }
     if texts.is_empty() {
         return Err(format!("no Markdown sections under {dirs:?}").into());
     }

@@ -94,6 +94,27 @@ pub struct Report {
     pub misses: Vec<Miss>,
     /// Cases not run, with the reason.
     pub skipped: Vec<(String, String)>,
+    /// Search latency per mode, in milliseconds.
+    pub latency_ms: BTreeMap<String, Latency>,
+}
+
+/// Latency percentiles of one mode's queries.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Latency {
+    /// Queries timed.
+    pub queries: usize,
+    /// Median.
+    pub p50: f64,
+    /// 99th percentile.
+    pub p99: f64,
+}
+
+fn latency(mut times: Vec<f64>) -> Latency {
+    times.sort_by(f64::total_cmp);
+    let at = |p: f64| {
+        times.get(((times.len().max(1) - 1) as f64 * p).round() as usize).copied().unwrap_or(0.0)
+    };
+    Latency { queries: times.len(), p50: at(0.5), p99: at(0.99) }
 }
 
 /// Reads cases from a JSONL file; a bad line is an error naming it.
@@ -166,6 +187,7 @@ pub fn run(engine: &Engine, cases: &[Case], corpora: &Path, modes: &[String]) ->
     let mut misses = Vec::new();
     let mut skipped = Vec::new();
     let mut impact_engines: BTreeMap<String, (tempdir::Dir, Engine)> = BTreeMap::new();
+    let mut times: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     for mode in modes {
         for case in cases {
             let (scores, expected, got, query) = match case.kind.as_str() {
@@ -175,6 +197,7 @@ pub fn run(engine: &Engine, cases: &[Case], corpora: &Path, modes: &[String]) ->
                     } else {
                         vec!["postmortem".into()]
                     };
+                    let started = std::time::Instant::now();
                     let view = engine.search(&SearchRequest {
                         query: case.query.clone(),
                         kinds,
@@ -182,6 +205,10 @@ pub fn run(engine: &Engine, cases: &[Case], corpora: &Path, modes: &[String]) ->
                         mode: mode.clone(),
                         ..SearchRequest::default()
                     })?;
+                    times
+                        .entry(mode.clone())
+                        .or_default()
+                        .push(started.elapsed().as_secs_f64() * 1000.0);
                     let ranked: Vec<String> =
                         view.results.iter().map(|h| normalize(&h.source)).collect();
                     (
@@ -292,7 +319,8 @@ pub fn run(engine: &Engine, cases: &[Case], corpora: &Path, modes: &[String]) ->
             )
         })
         .collect();
-    Ok(Report { groups, misses, skipped })
+    let latency_ms = times.into_iter().map(|(m, t)| (m, latency(t))).collect();
+    Ok(Report { groups, misses, skipped, latency_ms })
 }
 
 /// A temporary directory removed on drop, without a dev-only crate.

@@ -52,6 +52,10 @@ enum Command {
         /// Print the summary as JSON.
         #[arg(long)]
         json: bool,
+        /// Do not embed new document sections now (vector and hybrid search embed what is
+        /// missing on their first query instead).
+        #[arg(long, env = "LORE_NO_EMBED")]
+        no_embed: bool,
     },
     /// Show a node: kind, aliases, owners, identity, edges in and out with evidence, history.
     Show {
@@ -157,10 +161,17 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("opening data dir {}", args.data_dir.display()))
     };
     match args.command {
-        Command::Ingest { paths, json } => {
+        Command::Ingest { paths, json, no_embed } => {
             let engine = open()?;
             let reports = engine.ingest(&paths, time::now())?;
-            let embedded = engine.embed_pending()?;
+            let embedded = if no_embed {
+                lore::retrieval::EmbedReport {
+                    notice: Some("embedding skipped (--no-embed)".to_string()),
+                    ..Default::default()
+                }
+            } else {
+                engine.embed_pending()?
+            };
             output::ingest_summary(&reports, &embedded, json)?;
             let failed = reports.iter().any(|r| r.has_errors());
             Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })

@@ -116,6 +116,13 @@ pub(crate) fn eval(engine: &Engine, args: EvalArgs) -> anyhow::Result<ExitCode> 
             writeln!(out, "    got:      {}", m.got.join(", "))?;
         }
     }
+    for (mode, l) in &report.latency_ms {
+        writeln!(
+            out,
+            "latency {mode}: p50 {:.2} ms, p99 {:.2} ms over {} queries",
+            l.p50, l.p99, l.queries
+        )?;
+    }
     for (id, why) in &report.skipped {
         writeln!(out, "skipped {id}: {why}")?;
     }

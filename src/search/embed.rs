@@ -92,11 +92,6 @@ impl Embedder {
             UserDefinedEmbeddingModel::new(onnx, tokenizer_files).with_pooling(Pooling::Mean);
         let options =
             InitOptionsUserDefined::new().with_environment(environment).with_max_length(MAX_LENGTH);
-        let options = if std::env::var_os("H5_NOSPIN").is_some() {
-            options.with_session_config("session.intra_op.allow_spinning", "0")
-        } else {
-            options
-        };
         let model = TextEmbedding::try_new_from_user_defined(model, options).map_err(|e| {
             internal(format!("cannot load the embedding model from {}: {e}", model_dir.display()))
         })?;
