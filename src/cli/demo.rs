@@ -30,6 +30,7 @@ pub(crate) fn run(data_dir: &Path, org: &Path, bind: &str) -> anyhow::Result<Exi
     );
     let base = format!("http://{bind}");
     println!("Open {base}/ in a browser, or try:");
+    println!("  curl '{base}/v1/search?q=payment+timeouts&kind=runbook'");
     println!("  curl '{base}/v1/impact?node=orders-db&direction=upstream'");
     println!("  curl '{base}/v1/impact?node=checkout&direction=downstream'");
     println!("  curl '{base}/v1/path?from=frontend&to=orders-db'");
@@ -37,9 +38,12 @@ pub(crate) fn run(data_dir: &Path, org: &Path, bind: &str) -> anyhow::Result<Exi
     println!(
         "  curl '{base}/v1/changes?node=checkout&depth=1&since=2026-10-27T12:00:00Z&until=2026-10-27T14:30:00Z'"
     );
-    println!("  LORE_DATA_DIR={} lore impact orders-db --direction upstream", data_dir.display());
+    // The binary the user just ran, so the commands work without `lore` on PATH.
+    let lore =
+        std::env::current_exe().map_or_else(|_| "lore".to_string(), |p| p.display().to_string());
+    println!("  LORE_DATA_DIR={} {bin} impact orders-db --direction upstream", data_dir.display());
     println!(
-        "  LORE_DATA_DIR={} lore changes checkout --since 2026-10-26 --until 2026-10-27T14:30:00Z",
+        "  LORE_DATA_DIR={} {bin} changes checkout --since 2026-10-26 --until 2026-10-27T14:30:00Z",
         data_dir.display()
     );
     println!("Press Ctrl-C to stop.");
