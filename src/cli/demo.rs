@@ -39,7 +39,7 @@ pub(crate) fn run(data_dir: &Path, org: &Path, bind: &str) -> anyhow::Result<Exi
         "  curl '{base}/v1/changes?node=checkout&depth=1&since=2026-10-27T12:00:00Z&until=2026-10-27T14:30:00Z'"
     );
     // The binary the user just ran, so the commands work without `lore` on PATH.
-    let lore =
+    let bin =
         std::env::current_exe().map_or_else(|_| "lore".to_string(), |p| p.display().to_string());
     println!("  LORE_DATA_DIR={} {bin} impact orders-db --direction upstream", data_dir.display());
     println!(
