@@ -9,31 +9,11 @@ use serde_json::Value;
 
 use crate::support::{corpus, engine, shared};
 
-/// What each corpus ingests: the folders and files that describe one system.
+/// What each corpus ingests: the plan `lore eval` uses, resolved under ../shared/corpora.
 fn corpus_paths(name: &str) -> Vec<PathBuf> {
-    match name {
-        "topology/online-boutique" => vec![corpus("topology/online-boutique/kubernetes-manifests")],
-        "topology/opentelemetry-demo" => vec![corpus("topology/opentelemetry-demo")],
-        "topology/sock-shop" => vec![
-            corpus("topology/sock-shop/deploy/kubernetes/complete-demo.yaml"),
-            corpus("topology/sock-shop/deploy/kubernetes/manifests-policy"),
-            corpus("topology/sock-shop/deploy/kubernetes/manifests-loadtest"),
-            corpus("topology/sock-shop/deploy/docker-compose/docker-compose.yml"),
-        ],
-        "topology/deathstarbench-hotelreservation" => {
-            vec![corpus(
-                "topology/deathstarbench-hotelreservation/hotelReservation/docker-compose.yml",
-            )]
-        }
-        "topology/deathstarbench-socialnetwork" => {
-            vec![corpus("topology/deathstarbench-socialnetwork/socialNetwork/docker-compose.yml")]
-        }
-        "topology/gitlab-com-service-catalog" => {
-            vec![corpus("topology/gitlab-com-service-catalog")]
-        }
-        "topology/train-ticket" => vec![corpus("topology/train-ticket")],
-        other => panic!("no ingest plan for {other}"),
-    }
+    let plan = lore::eval::corpus_plan(name);
+    assert!(!plan.is_empty(), "no ingest plan for {name}");
+    plan.into_iter().map(corpus).collect()
 }
 
 /// Cases whose expected answer depends on facts no deployment file states. Each is
