@@ -51,7 +51,15 @@ pub(crate) fn ingest_summary(
                 "  skipped {helm} helm templates (render them with `helm template` to ingest)"
             )?;
         }
-        let unknown = r.skipped.len() - helm;
+        // Files that could not be read are problems, named one by one.
+        for s in r
+            .skipped
+            .iter()
+            .filter(|s| !s.reason.starts_with("helm") && s.reason != "not a format lore ingests")
+        {
+            writeln!(out, "  skipped {}: {}", s.path, s.reason)?;
+        }
+        let unknown = r.skipped.iter().filter(|s| s.reason == "not a format lore ingests").count();
         if unknown > 0 {
             writeln!(
                 out,
