@@ -13,15 +13,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let org = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/org");
     engine
         .ingest(&[org.join("k8s"), org.join("compose"), org.join("catalog")], lore::time::now())?;
-    let req = ImpactRequest {
-        node: "orders-db".to_string(),
-        direction: Direction::Upstream,
-        depth: None,
-        edge_kinds: Vec::new(),
-        include_plumbing: false,
-        include_optional: false,
-        at: None,
-    };
+    let req = ImpactRequest::new("orders-db", Direction::Upstream);
     let view = engine.impact(&req)?;
     println!("if {} fails:", view.node.id);
     for hit in &view.results {

@@ -89,6 +89,22 @@ pub struct ImpactRequest {
     pub at: Option<i64>,
 }
 
+impl ImpactRequest {
+    /// The default question about `node` in `direction`: unbounded depth, request-path
+    /// edges only, the current graph.
+    pub fn new(node: impl Into<String>, direction: Direction) -> ImpactRequest {
+        ImpactRequest {
+            node: node.into(),
+            direction,
+            depth: None,
+            edge_kinds: Vec::new(),
+            include_plumbing: false,
+            include_optional: false,
+            at: None,
+        }
+    }
+}
+
 /// The answer to an impact question.
 #[derive(Debug, Clone, Serialize)]
 pub struct ImpactView {

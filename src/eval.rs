@@ -244,23 +244,11 @@ pub fn run(engine: &Engine, cases: &[Case], corpora: &Path, modes: &[String]) ->
                         impact_engines.insert(corpus.clone(), (dir, e));
                     }
                     let e = &impact_engines[&corpus].1;
-                    let req = ImpactRequest {
-                        node: case.node.clone().unwrap_or_default(),
-                        direction: case
-                            .direction
-                            .as_deref()
-                            .unwrap_or("upstream")
-                            .parse()
-                            .map_err(|reason| Error::InvalidParam {
-                                name: "direction".into(),
-                                reason,
-                            })?,
-                        depth: None,
-                        edge_kinds: Vec::new(),
-                        include_plumbing: false,
-                        include_optional: false,
-                        at: None,
-                    };
+                    let direction =
+                        case.direction.as_deref().unwrap_or("upstream").parse().map_err(
+                            |reason| Error::InvalidParam { name: "direction".into(), reason },
+                        )?;
+                    let req = ImpactRequest::new(case.node.clone().unwrap_or_default(), direction);
                     let got: BTreeSet<String> = e
                         .impact(&req)
                         .map(|v| v.results.into_iter().map(|r| r.name).collect())

@@ -354,31 +354,23 @@ mod tests {
         let env = BTreeMap::new();
         let input = Input { path: "c.yaml", text, env: &env };
         let output = crate::ingest(crate::Format::Backstage, &input);
-        let mut lines: Vec<String> = output
-            .records
-            .iter()
-            .map(|r| match r {
-                Record::Entity(e) => format!(
-                    "entity {}:{} owner={} system={} aliases={} ds={} attrs={:?} @{}",
-                    e.kind,
-                    e.name,
-                    e.owner.as_deref().unwrap_or("-"),
-                    e.system.as_deref().unwrap_or("-"),
-                    e.aliases.join(","),
-                    e.datastore.map_or("-", |d| d.as_str()),
-                    e.attrs,
-                    e.provenance.locator,
-                ),
-                Record::Relation(r) => {
-                    format!("{} {} {} @{}", r.from.key(), r.kind, r.to.key(), r.provenance.locator)
-                }
-                other => format!("{other:?}"),
-            })
-            .collect();
-        for d in &output.diagnostics {
-            lines.push(format!("{} {} {}", d.severity.as_str(), d.locator, d.message));
-        }
-        lines
+        crate::emitter::render::lines(&output, |r| match r {
+            Record::Entity(e) => format!(
+                "entity {}:{} owner={} system={} aliases={} ds={} attrs={:?} @{}",
+                e.kind,
+                e.name,
+                e.owner.as_deref().unwrap_or("-"),
+                e.system.as_deref().unwrap_or("-"),
+                e.aliases.join(","),
+                e.datastore.map_or("-", |d| d.as_str()),
+                e.attrs,
+                e.provenance.locator,
+            ),
+            Record::Relation(r) => {
+                format!("{} {} {} @{}", r.from.key(), r.kind, r.to.key(), r.provenance.locator)
+            }
+            other => format!("{other:?}"),
+        })
     }
 
     const CATALOG: &str = "\

@@ -370,35 +370,28 @@ mod tests {
     fn check(path: &str, text: &str, env: &str) -> Vec<String> {
         let env = dotenv::parse(env);
         let output = crate::ingest(crate::Format::Compose, &Input { path, text, env: &env });
-        let mut lines: Vec<String> = output
-            .records
-            .iter()
-            .map(|r| match r {
-                Record::Entity(e) => format!(
-                    "entity {}:{} ds={} role={} aliases={} attrs={:?} @{}",
-                    e.kind,
-                    e.name,
-                    e.datastore.map_or("-", |d| d.as_str()),
-                    e.role.map_or("-", |r| r.as_str()),
-                    e.aliases.join(","),
-                    e.attrs,
-                    e.provenance.locator
-                ),
-                Record::Relation(r) => format!(
-                    "{} {} {} @{} {} {}",
-                    r.from.key(),
-                    r.kind,
-                    r.to.key(),
-                    r.provenance.locator,
-                    r.provenance.confidence,
-                    r.provenance.note
-                ),
-                other => format!("{other:?}"),
-            })
-            .collect();
-        let diags = output.diagnostics.iter();
-        lines.extend(diags.map(|d| format!("{} {} {}", d.severity.as_str(), d.locator, d.message)));
-        lines
+        crate::emitter::render::lines(&output, |r| match r {
+            Record::Entity(e) => format!(
+                "entity {}:{} ds={} role={} aliases={} attrs={:?} @{}",
+                e.kind,
+                e.name,
+                e.datastore.map_or("-", |d| d.as_str()),
+                e.role.map_or("-", |r| r.as_str()),
+                e.aliases.join(","),
+                e.attrs,
+                e.provenance.locator
+            ),
+            Record::Relation(r) => format!(
+                "{} {} {} @{} {} {}",
+                r.from.key(),
+                r.kind,
+                r.to.key(),
+                r.provenance.locator,
+                r.provenance.confidence,
+                r.provenance.note
+            ),
+            other => format!("{other:?}"),
+        })
     }
 
     const ENV: &str =

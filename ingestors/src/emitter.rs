@@ -77,3 +77,43 @@ impl Emitter {
         self.out
     }
 }
+
+/// One-line renderings of ingestor output, for the modules' `check` test helpers.
+#[cfg(test)]
+pub(crate) mod render {
+    use lore_schema::{Record, Relation};
+
+    use super::Output;
+
+    /// `from kind to @locator note`.
+    pub(crate) fn relation(r: &Relation) -> String {
+        format!(
+            "{} {} {} @{} {}",
+            r.from.key(),
+            r.kind,
+            r.to.key(),
+            r.provenance.locator,
+            r.provenance.note
+        )
+    }
+
+    /// Relations as [`relation`], other records as their debug form.
+    pub(crate) fn record(r: &Record) -> String {
+        match r {
+            Record::Relation(r) => relation(r),
+            other => format!("{other:?}"),
+        }
+    }
+
+    /// Every record rendered by `render_record`, then every diagnostic.
+    pub(crate) fn lines(output: &Output, render_record: impl Fn(&Record) -> String) -> Vec<String> {
+        let mut lines: Vec<String> = output.records.iter().map(render_record).collect();
+        lines.extend(
+            output
+                .diagnostics
+                .iter()
+                .map(|d| format!("{} {} {}", d.severity.as_str(), d.locator, d.message)),
+        );
+        lines
+    }
+}

@@ -22,8 +22,8 @@ pub const NAME: &str = "service_catalog";
 /// Stability of the output.
 pub const STABILITY: Stability = Stability::Beta;
 
-/// Note prefix telling the main crate a relation is a declared request-path dependency.
-pub const ROUTE_NOTE_PREFIX: &str = "route:";
+/// Declared dependencies are routes: they stay calls whatever the target's role.
+const ROUTE_NOTE_PREFIX: &str = Provenance::ROUTE_PREFIX;
 
 /// Scalar attributes copied from a service entry: attribute name, then key path.
 const ATTRS: &[(&str, &[&str])] = &[
@@ -242,36 +242,21 @@ mod tests {
         let env = BTreeMap::new();
         let input = Input { path: "s.yml", text, env: &env };
         let output = crate::ingest(crate::Format::ServiceCatalog, &input);
-        let mut lines: Vec<String> = output
-            .records
-            .iter()
-            .map(|r| match r {
-                Record::Entity(e) => format!(
-                    "{} {}:{} owner={} ds={} role={} attrs={:?} @{}",
-                    e.class.as_str(),
-                    e.kind,
-                    e.name,
-                    e.owner.as_deref().unwrap_or("-"),
-                    e.datastore.map_or("-", |d| d.as_str()),
-                    e.role.map_or("-", |d| d.as_str()),
-                    e.attrs,
-                    e.provenance.locator,
-                ),
-                Record::Relation(r) => format!(
-                    "{} {} {} @{} {}",
-                    r.from.key(),
-                    r.kind,
-                    r.to.key(),
-                    r.provenance.locator,
-                    r.provenance.note
-                ),
-                other => format!("{other:?}"),
-            })
-            .collect();
-        for d in &output.diagnostics {
-            lines.push(format!("{} {} {}", d.severity.as_str(), d.locator, d.message));
-        }
-        lines
+        crate::emitter::render::lines(&output, |r| match r {
+            Record::Entity(e) => format!(
+                "{} {}:{} owner={} ds={} role={} attrs={:?} @{}",
+                e.class.as_str(),
+                e.kind,
+                e.name,
+                e.owner.as_deref().unwrap_or("-"),
+                e.datastore.map_or("-", |d| d.as_str()),
+                e.role.map_or("-", |d| d.as_str()),
+                e.attrs,
+                e.provenance.locator,
+            ),
+            Record::Relation(r) => crate::emitter::render::relation(r),
+            other => format!("{other:?}"),
+        })
     }
 
     #[test]

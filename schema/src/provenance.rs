@@ -31,6 +31,16 @@ pub struct Provenance {
 }
 
 impl Provenance {
+    /// Prefix of the note of a relation a proxy or catalog declares as a request route:
+    /// such an edge stays a call whatever its target turns out to be (a proxy routing to
+    /// a feature-flag service is still on the request path).
+    pub const ROUTE_PREFIX: &'static str = "route:";
+
+    /// Whether the fact is a declared request route (see [`Provenance::ROUTE_PREFIX`]).
+    pub fn is_route(&self) -> bool {
+        self.note.starts_with(Self::ROUTE_PREFIX)
+    }
+
     /// A declared fact read at `locator` by `ingestor`, with full confidence.
     pub fn declared(ingestor: &str, locator: String, note: impl Into<String>) -> Provenance {
         Provenance {

@@ -113,13 +113,8 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         let mut results = 0usize;
         for (i, id) in ids.iter().enumerate().step_by((ids.len() / 500).max(1)) {
             let req = ImpactRequest {
-                node: id.clone(),
-                direction,
                 depth: if i % 2 == 0 { None } else { Some(3) },
-                edge_kinds: Vec::new(),
-                include_plumbing: false,
-                include_optional: false,
-                at: None,
+                ..ImpactRequest::new(id.clone(), direction)
             };
             let t = Instant::now();
             let view = engine.impact(&req)?;

@@ -145,8 +145,13 @@ pub fn resolve(records: &[SourcedRecord]) -> Resolved {
     let (nodes, members, root_to_node) = build_nodes(&facts, &mut clusters);
     let entity_node: Vec<usize> =
         (0..facts.len()).map(|i| root_to_node[&clusters.find(i)]).collect();
-    let mut resolved =
-        refs::resolve_relations(records, &facts_view(&facts), &entity_node, nodes, members);
+    let mut resolved = refs::resolve_relations(
+        records,
+        &facts.iter().map(|f| f.entity).collect::<Vec<_>>(),
+        &entity_node,
+        nodes,
+        members,
+    );
     docs::link_documents(records, &mut resolved);
     resolved
 }
@@ -172,14 +177,6 @@ fn derived_entities(records: &[SourcedRecord]) -> Vec<(String, Entity)> {
         }
     }
     out
-}
-
-pub(crate) struct FactView<'r> {
-    pub(crate) entity: &'r Entity,
-}
-
-fn facts_view<'r>(facts: &[EntityFact<'r>]) -> Vec<FactView<'r>> {
-    facts.iter().map(|f| FactView { entity: f.entity }).collect()
 }
 
 fn cluster_entities(facts: &[EntityFact<'_>], clusters: &mut Clusters) {

@@ -9,11 +9,11 @@
 use std::collections::BTreeMap;
 
 use lore_ingestors::util::hosts::dns_candidates;
-use lore_schema::{EdgeKind, EntityClass, NodeKind, NodeRef, Record, Role};
+use lore_schema::{EdgeKind, Entity, EntityClass, NodeKind, NodeRef, Record, Role};
 
 use super::names::NameIndex;
 use super::{
-    FactView, OPTIONAL_LAYER, Resolved, SourcedRecord, Unresolved, derived_relations, ns_compatible,
+    OPTIONAL_LAYER, Resolved, SourcedRecord, Unresolved, derived_relations, ns_compatible,
 };
 use crate::model::{Edge, Evidence, Member, Node};
 
@@ -40,13 +40,13 @@ fn kind_compatible(want: Option<NodeKind>, have: NodeKind) -> bool {
 }
 
 impl<'a> Index<'a> {
-    fn new(nodes: &'a [Node], facts: &'a [FactView<'a>], entity_node: &[usize]) -> Index<'a> {
+    fn new(nodes: &'a [Node], facts: &'a [&'a Entity], entity_node: &[usize]) -> Index<'a> {
         let mut exact: BTreeMap<String, Vec<Entry>> = BTreeMap::new();
         let mut loose = NameIndex::new();
         let mut pods = Vec::new();
         for (i, f) in facts.iter().enumerate() {
             let node = entity_node[i];
-            let e = f.entity;
+            let e: &Entity = f;
             let ns = e.namespace.clone();
             for name in std::iter::once(&e.name).chain(&e.aliases) {
                 exact
@@ -191,7 +191,7 @@ fn refine(kind: EdgeKind, route: bool, from: &Node, to: &Node) -> EdgeKind {
 
 pub(super) fn resolve_relations(
     records: &[SourcedRecord],
-    facts: &[FactView<'_>],
+    facts: &[&Entity],
     entity_node: &[usize],
     nodes: Vec<Node>,
     members: Vec<Vec<Member>>,
@@ -219,7 +219,7 @@ pub(super) fn resolve_relations(
                 });
                 continue;
             }
-            let route = rel.provenance.note.starts_with("route:");
+            let route = rel.provenance.is_route();
             for &f in &froms {
                 for &t in &tos {
                     if f == t {

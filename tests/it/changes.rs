@@ -73,13 +73,8 @@ fn gen_org_changes_and_impact_queries_match_truth() {
             Some("impact") => {
                 n_impact += 1;
                 let req = ImpactRequest {
-                    node,
-                    direction: q["direction"].as_str().unwrap().parse().unwrap(),
                     depth: q["depth"].as_u64().map(|d| d as usize),
-                    edge_kinds: Vec::new(),
-                    include_plumbing: false,
-                    include_optional: false,
-                    at: None,
+                    ..ImpactRequest::new(node, q["direction"].as_str().unwrap().parse().unwrap())
                 };
                 let got = match engine.impact(&req) {
                     Ok(view) => view.results.iter().map(|r| r.id.to_string()).collect(),

@@ -45,15 +45,10 @@ fn dev_impact_cases_match_expected_sets() {
             engine.ingest(&corpus_paths(&corpus_name), 1_000).unwrap();
             (dir, engine)
         });
-        let req = ImpactRequest {
-            node: case["node"].as_str().unwrap().to_string(),
-            direction: case["direction"].as_str().unwrap().parse().unwrap(),
-            depth: None,
-            edge_kinds: Vec::new(),
-            include_plumbing: false,
-            include_optional: false,
-            at: None,
-        };
+        let req = ImpactRequest::new(
+            case["node"].as_str().unwrap(),
+            case["direction"].as_str().unwrap().parse().unwrap(),
+        );
         let got: BTreeSet<String> = match engine.impact(&req) {
             Ok(view) => view.results.iter().map(|r| r.name.clone()).collect(),
             Err(e) => BTreeSet::from([format!("error: {e}")]),

@@ -27,13 +27,11 @@ fn gen_org_impact_queries_match_truth() {
         .filter(|q| q["class"] == "impact")
     {
         let req = ImpactRequest {
-            node: q["node"].as_str().unwrap().to_string(),
-            direction: q["direction"].as_str().unwrap().parse().unwrap(),
             depth: q["depth"].as_u64().map(|d| d as usize),
-            edge_kinds: Vec::new(),
-            include_plumbing: false,
-            include_optional: false,
-            at: None,
+            ..ImpactRequest::new(
+                q["node"].as_str().unwrap(),
+                q["direction"].as_str().unwrap().parse().unwrap(),
+            )
         };
         let got: BTreeSet<String> = match engine.impact(&req) {
             Ok(view) => view.results.iter().map(|r| r.id.to_string()).collect(),

@@ -19,15 +19,7 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 fn request(node: &str) -> ImpactRequest {
-    ImpactRequest {
-        node: node.to_string(),
-        direction: Direction::Upstream,
-        depth: Some(1),
-        edge_kinds: Vec::new(),
-        include_plumbing: false,
-        include_optional: false,
-        at: None,
-    }
+    ImpactRequest { depth: Some(1), ..ImpactRequest::new(node, Direction::Upstream) }
 }
 
 fn upstream(engine: &lore::Engine, node: &str, at: Option<i64>) -> Vec<String> {

@@ -25,7 +25,7 @@ use crate::util::hosts::{Reference, references};
 use crate::{Emitter, Input};
 
 /// Prefix of the note of every proxy route.
-pub const ROUTE_NOTE_PREFIX: &str = "route:";
+pub const ROUTE_NOTE_PREFIX: &str = Provenance::ROUTE_PREFIX;
 
 /// Directory names that hold configuration rather than name a service.
 const GENERIC_DIRS: &[&str] = &[

@@ -279,7 +279,6 @@ impl Scanner<'_> {
 
 #[cfg(test)]
 mod tests {
-    use lore_schema::Record;
 
     use super::*;
 
@@ -287,24 +286,7 @@ mod tests {
     fn check(path: &str, text: &str, env: &str) -> Vec<String> {
         let env = dotenv::parse(env);
         let output = crate::ingest(crate::Format::Nginx, &Input { path, text, env: &env });
-        let mut lines: Vec<String> = output
-            .records
-            .iter()
-            .map(|r| match r {
-                Record::Relation(r) => format!(
-                    "{} {} {} @{} {}",
-                    r.from.key(),
-                    r.kind,
-                    r.to.key(),
-                    r.provenance.locator,
-                    r.provenance.note
-                ),
-                other => format!("{other:?}"),
-            })
-            .collect();
-        let diags = output.diagnostics.iter();
-        lines.extend(diags.map(|d| format!("{} {} {}", d.severity.as_str(), d.locator, d.message)));
-        lines
+        crate::emitter::render::lines(&output, crate::emitter::render::record)
     }
 
     const CONF: &str = r#"# gateway
