@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use lore_schema::{EdgeKind, Entity, EntityClass, NodeKind, NodeRef, Provenance, Record, Relation};
 use serde_yaml::Value;
 
-use crate::util::yaml::{YamlDoc, at, scalar_text, seq, split_documents, str_at};
+use crate::util::yaml::{YamlDoc, at, parse_documents, scalar_text, seq, split_documents, str_at};
 use crate::{Emitter, Input, Severity, Stability};
 
 /// Ingestor name.
@@ -45,17 +45,7 @@ pub fn ingest(input: &Input<'_>, out: &mut Emitter) {
     let docs = split_documents(input.text);
     let mut rules = Vec::new();
     let mut other_objects = false;
-    for doc in &docs {
-        let value = match doc.parse() {
-            Ok(v) => v,
-            Err((line, msg)) => {
-                out.diagnostic(Severity::Error, line, format!("invalid YAML: {msg}"));
-                continue;
-            }
-        };
-        if value.is_null() {
-            continue;
-        }
+    for (doc, value) in parse_documents(&docs, out) {
         let mut cursor = doc.start_line;
         match str_at(&value, "kind") {
             Some("PrometheusRule") => {

@@ -14,7 +14,9 @@ use lore_schema::{
 use serde_yaml::Value;
 
 use crate::util::classify;
-use crate::util::yaml::{YamlDoc, at, scalar_text, seq, split_documents, str_at, string_map};
+use crate::util::yaml::{
+    YamlDoc, at, parse_documents, scalar_text, seq, split_documents, str_at, string_map,
+};
 use crate::{Emitter, Input, Severity, Stability};
 
 /// Ingestor name.
@@ -35,17 +37,8 @@ const ANNOTATION_ATTRS: &[(&str, &str)] = &[
 
 /// Parses one catalog file.
 pub fn ingest(input: &Input<'_>, out: &mut Emitter) {
-    for doc in split_documents(input.text) {
-        let value = match doc.parse() {
-            Ok(v) => v,
-            Err((line, msg)) => {
-                out.diagnostic(Severity::Error, line, format!("invalid YAML: {msg}"));
-                continue;
-            }
-        };
-        if value.is_null() {
-            continue;
-        }
+    let docs = split_documents(input.text);
+    for (doc, value) in parse_documents(&docs, out) {
         let api_version = str_at(&value, "apiVersion").unwrap_or("");
         if !api_version.starts_with("backstage.io/") {
             let msg = format!("apiVersion `{api_version}` is not backstage.io; document skipped");
@@ -77,7 +70,7 @@ pub fn ingest(input: &Input<'_>, out: &mut Emitter) {
         };
         let line = doc.line_of(&format!("name: {name}"), doc.start_line);
         let spec = value.get("spec").unwrap_or(&Value::Null);
-        let ctx = Ctx { input, doc: &doc, kind, name, node_kind, meta, spec, line };
+        let ctx = Ctx { input, doc, kind, name, node_kind, meta, spec, line };
         entity(&ctx, out);
     }
 }

@@ -12,7 +12,9 @@ use lore_schema::{EdgeKind, Entity, EntityClass, NodeKind, NodeRef, Provenance, 
 use serde_yaml::Value;
 
 use crate::util::deps::{VarSite, emit_args_refs, emit_var_relations};
-use crate::util::yaml::{YamlDoc, at, scalar_text, seq, split_documents, str_at, string_map};
+use crate::util::yaml::{
+    YamlDoc, at, parse_documents, scalar_text, seq, split_documents, str_at, string_map,
+};
 use crate::util::{classify, dotenv};
 use crate::{Emitter, Input, Severity, Stability};
 
@@ -46,17 +48,7 @@ struct Object<'d, 'a> {
 pub fn ingest(input: &Input<'_>, out: &mut Emitter) {
     let docs = split_documents(input.text);
     let mut objects = Vec::new();
-    for doc in &docs {
-        let value = match doc.parse() {
-            Ok(v) => v,
-            Err((line, msg)) => {
-                out.diagnostic(Severity::Error, line, format!("invalid YAML: {msg}"));
-                continue;
-            }
-        };
-        if value.is_null() {
-            continue;
-        }
+    for (doc, value) in parse_documents(&docs, out) {
         if str_at(&value, "kind").is_some_and(|k| k.ends_with("List")) {
             for item in seq(value.get("items")) {
                 let name =

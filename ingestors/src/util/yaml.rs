@@ -169,6 +169,25 @@ fn child(trimmed: &str, line: usize) -> Child {
     Child { head: head.trim().to_string(), item, line }
 }
 
+/// The non-empty documents of `docs` that parse, with their values; a document that does
+/// not parse becomes an Error diagnostic at its line and the others go on.
+pub fn parse_documents<'d, 'a>(
+    docs: &'d [YamlDoc<'a>],
+    out: &mut crate::Emitter,
+) -> Vec<(&'d YamlDoc<'a>, Value)> {
+    let mut parsed = Vec::new();
+    for doc in docs {
+        match doc.parse() {
+            Ok(Value::Null) => {}
+            Ok(value) => parsed.push((doc, value)),
+            Err((line, msg)) => {
+                out.diagnostic(crate::Severity::Error, line, format!("invalid YAML: {msg}"))
+            }
+        }
+    }
+    parsed
+}
+
 /// serde_yaml's message without its trailing position (the locator already has the line).
 pub fn yaml_error_message(err: &serde_yaml::Error) -> String {
     let msg = err.to_string();
