@@ -27,6 +27,8 @@ pub struct Engine {
     pub(crate) embedder: std::sync::OnceLock<std::result::Result<Arc<dyn Embed>, String>>,
     /// Chunk vectors of the current store generation (`retrieval.rs`).
     pub(crate) vectors: Mutex<Option<(u64, Arc<VectorIndex>)>>,
+    /// Runbooks of each alert, of the current store generation (`retrieval.rs`).
+    pub(crate) runbooks: Mutex<Option<(u64, Arc<crate::retrieval::AlertRunbooks>)>>,
     /// Change events by node, for what-changed queries (`changes.rs`).
     pub(crate) changes: crate::changes::ChangeCache,
 }
@@ -198,6 +200,7 @@ impl Engine {
             index: Mutex::default(),
             embedder: std::sync::OnceLock::new(),
             vectors: Mutex::default(),
+            runbooks: Mutex::default(),
             changes: Default::default(),
         })
     }

@@ -66,6 +66,8 @@ pub struct Scores {
     pub recall_at_5: f64,
     /// Mean recall@10.
     pub recall_at_10: f64,
+    /// Share of cases with a relevant hit in the top five (success@5).
+    pub hit_at_5: f64,
     /// Mean reciprocal rank.
     pub mrr: f64,
 }
@@ -183,7 +185,7 @@ fn score_ranking(
 
 /// Runs `cases` in each of `modes`.
 pub fn run(engine: &Engine, cases: &[Case], corpora: &Path, modes: &[String]) -> Result<Report> {
-    let mut sums: BTreeMap<String, (usize, f64, f64, f64, f64)> = BTreeMap::new();
+    let mut sums: BTreeMap<String, (usize, f64, f64, f64, f64, f64)> = BTreeMap::new();
     let mut misses = Vec::new();
     let mut skipped = Vec::new();
     let mut impact_engines: BTreeMap<String, (tempdir::Dir, Engine)> = BTreeMap::new();
@@ -269,16 +271,25 @@ pub fn run(engine: &Engine, cases: &[Case], corpora: &Path, modes: &[String]) ->
                 }
             };
             let mode_name = if case.kind == "impact" { "graph" } else { mode.as_str() };
-            for key in [
+            let mut keys = vec![
                 format!("{mode_name} / {} / {}", case.kind, case.difficulty),
                 format!("{mode_name} / {} / all", case.kind),
-            ] {
+            ];
+            if case.kind != "impact" {
+                // Runbook and postmortem cases together, as the acceptance counts them.
+                keys.push(format!("{mode_name} / search / {}", case.difficulty));
+                keys.push(format!("{mode_name} / search / all"));
+            }
+            for key in keys {
                 let s = sums.entry(key).or_default();
                 s.0 += 1;
                 s.1 += scores.0;
                 s.2 += scores.1;
                 s.3 += scores.2;
                 s.4 += scores.3;
+                // The first relevant hit is in the top five exactly when its reciprocal
+                // rank is at least 1/5.
+                s.5 += if scores.3 >= 0.2 { 1.0 } else { 0.0 };
             }
             if scores.1 < 1.0 {
                 misses.push(Miss {
@@ -293,7 +304,7 @@ pub fn run(engine: &Engine, cases: &[Case], corpora: &Path, modes: &[String]) ->
     }
     let groups = sums
         .into_iter()
-        .map(|(k, (n, r1, r5, r10, mrr))| {
+        .map(|(k, (n, r1, r5, r10, mrr, hit5))| {
             let n_f = n.max(1) as f64;
             (
                 k,
@@ -302,6 +313,7 @@ pub fn run(engine: &Engine, cases: &[Case], corpora: &Path, modes: &[String]) ->
                     recall_at_1: r1 / n_f,
                     recall_at_5: r5 / n_f,
                     recall_at_10: r10 / n_f,
+                    hit_at_5: hit5 / n_f,
                     mrr: mrr / n_f,
                 },
             )

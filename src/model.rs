@@ -85,6 +85,17 @@ pub struct Edge {
     /// impact unless asked for.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub optional: bool,
+    /// How sure the link is, in thousandths: 1000 for declared facts; document links
+    /// found in text are weaker (see `resolve/docs.rs`).
+    #[serde(skip_serializing_if = "is_certain")]
+    pub confidence: u16,
     /// Every declaration that supports it.
     pub evidence: Vec<Evidence>,
+}
+
+/// Confidence of a declared fact.
+pub const CERTAIN: u16 = 1000;
+
+fn is_certain(c: &u16) -> bool {
+    *c >= CERTAIN
 }

@@ -1,11 +1,13 @@
 //! Retrieval modes over documents: BM25, vector and hybrid, with a graph-proximity boost.
 //!
-//! Hybrid fuses the BM25 and vector rankings by reciprocal rank fusion (k = 60); when the
+//! Each mode ranks units (a document, or one alert rule); an alert that has a runbook
+//! gives way to it (`search::rank`). Hybrid fuses the BM25 and vector rankings; when the
 //! query names a service (or filters on one), documents linked to that service, and then
-//! to its direct dependencies and dependents, rank higher. Without the embedding model,
-//! vector and hybrid answer with BM25 and say so in `notice`.
+//! to its direct dependencies and dependents, rank higher. The answer has one hit per
+//! file. Without the embedding model, vector and hybrid answer with BM25 and say so in
+//! `notice`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use lore_schema::{EdgeKind, NodeId, NodeKind};
@@ -15,13 +17,29 @@ use crate::Engine;
 use crate::engine::{SearchRequest, SearchView};
 use crate::error::{Error, Result};
 use crate::graph::Graph;
-use crate::search::vector::{Embed, VectorIndex, chunk_key, chunk_text, fuse};
-use crate::search::{SearchHit, SearchQuery, chunks};
+use crate::model::CERTAIN;
+use crate::search::rank::{Ranking, alerts_to_runbooks, fuse, one_per_source};
+use crate::search::text::{chunk_key, embed_items, humanize};
+use crate::search::vector::{Embed, VectorIndex, passes};
+use crate::search::{Chunk, SearchHit, SearchQuery, chunks};
 
 /// Candidates each ranking contributes to fusion.
 const CANDIDATES: usize = 50;
-/// Reciprocal rank fusion constant.
+/// Reciprocal rank fusion constant (20 to 100 measured the same on the dev cases).
 const RRF_K: f32 = 60.0;
+/// Prior of an alert rule without a runbook against a document: with equal evidence the
+/// runbook, which says what to do, ranks first (0.5 to 0.7 measured the same).
+const ALERT_PRIOR: f32 = 0.5;
+
+/// The runbooks of each alert: runbooks named after it, declaring it in front matter, or
+/// named by its `runbook_url`.
+#[derive(Debug, Default)]
+pub struct AlertRunbooks {
+    /// Alert id → its runbooks, each as its first chunk (for filters and the hit).
+    by_alert: BTreeMap<String, Vec<Chunk>>,
+    /// Runbook id → the alerts it is a runbook of.
+    by_runbook: BTreeMap<String, Vec<String>>,
+}
 
 /// What embedding at ingest did.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -30,6 +48,8 @@ pub struct EmbedReport {
     pub embedded: usize,
     /// Chunks whose text was already embedded (content hash), not embedded again.
     pub unchanged: usize,
+    /// Wall time spent embedding, in seconds.
+    pub seconds: f64,
     /// Why nothing was embedded (no model).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notice: Option<String>,
@@ -52,6 +72,19 @@ impl Engine {
             .clone()
     }
 
+    /// Every distinct text vector search embeds for the current documents, in order (what
+    /// `embed_pending` embeds when nothing is stored yet; `examples/embed_bench.rs` times
+    /// the model on them).
+    pub fn embed_texts(&self) -> Result<Vec<String>> {
+        let graph = self.graph(None)?;
+        let mut seen = BTreeSet::new();
+        Ok(embed_items(&chunks(&graph))
+            .into_iter()
+            .filter(|item| seen.insert(item.text.clone()))
+            .map(|item| item.text)
+            .collect())
+    }
+
     /// Embeds every current chunk whose text has no stored vector yet.
     pub fn embed_pending(&self) -> Result<EmbedReport> {
         let embedder = match self.embedder() {
@@ -68,8 +101,8 @@ impl Engine {
         let mut pending: Vec<([u8; 32], String)> = Vec::new();
         let mut seen = BTreeSet::new();
         let mut report = EmbedReport::default();
-        for c in &all {
-            let text = chunk_text(c);
+        for item in embed_items(&all) {
+            let text = item.text;
             let key = chunk_key(embedder.model_name(), &text);
             if !seen.insert(key) {
                 continue;
@@ -80,6 +113,7 @@ impl Engine {
                 pending.push((key, text));
             }
         }
+        let started = std::time::Instant::now();
         let progress = crate::ingest::progress_bar(pending.len() as u64, "embedding");
         for batch in pending.chunks(256) {
             let texts: Vec<&str> = batch.iter().map(|(_, t)| t.as_str()).collect();
@@ -91,6 +125,7 @@ impl Engine {
             progress.inc(items.len() as u64);
         }
         progress.finish_and_clear();
+        report.seconds = started.elapsed().as_secs_f64();
         Ok(report)
     }
 
@@ -107,11 +142,12 @@ impl Engine {
         }
         self.embed_pending()?;
         let graph = self.graph(None)?;
+        let all = chunks(&graph);
         let mut items = Vec::new();
-        for c in chunks(&graph) {
-            let key = chunk_key(embedder.model_name(), &chunk_text(&c));
+        for item in embed_items(&all) {
+            let key = chunk_key(embedder.model_name(), &item.text);
             if let Some(v) = self.store().vector(&key)? {
-                items.push((c, v));
+                items.push((item.chunk.clone(), v));
             }
         }
         let index = Arc::new(VectorIndex::new(items));
@@ -148,44 +184,111 @@ impl Engine {
                 .unwrap_or_default(),
             team: req.team.clone(),
             alert: req.alert.clone(),
-            limit: if mode == "bm25" { limit } else { CANDIDATES.max(limit) },
+            limit: CANDIDATES.max(limit),
         };
-        let bm25 = self.search_index()?.search(&query)?;
+        let runbooks = self.alert_runbooks()?;
+        let bm25 = redirect(self.search_index()?.search(&query)?, &runbooks, &query);
+        let view = |mode: &str, hits: Vec<SearchHit>, notice: Option<String>| {
+            let mut results = one_per_source(hits);
+            results.truncate(limit);
+            Ok(SearchView { query: req.query.clone(), mode: mode.into(), results, notice })
+        };
         if mode == "bm25" {
-            return Ok(SearchView {
-                query: req.query.clone(),
-                mode: mode.into(),
-                results: bm25,
-                notice: None,
-            });
+            return view(mode, bm25, None);
         }
         let embedder = match self.embedder() {
             Ok(e) => e,
             Err(reason) => {
-                let mut results = bm25;
-                results.truncate(limit);
                 let notice = Some(format!("{}; answered with bm25", model_missing(&reason)));
-                return Ok(SearchView {
-                    query: req.query.clone(),
-                    mode: "bm25".into(),
-                    results,
-                    notice,
-                });
+                return view("bm25", bm25, notice);
             }
         };
-        let qvec =
-            embedder.embed_texts(&[req.query.as_str()])?.into_iter().next().unwrap_or_default();
-        let vector = self.vector_index(embedder.as_ref())?.search(&qvec, &query);
-        let mut results = if mode == "vector" {
-            vector
-        } else {
-            let mut fused = fuse(&[(1.0, bm25), (1.0, vector)], RRF_K, CANDIDATES);
-            boost_by_graph(&graph, &focus, &mut fused);
-            fused
-        };
-        results.truncate(limit);
-        Ok(SearchView { query: req.query.clone(), mode: mode.into(), results, notice: None })
+        let qvec = embedder
+            .embed_texts(&[humanize(&req.query).as_str()])?
+            .into_iter()
+            .next()
+            .unwrap_or_default();
+        let index = self.vector_index(embedder.as_ref())?;
+        let vector = redirect(index.search(&qvec, &query), &runbooks, &query);
+        if mode == "vector" {
+            return view(mode, vector, None);
+        }
+        let lists = [Ranking { hits: bm25, weight: 1.0 }, Ranking { hits: vector, weight: 1.0 }];
+        let prior = |h: &SearchHit| if h.kind == "alert" { ALERT_PRIOR } else { 1.0 };
+        let mut fused = fuse(&lists, RRF_K, prior, CANDIDATES);
+        boost_by_graph(&graph, &focus, &mut fused);
+        view(mode, fused, None)
     }
+
+    /// The runbooks of each alert, rebuilt when the store changed.
+    fn alert_runbooks(&self) -> Result<Arc<AlertRunbooks>> {
+        let generation = self.store().generation()?;
+        let lock = || {
+            self.runbooks.lock().map_err(|_| Error::Internal("runbook map lock poisoned".into()))
+        };
+        if let Some((g, map)) = lock()?.as_ref()
+            && *g == generation
+        {
+            return Ok(map.clone());
+        }
+        let graph = self.graph(None)?;
+        let mut first: BTreeMap<String, Chunk> = BTreeMap::new();
+        for c in chunks(&graph).into_iter().filter(|c| c.kind == "runbook") {
+            first.entry(c.doc_id.clone()).or_insert(c);
+        }
+        let mut map = AlertRunbooks::default();
+        for alert in graph.nodes().iter().filter(|n| n.kind == NodeKind::Alert) {
+            let (_, inc) = graph.edges_of(&alert.id);
+            let books: Vec<Chunk> = inc
+                .iter()
+                .filter(|e| e.kind == EdgeKind::Documents && e.confidence >= CERTAIN)
+                .filter_map(|e| first.get(&e.from.to_string()).cloned())
+                .collect();
+            for b in &books {
+                map.by_runbook.entry(b.doc_id.clone()).or_default().push(alert.id.to_string());
+            }
+            if !books.is_empty() {
+                map.by_alert.insert(alert.id.to_string(), books);
+            }
+        }
+        let map = Arc::new(map);
+        *lock()? = Some((generation, map.clone()));
+        Ok(map)
+    }
+}
+
+/// `hits` with each alert that has runbooks passing the query's filters replaced by them,
+/// and each runbook followed by the other runbooks of the alerts it documents.
+fn redirect(hits: Vec<SearchHit>, runbooks: &AlertRunbooks, q: &SearchQuery) -> Vec<SearchHit> {
+    let as_hit = |c: &Chunk, snippet: String| SearchHit {
+        id: c.doc_id.clone(),
+        kind: c.kind.clone(),
+        title: c.title.clone(),
+        source: c.source.clone(),
+        section: c.section.clone(),
+        line: c.line,
+        score: 0.0,
+        snippet,
+    };
+    let mut targets: BTreeMap<String, Vec<SearchHit>> = BTreeMap::new();
+    for h in &hits {
+        if h.kind == "alert" {
+            let Some(books) = runbooks.by_alert.get(&h.id) else { continue };
+            let snippet = format!("alert {}: {}", h.title, h.snippet);
+            let books = books.iter().filter(|c| passes(c, q)).map(|c| as_hit(c, snippet.clone()));
+            targets.insert(h.id.clone(), books.collect());
+        } else if let Some(alerts) = runbooks.by_runbook.get(&h.id) {
+            let mut out = vec![h.clone()];
+            for a in alerts {
+                let name = a.strip_prefix("alert:").unwrap_or(a);
+                let snippet = format!("also a runbook of alert {name}");
+                let books = runbooks.by_alert.get(a).into_iter().flatten();
+                out.extend(books.filter(|c| passes(c, q)).map(|c| as_hit(c, snippet.clone())));
+            }
+            targets.insert(h.id.clone(), out);
+        }
+    }
+    alerts_to_runbooks(hits, &targets)
 }
 
 /// Service and datastore nodes whose name (4+ characters) is a word of the query.
@@ -235,7 +338,7 @@ fn boost_by_graph(graph: &Graph, focus: &[NodeId], hits: &mut [SearchHit]) {
             hit.score += vote / 2.0;
         }
     }
-    hits.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.source.cmp(&b.source)));
+    crate::search::rank::sort(hits);
 }
 
 impl Embed for crate::search::embed::Embedder {

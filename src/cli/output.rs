@@ -190,8 +190,11 @@ pub(crate) fn embed_summary(report: &lore::retrieval::EmbedReport) {
     match &report.notice {
         Some(notice) => println!("embeddings: {notice}"),
         None => println!(
-            "embeddings: {} chunks embedded, {} unchanged",
-            report.embedded, report.unchanged
+            "embeddings: {} chunks embedded in {:.1} s ({:.1} chunks/s), {} unchanged",
+            report.embedded,
+            report.seconds,
+            report.embedded as f64 / report.seconds.max(1e-9),
+            report.unchanged
         ),
     }
 }

@@ -24,8 +24,9 @@ pub(crate) struct SearchArgs {
     /// Keep documents about this alert.
     #[arg(long)]
     alert: Option<String>,
-    /// Retrieval mode: bm25, vector or hybrid.
-    #[arg(long, default_value = "bm25")]
+    /// Retrieval mode: bm25, vector or hybrid (BM25 and vector fused; without the model,
+    /// BM25 with a notice).
+    #[arg(long, default_value = "hybrid")]
     mode: String,
     /// Documents to return.
     #[arg(long, default_value_t = 10)]
@@ -80,7 +81,7 @@ pub(crate) struct EvalArgs {
     #[arg(long, default_value = "../shared/corpora")]
     corpora: PathBuf,
     /// Retrieval modes to compare (comma-separated).
-    #[arg(long, value_delimiter = ',', default_value = "bm25")]
+    #[arg(long, value_delimiter = ',', default_value = "bm25,vector,hybrid")]
     modes: Vec<String>,
     /// Print JSON.
     #[arg(long)]
@@ -98,14 +99,14 @@ pub(crate) fn eval(engine: &Engine, args: EvalArgs) -> anyhow::Result<ExitCode> 
     }
     writeln!(
         out,
-        "{:<46} {:>5} {:>6} {:>6} {:>6} {:>6}",
-        "mode / type / difficulty", "cases", "R@1", "R@5", "R@10", "MRR"
+        "{:<46} {:>5} {:>6} {:>6} {:>6} {:>6} {:>6}",
+        "mode / type / difficulty", "cases", "R@1", "R@5", "R@10", "Hit@5", "MRR"
     )?;
     for (group, s) in &report.groups {
         writeln!(
             out,
-            "{group:<46} {:>5} {:>6.3} {:>6.3} {:>6.3} {:>6.3}",
-            s.cases, s.recall_at_1, s.recall_at_5, s.recall_at_10, s.mrr
+            "{group:<46} {:>5} {:>6.3} {:>6.3} {:>6.3} {:>6.3} {:>6.3}",
+            s.cases, s.recall_at_1, s.recall_at_5, s.recall_at_10, s.hit_at_5, s.mrr
         )?;
     }
     if !report.misses.is_empty() {

@@ -187,9 +187,11 @@ pub(super) fn link_documents(records: &[SourcedRecord], resolved: &mut Resolved)
         let (valid_from, valid_to) =
             docs.get(node_idx).map_or((0, None), |(r, _)| (r.valid_from, r.valid_to));
         // One edge per target and kind, with every rule that supports it as evidence.
-        let mut grouped: BTreeMap<(usize, EdgeKind), Vec<Evidence>> = BTreeMap::new();
+        let mut grouped: BTreeMap<(usize, EdgeKind), (u16, Vec<Evidence>)> = BTreeMap::new();
         for l in links {
-            grouped.entry((l.to, l.kind)).or_default().push(Evidence {
+            let entry = grouped.entry((l.to, l.kind)).or_default();
+            entry.0 = entry.0.max(l.confidence);
+            entry.1.push(Evidence {
                 source: source.clone(),
                 locator: l.locator,
                 ingestor: "markdown".to_string(),
@@ -198,12 +200,13 @@ pub(super) fn link_documents(records: &[SourcedRecord], resolved: &mut Resolved)
                 valid_to,
             });
         }
-        for ((to, kind), evidence) in grouped {
+        for ((to, kind), (confidence, evidence)) in grouped {
             resolved.edges.push(Edge {
                 from: node.id.clone(),
                 to: resolved.nodes[to].id.clone(),
                 kind,
                 optional: false,
+                confidence,
                 evidence,
             });
         }

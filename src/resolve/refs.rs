@@ -245,7 +245,14 @@ pub(super) fn resolve_relations(
             evidence.dedup();
             let optional = evidence.iter().all(|e| e.note.contains("(optional layer"))
                 || [f, t].iter().any(|&n| nodes[n].attrs.contains_key(OPTIONAL_LAYER));
-            Edge { from: nodes[f].id.clone(), to: nodes[t].id.clone(), kind, optional, evidence }
+            Edge {
+                from: nodes[f].id.clone(),
+                to: nodes[t].id.clone(),
+                kind,
+                optional,
+                confidence: crate::model::CERTAIN,
+                evidence,
+            }
         })
         .collect();
     unresolved.sort_by(|a, b| (&a.locator, &a.reference).cmp(&(&b.locator, &b.reference)));

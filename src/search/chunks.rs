@@ -69,7 +69,7 @@ pub(crate) fn chunks(graph: &Graph) -> Vec<Chunk> {
             member.locator.rsplit_once(':').unwrap_or((member.locator.as_str(), "1"));
         let (fires_for, _) = graph.edges_of(&n.id);
         let targets: Vec<_> = fires_for.iter().filter_map(|e| graph.node(&e.to)).collect();
-        let body: Vec<&str> = ["summary", "description", "expr"]
+        let body: Vec<&str> = ["summary", "description"]
             .iter()
             .filter_map(|k| n.attrs.get(*k).map(String::as_str))
             .collect();
@@ -80,6 +80,7 @@ pub(crate) fn chunks(graph: &Graph) -> Vec<Chunk> {
             title: n.name.clone(),
             section: n.attrs.get("group").map_or(n.name.clone(), |g| format!("{g} > {}", n.name)),
             body: body.join("\n"),
+            code: n.attrs.get("expr").cloned().unwrap_or_default(),
             line: line.parse().unwrap_or(1),
             alerts: vec![n.name.clone()],
             services: targets.iter().map(|t| t.name.clone()).collect(),

@@ -6,6 +6,8 @@
 
 mod chunks;
 pub mod embed;
+pub mod rank;
+pub mod text;
 mod tokenizer;
 pub mod vector;
 
@@ -40,6 +42,8 @@ pub struct Chunk {
     pub section: String,
     /// Section text.
     pub body: String,
+    /// Text searched by words but not embedded: an alert rule's PromQL expression.
+    pub code: String,
     /// Line where the chunk starts.
     pub line: u64,
     /// Alert names the document is about.
@@ -189,7 +193,7 @@ impl SearchIndex {
                 f.kind => c.kind.clone(),
                 f.title => c.title.clone(),
                 f.section => c.section.clone(),
-                f.body => c.body.clone(),
+                f.body => if c.code.is_empty() { c.body.clone() } else { format!("{}\n{}", c.body, c.code) },
                 f.line => c.line,
                 f.alerts => c.alerts.join(" "),
                 f.services => c.services.join(" "),
@@ -212,7 +216,8 @@ impl SearchIndex {
         Ok(())
     }
 
-    /// BM25 search with field boosts; one hit per document, its best chunk.
+    /// BM25 search with field boosts; one hit per unit (a document, or one alert rule),
+    /// its best chunk.
     pub fn search(&self, q: &SearchQuery) -> Result<Vec<SearchHit>> {
         let f = self.fields;
         let mut parser = tantivy::query::QueryParser::for_index(
@@ -264,8 +269,8 @@ impl SearchIndex {
             let get = |field: Field| {
                 d.get_first(field).and_then(|v| v.as_str()).unwrap_or("").to_string()
             };
-            let source = get(f.source);
-            if best.contains_key(&source) {
+            let unit = get(f.doc_id);
+            if best.contains_key(&unit) {
                 continue;
             }
             if hits.len() >= limit {
@@ -273,12 +278,12 @@ impl SearchIndex {
             }
             let body = get(f.body);
             let snippet = snippets.snippet(&body);
-            best.insert(source.clone(), hits.len());
+            best.insert(unit.clone(), hits.len());
             hits.push(SearchHit {
-                id: get(f.doc_id),
+                id: unit,
                 kind: get(f.kind),
                 title: get(f.title),
-                source,
+                source: get(f.source),
                 section: get(f.section),
                 line: d.get_first(f.line).and_then(|v| v.as_u64()).unwrap_or(0),
                 score,

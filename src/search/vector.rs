@@ -1,4 +1,4 @@
-//! Exact vector search over chunk embeddings, and the text each chunk is embedded as.
+//! Exact vector search over chunk embeddings (what is embedded: [`super::text`]).
 //!
 //! At this scale (tens of thousands of chunks) a flat scan over normalised f32 vectors is
 //! fast enough and exact; filters are the same as BM25's.
@@ -15,31 +15,6 @@ pub trait Embed: Send + Sync {
     fn embed_texts(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>>;
     /// Model identity, part of every cache key.
     fn model_name(&self) -> &str;
-}
-
-/// Characters of a chunk that are embedded (the model reads at most 256 tokens).
-const MAX_CHARS: usize = 600;
-
-/// The text a chunk is embedded as: title, heading path and body.
-pub fn chunk_text(c: &Chunk) -> String {
-    let mut text = format!("{}\n{}\n{}", c.title, c.section, c.body);
-    if text.len() > MAX_CHARS {
-        let mut end = MAX_CHARS;
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        text.truncate(end);
-    }
-    text
-}
-
-/// Cache key of a text under a model.
-pub fn chunk_key(model: &str, text: &str) -> [u8; 32] {
-    let mut h = blake3::Hasher::new();
-    h.update(model.as_bytes());
-    h.update(&[0]);
-    h.update(text.as_bytes());
-    *h.finalize().as_bytes()
 }
 
 /// Chunks with their vectors, for flat search.
@@ -75,7 +50,8 @@ impl VectorIndex {
         self.chunks.is_empty()
     }
 
-    /// Documents ranked by their best chunk's cosine similarity to `query`.
+    /// Units (documents, alert rules) ranked by their best chunk's cosine similarity to
+    /// `query`.
     pub fn search(&self, query: &[f32], q: &SearchQuery) -> Vec<SearchHit> {
         if query.len() != self.dim || self.dim == 0 {
             return Vec::new();
@@ -87,7 +63,7 @@ impl VectorIndex {
             }
             let v = &self.data[i * self.dim..(i + 1) * self.dim];
             let score: f32 = v.iter().zip(query).map(|(a, b)| a * b).sum();
-            let e = best.entry(c.source.as_str()).or_insert((f32::MIN, i));
+            let e = best.entry(c.doc_id.as_str()).or_insert((f32::MIN, i));
             if score > e.0 {
                 *e = (score, i);
             }
@@ -114,64 +90,16 @@ impl VectorIndex {
     }
 }
 
-fn passes(c: &Chunk, q: &SearchQuery) -> bool {
+pub(crate) fn passes(c: &Chunk, q: &SearchQuery) -> bool {
     (q.kinds.is_empty() || q.kinds.contains(&c.kind))
         && (q.service_ids.is_empty() || q.service_ids.iter().any(|s| c.service_ids.contains(s)))
         && q.team.as_ref().is_none_or(|t| c.teams.contains(t))
         && q.alert.as_ref().is_none_or(|a| c.alerts.iter().any(|x| x.eq_ignore_ascii_case(a)))
 }
 
-/// Reciprocal rank fusion of ranked lists: a document's score is the sum of
-/// `weight / (k + rank)` over the lists it appears in; the hit shown is the one from the
-/// first list that has it (BM25 first, for its highlighted snippet).
-pub fn fuse(lists: &[(f32, Vec<SearchHit>)], k: f32, limit: usize) -> Vec<SearchHit> {
-    let mut fused: BTreeMap<String, (f32, SearchHit)> = BTreeMap::new();
-    for (weight, list) in lists {
-        for (rank, hit) in list.iter().enumerate() {
-            let add = weight / (k + rank as f32 + 1.0);
-            fused
-                .entry(hit.source.clone())
-                .and_modify(|e| e.0 += add)
-                .or_insert((add, hit.clone()));
-        }
-    }
-    let mut out: Vec<SearchHit> = fused
-        .into_values()
-        .map(|(score, mut hit)| {
-            hit.score = score;
-            hit
-        })
-        .collect();
-    out.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.source.cmp(&b.source)));
-    out.truncate(limit);
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn hit(source: &str) -> SearchHit {
-        SearchHit {
-            id: source.into(),
-            kind: "runbook".into(),
-            title: source.into(),
-            source: source.into(),
-            section: String::new(),
-            line: 1,
-            score: 0.0,
-            snippet: String::new(),
-        }
-    }
-
-    #[test]
-    fn fusion_rewards_agreement() {
-        let bm25 = vec![hit("a"), hit("b"), hit("c")];
-        let vector = vec![hit("c"), hit("b"), hit("d")];
-        let fused = fuse(&[(1.0, bm25), (1.0, vector)], 60.0, 3);
-        let order: Vec<&str> = fused.iter().map(|h| h.source.as_str()).collect();
-        assert_eq!(order, ["c", "b", "a"]);
-    }
 
     #[test]
     fn flat_search_ranks_by_cosine_and_filters() {

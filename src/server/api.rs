@@ -177,7 +177,7 @@ pub(super) async fn search(
         team: q.team,
         alert: q.alert,
         limit: q.limit.unwrap_or(10).min(100),
-        mode: q.mode.unwrap_or_else(|| "bm25".to_string()),
+        mode: q.mode.unwrap_or_else(|| "hybrid".to_string()),
     };
     Ok(Json(blocking(&state, move |e| e.search(&req)).await?))
 }

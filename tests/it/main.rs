@@ -8,4 +8,5 @@ mod gen_org;
 mod http;
 mod reingest;
 mod search;
+mod semantic;
 mod support;

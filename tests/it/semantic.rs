@@ -1,0 +1,89 @@
+//! Semantic and hybrid search with the real embedding model (scripts/setup fetches it):
+//! meaning without shared words, hybrid as the default, embeddings reused by content.
+
+use std::sync::OnceLock;
+
+use lore::Engine;
+use lore::engine::SearchRequest;
+use lore::retrieval::EmbedReport;
+
+use crate::support::corpus;
+
+/// The prometheus-operator runbooks (about 120 documents), ingested and embedded once.
+fn engine() -> Option<&'static (tempfile::TempDir, Engine, EmbedReport)> {
+    static ENGINE: OnceLock<Option<(tempfile::TempDir, Engine, EmbedReport)>> = OnceLock::new();
+    ENGINE
+        .get_or_init(|| {
+            let dir = corpus("runbooks/prometheus-operator/content/runbooks");
+            if !dir.is_dir() {
+                eprintln!("skipping: ../shared/corpora not found");
+                return None;
+            }
+            let tmp = tempfile::tempdir().unwrap();
+            let engine = Engine::open(tmp.path()).unwrap();
+            engine.ingest(&[dir], 1_000).unwrap();
+            let report = engine.embed_pending().unwrap();
+            assert!(
+                report.notice.is_none(),
+                "model missing: {:?} (run scripts/setup)",
+                report.notice
+            );
+            Some((tmp, engine, report))
+        })
+        .as_ref()
+}
+
+fn files(engine: &Engine, query: &str, mode: &str) -> (String, Vec<String>) {
+    let req = SearchRequest { query: query.into(), mode: mode.into(), ..SearchRequest::default() };
+    let view = engine.search(&req).unwrap();
+    assert!(view.notice.is_none(), "{:?}", view.notice);
+    let names = view
+        .results
+        .iter()
+        .map(|h| h.source.rsplit('/').next().unwrap_or_default().to_string())
+        .collect();
+    (view.mode, names)
+}
+
+#[test]
+fn a_query_sharing_no_word_with_a_runbook_finds_it() {
+    let Some((_, engine, _)) = engine() else { return };
+    let query = "a mirrored drive broke";
+    // BM25 finds nothing: no word of the query (after stemming and stop words) is in any
+    // of these runbooks.
+    let (_, lexical) = files(engine, query, "bm25");
+    assert!(lexical.is_empty(), "the query shares words with the corpus: {lexical:?}");
+    for mode in ["vector", "hybrid"] {
+        let (_, found) = files(engine, query, mode);
+        assert_eq!(found.first().map(String::as_str), Some("NodeRAIDDiskFailure.md"), "{mode}");
+    }
+}
+
+#[test]
+fn hybrid_is_the_default_mode() {
+    let Some((_, engine, _)) = engine() else { return };
+    let (mode, found) = files(engine, "pods keep restarting after OOM", "");
+    assert_eq!(mode, "hybrid");
+    assert!(found.iter().take(3).any(|f| f == "KubePodCrashLooping.md"), "{found:?}");
+}
+
+#[test]
+fn alert_rules_give_way_to_their_runbooks() {
+    let Some((_, engine, _)) = engine() else { return };
+    // Runbooks named after an alert are what an alert-name query should return, once.
+    let (_, found) = files(engine, "KubePodNotReady", "hybrid");
+    assert_eq!(found.first().map(String::as_str), Some("KubePodNotReady.md"));
+    let unique: std::collections::BTreeSet<_> = found.iter().collect();
+    assert_eq!(unique.len(), found.len(), "one hit per file: {found:?}");
+}
+
+#[test]
+fn reingesting_unchanged_runbooks_embeds_nothing() {
+    let Some((_, engine, first)) = engine() else { return };
+    assert!(first.embedded > 100, "first ingest embedded {}", first.embedded);
+    let dir = corpus("runbooks/prometheus-operator/content/runbooks");
+    engine.ingest(&[dir], 1_000).unwrap();
+    let again = engine.embed_pending().unwrap();
+    assert_eq!(again.embedded, 0);
+    assert_eq!(again.unchanged, first.embedded + first.unchanged);
+}
