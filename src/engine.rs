@@ -26,9 +26,9 @@ pub struct Engine {
     /// The embedding model, loaded on first use (`retrieval.rs`).
     pub(crate) embedder: std::sync::OnceLock<std::result::Result<Arc<dyn Embed>, String>>,
     /// Chunk vectors of the current store generation (`retrieval.rs`).
-    pub(crate) vectors: Mutex<Option<(u64, Arc<VectorIndex>)>>,
+    pub(crate) vectors: crate::retrieval::Cached<VectorIndex>,
     /// Runbooks of each alert, of the current store generation (`retrieval.rs`).
-    pub(crate) runbooks: Mutex<Option<(u64, Arc<crate::retrieval::AlertRunbooks>)>>,
+    pub(crate) runbooks: crate::retrieval::Cached<crate::retrieval::AlertRunbooks>,
     /// Change events by node, for what-changed queries (`changes.rs`).
     pub(crate) changes: crate::changes::ChangeCache,
 }

@@ -8,7 +8,7 @@
 //! `notice`.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use lore_schema::{EdgeKind, NodeId, NodeKind};
 use serde::Serialize;
@@ -131,28 +131,19 @@ impl Engine {
 
     /// The in-memory vector index of the current chunks, rebuilt when the store changed.
     fn vector_index(&self, embedder: &dyn Embed) -> Result<Arc<VectorIndex>> {
-        let generation = self.store().generation()?;
-        let lock = || {
-            self.vectors.lock().map_err(|_| Error::Internal("vector index lock poisoned".into()))
-        };
-        if let Some((g, index)) = lock()?.as_ref()
-            && *g == generation
-        {
-            return Ok(index.clone());
-        }
-        self.embed_pending()?;
-        let graph = self.graph(None)?;
-        let all = chunks(&graph);
-        let mut items = Vec::new();
-        for item in embed_items(&all) {
-            let key = chunk_key(embedder.model_name(), &item.text);
-            if let Some(v) = self.store().vector(&key)? {
-                items.push((item.chunk.clone(), v));
+        cached(&self.vectors, self.store().generation()?, "vector index", || {
+            self.embed_pending()?;
+            let graph = self.graph(None)?;
+            let all = chunks(&graph);
+            let mut items = Vec::new();
+            for item in embed_items(&all) {
+                let key = chunk_key(embedder.model_name(), &item.text);
+                if let Some(v) = self.store().vector(&key)? {
+                    items.push((item.chunk.clone(), v));
+                }
             }
-        }
-        let index = Arc::new(VectorIndex::new(items));
-        *lock()? = Some((generation, index.clone()));
-        Ok(index)
+            Ok(VectorIndex::new(items))
+        })
     }
 
     /// Search runbooks, postmortems and alert rules in the asked mode.
@@ -222,60 +213,63 @@ impl Engine {
 
     /// The runbooks of each alert, rebuilt when the store changed.
     fn alert_runbooks(&self) -> Result<Arc<AlertRunbooks>> {
-        let generation = self.store().generation()?;
-        let lock = || {
-            self.runbooks.lock().map_err(|_| Error::Internal("runbook map lock poisoned".into()))
-        };
-        if let Some((g, map)) = lock()?.as_ref()
-            && *g == generation
-        {
-            return Ok(map.clone());
-        }
-        let graph = self.graph(None)?;
-        let mut first: BTreeMap<String, Chunk> = BTreeMap::new();
-        for c in chunks(&graph).into_iter().filter(|c| c.kind == "runbook") {
-            first.entry(c.doc_id.clone()).or_insert(c);
-        }
-        let mut map = AlertRunbooks::default();
-        for alert in graph.nodes().iter().filter(|n| n.kind == NodeKind::Alert) {
-            let (_, inc) = graph.edges_of(&alert.id);
-            let books: Vec<Chunk> = inc
-                .iter()
-                .filter(|e| e.kind == EdgeKind::Documents && e.confidence >= CERTAIN)
-                .filter_map(|e| first.get(&e.from.to_string()).cloned())
-                .collect();
-            for b in &books {
-                map.by_runbook.entry(b.doc_id.clone()).or_default().push(alert.id.to_string());
+        cached(&self.runbooks, self.store().generation()?, "runbook map", || {
+            let graph = self.graph(None)?;
+            let mut first: BTreeMap<String, Chunk> = BTreeMap::new();
+            for c in chunks(&graph).into_iter().filter(|c| c.kind == "runbook") {
+                first.entry(c.doc_id.clone()).or_insert(c);
             }
-            if !books.is_empty() {
-                map.by_alert.insert(alert.id.to_string(), books);
+            let mut map = AlertRunbooks::default();
+            for alert in graph.nodes().iter().filter(|n| n.kind == NodeKind::Alert) {
+                let (_, inc) = graph.edges_of(&alert.id);
+                let books: Vec<Chunk> = inc
+                    .iter()
+                    .filter(|e| e.kind == EdgeKind::Documents && e.confidence >= CERTAIN)
+                    .filter_map(|e| first.get(&e.from.to_string()).cloned())
+                    .collect();
+                for b in &books {
+                    let alerts = map.by_runbook.entry(b.doc_id.clone()).or_default();
+                    alerts.push(alert.id.to_string());
+                }
+                if !books.is_empty() {
+                    map.by_alert.insert(alert.id.to_string(), books);
+                }
             }
-        }
-        let map = Arc::new(map);
-        *lock()? = Some((generation, map.clone()));
-        Ok(map)
+            Ok(map)
+        })
     }
+}
+
+/// A value derived from the store, cached for one store generation.
+pub(crate) type Cached<T> = Mutex<Option<(u64, Arc<T>)>>;
+
+/// The cached value of `generation`, built (and kept) when the cache holds another.
+fn cached<T>(
+    cell: &Cached<T>,
+    generation: u64,
+    what: &str,
+    build: impl FnOnce() -> Result<T>,
+) -> Result<Arc<T>> {
+    let lock = || cell.lock().map_err(|_| Error::Internal(format!("{what} lock poisoned")));
+    if let Some((g, value)) = lock()?.as_ref()
+        && *g == generation
+    {
+        return Ok(value.clone());
+    }
+    let value = Arc::new(build()?);
+    *lock()? = Some((generation, value.clone()));
+    Ok(value)
 }
 
 /// `hits` with each alert that has runbooks passing the query's filters replaced by them,
 /// and each runbook followed by the other runbooks of the alerts it documents.
 fn redirect(hits: Vec<SearchHit>, runbooks: &AlertRunbooks, q: &SearchQuery) -> Vec<SearchHit> {
-    let as_hit = |c: &Chunk, snippet: String| SearchHit {
-        id: c.doc_id.clone(),
-        kind: c.kind.clone(),
-        title: c.title.clone(),
-        source: c.source.clone(),
-        section: c.section.clone(),
-        line: c.line,
-        score: 0.0,
-        snippet,
-    };
     let mut targets: BTreeMap<String, Vec<SearchHit>> = BTreeMap::new();
     for h in &hits {
         if h.kind == "alert" {
             let Some(books) = runbooks.by_alert.get(&h.id) else { continue };
             let snippet = format!("alert {}: {}", h.title, h.snippet);
-            let books = books.iter().filter(|c| passes(c, q)).map(|c| as_hit(c, snippet.clone()));
+            let books = books.iter().filter(|c| passes(c, q)).map(|c| c.hit(0.0, snippet.clone()));
             targets.insert(h.id.clone(), books.collect());
         } else if let Some(alerts) = runbooks.by_runbook.get(&h.id) {
             let mut out = vec![h.clone()];
@@ -283,7 +277,7 @@ fn redirect(hits: Vec<SearchHit>, runbooks: &AlertRunbooks, q: &SearchQuery) -> 
                 let name = a.strip_prefix("alert:").unwrap_or(a);
                 let snippet = format!("also a runbook of alert {name}");
                 let books = runbooks.by_alert.get(a).into_iter().flatten();
-                out.extend(books.filter(|c| passes(c, q)).map(|c| as_hit(c, snippet.clone())));
+                out.extend(books.filter(|c| passes(c, q)).map(|c| c.hit(0.0, snippet.clone())));
             }
             targets.insert(h.id.clone(), out);
         }

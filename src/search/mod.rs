@@ -56,6 +56,22 @@ pub struct Chunk {
     pub teams: Vec<String>,
 }
 
+impl Chunk {
+    /// This chunk as a hit on its unit.
+    pub fn hit(&self, score: f32, snippet: String) -> SearchHit {
+        SearchHit {
+            id: self.doc_id.clone(),
+            kind: self.kind.clone(),
+            title: self.title.clone(),
+            source: self.source.clone(),
+            section: self.section.clone(),
+            line: self.line,
+            score,
+            snippet,
+        }
+    }
+}
+
 /// Filters and limits of a search.
 #[derive(Debug, Clone, Default)]
 pub struct SearchQuery {

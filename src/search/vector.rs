@@ -75,16 +75,7 @@ impl VectorIndex {
             .take(q.limit.max(1))
             .map(|(score, i)| {
                 let c = &self.chunks[i];
-                SearchHit {
-                    id: c.doc_id.clone(),
-                    kind: c.kind.clone(),
-                    title: c.title.clone(),
-                    source: c.source.clone(),
-                    section: c.section.clone(),
-                    line: c.line,
-                    score,
-                    snippet: c.body.split_whitespace().take(40).collect::<Vec<_>>().join(" "),
-                }
+                c.hit(score, c.body.split_whitespace().take(40).collect::<Vec<_>>().join(" "))
             })
             .collect()
     }
