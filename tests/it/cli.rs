@@ -70,3 +70,34 @@ fn ingest_exit_codes_ambiguity_and_identity() {
     let help = std::process::Command::new(lore_bin()).args(["ingest", "--help"]).output().unwrap();
     assert!(String::from_utf8_lossy(&help.stdout).contains("Exit status"));
 }
+
+#[test]
+fn without_the_model_search_answers_with_bm25_and_says_what_to_run() {
+    let work = tempfile::tempdir().unwrap();
+    let data = work.path().join("data");
+    let runbooks = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/org/runbooks");
+    let run = |args: &[&str]| {
+        std::process::Command::new(lore_bin())
+            .arg("--data-dir")
+            .arg(&data)
+            .args(args)
+            .env("LORE_MODEL_DIR", work.path().join("no-model"))
+            .output()
+            .unwrap()
+    };
+    let out = run(&["ingest", runbooks.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let summary = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        summary.contains("vector search is off") && summary.contains("scripts/setup"),
+        "{summary}"
+    );
+
+    let out = run(&["search", "orders database connections exhausted", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let view: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(view["mode"], "bm25", "hybrid (the default) falls back to bm25");
+    assert!(view["notice"].as_str().unwrap().contains("scripts/setup"), "{view}");
+    let first = view["results"][0]["source"].as_str().unwrap();
+    assert!(first.ends_with("orders-db-connections.md"), "{view}");
+}
