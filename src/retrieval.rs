@@ -23,6 +23,9 @@ use crate::search::text::{chunk_key, embed_items, humanize};
 use crate::search::vector::{Embed, VectorIndex, passes};
 use crate::search::{Chunk, SearchHit, SearchQuery, chunks};
 
+/// Most texts a query embeds itself (about 7 s); with more pending (ingested with
+/// `--no-embed`) vector search answers from what is embedded and says so.
+const QUERY_EMBED_MAX: usize = 256;
 /// Candidates each ranking contributes to fusion.
 const CANDIDATES: usize = 50;
 /// Reciprocal rank fusion constant (20 to 100 measured the same on the dev cases).
@@ -50,9 +53,16 @@ pub struct EmbedReport {
     pub unchanged: usize,
     /// Wall time spent embedding, in seconds.
     pub seconds: f64,
+    /// Texts left without a vector (more than a query embeds by itself).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub pending: usize,
     /// Why nothing was embedded (no model).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notice: Option<String>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 fn model_missing(reason: &str) -> String {
@@ -87,6 +97,12 @@ impl Engine {
 
     /// Embeds every current chunk whose text has no stored vector yet.
     pub fn embed_pending(&self) -> Result<EmbedReport> {
+        self.embed_pending_up_to(usize::MAX)
+    }
+
+    /// Embeds the texts that have no stored vector yet if there are at most `max` of
+    /// them; otherwise embeds nothing and counts them as `pending`.
+    fn embed_pending_up_to(&self, max: usize) -> Result<EmbedReport> {
         let embedder = match self.embedder() {
             Ok(e) => e,
             Err(reason) => {
@@ -113,6 +129,10 @@ impl Engine {
                 pending.push((key, text));
             }
         }
+        if pending.len() > max {
+            report.pending = pending.len();
+            return Ok(report);
+        }
         let started = std::time::Instant::now();
         let progress = crate::ingest::progress_bar(pending.len() as u64, "embedding");
         for batch in pending.chunks(256) {
@@ -129,10 +149,11 @@ impl Engine {
         Ok(report)
     }
 
-    /// The in-memory vector index of the current chunks, rebuilt when the store changed.
+    /// The in-memory vector index of the current chunks, rebuilt when the store changed
+    /// (and on every query while texts are left unembedded).
     fn vector_index(&self, embedder: &dyn Embed) -> Result<Arc<VectorIndex>> {
         cached(&self.vectors, self.store().generation()?, "vector index", || {
-            self.embed_pending()?;
+            let missing = self.embed_pending_up_to(QUERY_EMBED_MAX)?.pending;
             let graph = self.graph(None)?;
             let all = chunks(&graph);
             let mut items = Vec::new();
@@ -142,7 +163,7 @@ impl Engine {
                     items.push((item.chunk.clone(), v));
                 }
             }
-            Ok(VectorIndex::new(items))
+            Ok((VectorIndex::new(items, missing), missing == 0))
         })
     }
 
@@ -201,14 +222,21 @@ impl Engine {
             .unwrap_or_default();
         let index = self.vector_index(embedder.as_ref())?;
         let vector = redirect(index.search(&qvec, &query), &runbooks, &query);
+        let notice = (index.missing() > 0).then(|| {
+            format!(
+                "vector search is missing {} texts that are not embedded yet: run `lore \
+                 ingest` on the same paths without --no-embed",
+                index.missing()
+            )
+        });
         if mode == "vector" {
-            return view(mode, vector, None);
+            return view(mode, vector, notice);
         }
         let lists = [Ranking { hits: bm25, weight: 1.0 }, Ranking { hits: vector, weight: 1.0 }];
         let prior = |h: &SearchHit| if h.kind == "alert" { ALERT_PRIOR } else { 1.0 };
         let mut fused = fuse(&lists, RRF_K, prior, CANDIDATES);
         boost_by_graph(&graph, &focus, &mut fused);
-        view(mode, fused, None)
+        view(mode, fused, notice)
     }
 
     /// The runbooks of each alert, rebuilt when the store changed.
@@ -235,7 +263,7 @@ impl Engine {
                     map.by_alert.insert(alert.id.to_string(), books);
                 }
             }
-            Ok(map)
+            Ok((map, true))
         })
     }
 }
@@ -243,12 +271,13 @@ impl Engine {
 /// A value derived from the store, cached for one store generation.
 pub(crate) type Cached<T> = Mutex<Option<(u64, Arc<T>)>>;
 
-/// The cached value of `generation`, built (and kept) when the cache holds another.
+/// The cached value of `generation`, built when the cache holds another; `build` says
+/// whether its value may be kept.
 fn cached<T>(
     cell: &Cached<T>,
     generation: u64,
     what: &str,
-    build: impl FnOnce() -> Result<T>,
+    build: impl FnOnce() -> Result<(T, bool)>,
 ) -> Result<Arc<T>> {
     let lock = || cell.lock().map_err(|_| Error::Internal(format!("{what} lock poisoned")));
     if let Some((g, value)) = lock()?.as_ref()
@@ -256,8 +285,11 @@ fn cached<T>(
     {
         return Ok(value.clone());
     }
-    let value = Arc::new(build()?);
-    *lock()? = Some((generation, value.clone()));
+    let (value, keep) = build()?;
+    let value = Arc::new(value);
+    if keep {
+        *lock()? = Some((generation, value.clone()));
+    }
     Ok(value)
 }
 

@@ -52,8 +52,9 @@ enum Command {
         /// Print the summary as JSON.
         #[arg(long)]
         json: bool,
-        /// Do not embed new document sections now (vector and hybrid search embed what is
-        /// missing on their first query instead).
+        /// Do not embed new document sections now. A later query embeds up to 256 missing
+        /// texts itself; with more, vector search answers from what is embedded and says
+        /// so until an ingest without this flag embeds the rest (`lore eval` embeds first).
         #[arg(long, env = "LORE_NO_EMBED")]
         no_embed: bool,
     },

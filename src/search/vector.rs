@@ -21,13 +21,15 @@ pub trait Embed: Send + Sync {
 #[derive(Debug, Default)]
 pub struct VectorIndex {
     chunks: Vec<Chunk>,
+    /// Texts of current chunks that have no vector yet.
+    missing: usize,
     dim: usize,
     data: Vec<f32>,
 }
 
 impl VectorIndex {
-    /// An index over `items`; all vectors must have the same length.
-    pub fn new(items: Vec<(Chunk, Vec<f32>)>) -> VectorIndex {
+    /// An index over `items` (all vectors of the same length), `missing` texts short.
+    pub fn new(items: Vec<(Chunk, Vec<f32>)>, missing: usize) -> VectorIndex {
         let dim = items.first().map_or(0, |(_, v)| v.len());
         let mut chunks = Vec::with_capacity(items.len());
         let mut data = Vec::with_capacity(items.len() * dim);
@@ -37,12 +39,17 @@ impl VectorIndex {
                 data.extend_from_slice(&v);
             }
         }
-        VectorIndex { chunks, dim, data }
+        VectorIndex { chunks, missing, dim, data }
     }
 
     /// Chunks indexed.
     pub fn len(&self) -> usize {
         self.chunks.len()
+    }
+
+    /// Texts of current chunks that have no vector yet.
+    pub fn missing(&self) -> usize {
+        self.missing
     }
 
     /// Whether nothing is indexed.
@@ -100,11 +107,14 @@ mod tests {
             kind: kind.into(),
             ..Chunk::default()
         };
-        let index = VectorIndex::new(vec![
-            (mk("a", "runbook"), vec![1.0, 0.0]),
-            (mk("b", "postmortem"), vec![0.8, 0.6]),
-            (mk("a", "runbook"), vec![0.0, 1.0]),
-        ]);
+        let index = VectorIndex::new(
+            vec![
+                (mk("a", "runbook"), vec![1.0, 0.0]),
+                (mk("b", "postmortem"), vec![0.8, 0.6]),
+                (mk("a", "runbook"), vec![0.0, 1.0]),
+            ],
+            0,
+        );
         let q = SearchQuery { limit: 5, ..SearchQuery::default() };
         let hits = index.search(&[0.0, 1.0], &q);
         assert_eq!(hits.iter().map(|h| h.source.as_str()).collect::<Vec<_>>(), ["a", "b"]);

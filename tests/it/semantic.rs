@@ -87,3 +87,22 @@ fn reingesting_unchanged_runbooks_embeds_nothing() {
     assert_eq!(again.embedded, 0);
     assert_eq!(again.unchanged, first.embedded + first.unchanged);
 }
+
+#[test]
+fn a_query_does_not_embed_a_whole_corpus_left_unembedded() {
+    let dir = corpus("runbooks/prometheus-operator/content/runbooks");
+    if !dir.is_dir() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let engine = Engine::open(tmp.path()).unwrap();
+    engine.ingest(&[dir], 1_000).unwrap(); // as `lore ingest --no-embed`: nothing embedded
+    let req = SearchRequest { query: "etcd has no leader".into(), ..SearchRequest::default() };
+    for _ in 0..2 {
+        let view = engine.search(&req).unwrap();
+        assert_eq!(view.mode, "hybrid");
+        let notice = view.notice.unwrap_or_default();
+        assert!(notice.contains("not embedded yet") && notice.contains("lore ingest"), "{notice}");
+        assert!(view.results.iter().any(|h| h.source.ends_with("etcdNoLeader.md")));
+    }
+}
