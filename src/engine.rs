@@ -23,6 +23,8 @@ pub struct Engine {
     current: RwLock<Option<Arc<Graph>>>,
     history: RwLock<Option<Arc<Graph>>>,
     index: Mutex<Option<Arc<SearchIndex>>>,
+    /// Where the embedding model is, from `lore.toml` (env and `.assets/` otherwise).
+    pub(crate) embedding: crate::config::EmbeddingConfig,
     /// The embedding model, loaded on first use (`retrieval.rs`).
     pub(crate) embedder: std::sync::OnceLock<std::result::Result<Arc<dyn Embed>, String>>,
     /// Chunk vectors of the current store generation (`retrieval.rs`).
@@ -198,11 +200,18 @@ impl Engine {
             current: RwLock::default(),
             history: RwLock::default(),
             index: Mutex::default(),
+            embedding: crate::config::EmbeddingConfig::default(),
             embedder: std::sync::OnceLock::new(),
             vectors: Mutex::default(),
             runbooks: Mutex::default(),
             changes: Default::default(),
         })
+    }
+
+    /// This engine with the embedding model looked up as `config` says (before first use).
+    pub fn with_embedding(mut self, config: crate::config::EmbeddingConfig) -> Engine {
+        self.embedding = config;
+        self
     }
 
     /// The data dir.

@@ -6,6 +6,7 @@
 //! answers traversals; [`engine::Engine`] is the façade the CLI and HTTP server use.
 
 pub mod changes;
+pub mod config;
 pub mod engine;
 pub mod error;
 pub mod eval;

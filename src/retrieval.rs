@@ -74,7 +74,7 @@ impl Engine {
     pub fn embedder(&self) -> std::result::Result<Arc<dyn Embed>, String> {
         self.embedder
             .get_or_init(|| {
-                let (model, ort) = crate::search::embed::Embedder::locate()?;
+                let (model, ort) = crate::search::embed::Embedder::locate_with(&self.embedding)?;
                 crate::search::embed::Embedder::load(&model, &ort)
                     .map(|e| Arc::new(e) as Arc<dyn Embed>)
                     .map_err(|e| format!("{e}; run `scripts/setup` to fetch the model"))

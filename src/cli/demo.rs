@@ -3,12 +3,10 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::Context;
 use lore::{Engine, time};
 
-pub(crate) fn run(data_dir: &Path, org: &Path, bind: &str) -> anyhow::Result<ExitCode> {
-    let engine = Engine::open(data_dir)
-        .with_context(|| format!("opening data dir {}", data_dir.display()))?;
+pub(crate) fn run(engine: Engine, org: &Path, bind: &str) -> anyhow::Result<ExitCode> {
+    let data_dir = engine.data_dir().to_path_buf();
     let mut paths = Vec::new();
     // Each part of the organisation is its own source, so re-ingesting one replaces only it.
     for sub in ["k8s", "compose", "catalog", "alerts", "runbooks", "postmortems", "deploys"] {

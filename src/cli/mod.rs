@@ -21,12 +21,16 @@ use lore_schema::EdgeKind;
 #[derive(Debug, Parser)]
 #[command(name = "lore", version, about)]
 pub(crate) struct Args {
-    /// Data directory holding the store.
-    #[arg(long, global = true, env = "LORE_DATA_DIR", default_value = ".lore")]
-    data_dir: PathBuf,
-    /// Log format.
-    #[arg(long, global = true, env = "LORE_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
-    log_format: String,
+    /// Settings file (see `lore::config`); `./lore.toml` is read when present. Flags and
+    /// environment variables win over it.
+    #[arg(long, global = true, env = "LORE_CONFIG")]
+    config: Option<PathBuf>,
+    /// Data directory holding the store [default: .lore, or `data_dir` in lore.toml].
+    #[arg(long, global = true, env = "LORE_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Log format [default: text, or `log_format` in lore.toml].
+    #[arg(long, global = true, env = "LORE_LOG_FORMAT", value_parser = ["text", "json"])]
+    log_format: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -123,15 +127,15 @@ enum Command {
     },
     /// Serve the HTTP API on 127.0.0.1.
     Serve {
-        /// Address to listen on.
-        #[arg(long, env = "LORE_BIND", default_value = "127.0.0.1:7474")]
-        bind: String,
+        /// Address to listen on [default: 127.0.0.1:7474, or `[serve] bind` in lore.toml].
+        #[arg(long, env = "LORE_BIND")]
+        bind: Option<String>,
     },
     /// Ingest the example organisation and serve it.
     Demo {
-        /// Address to listen on.
-        #[arg(long, env = "LORE_BIND", default_value = "127.0.0.1:7474")]
-        bind: String,
+        /// Address to listen on [default: 127.0.0.1:7474, or `[serve] bind` in lore.toml].
+        #[arg(long, env = "LORE_BIND")]
+        bind: Option<String>,
         /// Example organisation directory.
         #[arg(long, default_value = "examples/org")]
         org: PathBuf,
@@ -156,10 +160,17 @@ enum Command {
 
 /// Runs a parsed command line.
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
-    init_tracing(&args.log_format);
+    let (config, _) = lore::config::Config::load(args.config.as_deref())?;
+    let log_format = args.log_format.or(config.log_format).unwrap_or_else(|| "text".into());
+    init_tracing(&log_format);
+    let data_dir = args.data_dir.or(config.data_dir).unwrap_or_else(|| PathBuf::from(".lore"));
+    let bind = |flag: Option<String>| {
+        flag.or_else(|| config.serve.bind.clone()).unwrap_or_else(|| "127.0.0.1:7474".into())
+    };
     let open = || {
-        Engine::open(&args.data_dir)
-            .with_context(|| format!("opening data dir {}", args.data_dir.display()))
+        Engine::open(&data_dir)
+            .map(|e| e.with_embedding(config.embedding.clone()))
+            .with_context(|| format!("opening data dir {}", data_dir.display()))
     };
     match args.command {
         Command::Ingest { paths, json, no_embed } => {
@@ -213,12 +224,12 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Search(search_args) => search::search(&open()?, search_args),
         Command::Eval(eval_args) => search::eval(&open()?, eval_args),
         Command::Dangling { json } => search::dangling(&open()?, json),
-        Command::Serve { bind } => {
+        Command::Serve { bind: flag } => {
             let engine = open()?;
-            lore::server::serve(engine, &bind, None)?;
+            lore::server::serve(engine, &bind(flag), None)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Demo { bind, org } => demo::run(&args.data_dir, &org, &bind),
+        Command::Demo { bind: flag, org } => demo::run(open()?, &org, &bind(flag)),
         Command::Bench(bench_args) => bench::run(&bench_args),
         Command::Changes(a) => changes::changes(&open()?, a),
         Command::Diff(a) => changes::diff(&open()?, a),

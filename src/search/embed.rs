@@ -103,6 +103,14 @@ impl Embedder {
     /// executable's dir. Returns `(model_dir, ort_lib)` as absolute paths, or a message
     /// saying to run `scripts/setup`.
     pub fn locate() -> std::result::Result<(PathBuf, PathBuf), String> {
+        Embedder::locate_with(&crate::config::EmbeddingConfig::default())
+    }
+
+    /// As [`Embedder::locate`], with `config` (`lore.toml` `[embedding]`) between the
+    /// environment and `.assets/`.
+    pub fn locate_with(
+        config: &crate::config::EmbeddingConfig,
+    ) -> std::result::Result<(PathBuf, PathBuf), String> {
         let mut starts = Vec::new();
         if let Ok(dir) = std::env::current_dir() {
             starts.push(dir);
@@ -112,7 +120,16 @@ impl Embedder {
         {
             starts.push(dir);
         }
-        locate_from(std::env::var_os("LORE_MODEL_DIR"), std::env::var_os("LORE_ORT_LIB"), &starts)
+        let or_config = |env: &str, path: &Option<PathBuf>| {
+            std::env::var_os(env)
+                .filter(|v| !v.is_empty())
+                .or_else(|| path.as_ref().map(|p| p.clone().into_os_string()))
+        };
+        locate_from(
+            or_config("LORE_MODEL_DIR", &config.model_dir),
+            or_config("LORE_ORT_LIB", &config.ort_lib),
+            &starts,
+        )
     }
 
     /// Embeds texts in batches (batch 32), L2-normalised 384-d vectors, in input order.

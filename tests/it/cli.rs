@@ -101,3 +101,35 @@ fn without_the_model_search_answers_with_bm25_and_says_what_to_run() {
     let first = view["results"][0]["source"].as_str().unwrap();
     assert!(first.ends_with("orders-db-connections.md"), "{view}");
 }
+
+#[test]
+fn lore_toml_sets_the_data_dir_and_model_and_typos_are_errors() {
+    let work = tempfile::tempdir().unwrap();
+    let runbooks = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/org/runbooks");
+    let run = |args: &[&str]| {
+        std::process::Command::new(lore_bin())
+            .current_dir(work.path())
+            .env_remove("LORE_DATA_DIR")
+            .env_remove("LORE_MODEL_DIR")
+            .env_remove("LORE_CONFIG")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    std::fs::write(
+        work.path().join("lore.toml"),
+        "data_dir = \"kept-here\"\n[embedding]\nmodel_dir = \"no-model-here\"\n",
+    )
+    .unwrap();
+    let out = run(&["ingest", runbooks.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(work.path().join("kept-here/store").is_dir(), "data_dir from lore.toml");
+    let summary = String::from_utf8_lossy(&out.stdout);
+    assert!(summary.contains("vector search is off"), "model_dir from lore.toml: {summary}");
+
+    std::fs::write(work.path().join("lore.toml"), "[embeding]\nmodel_dir = \"x\"\n").unwrap();
+    let out = run(&["search", "orders"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("lore.toml") && err.contains("embeding"), "{err}");
+}

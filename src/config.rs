@@ -1,0 +1,134 @@
+//! `lore.toml`: settings a team keeps beside its data instead of in flags.
+//!
+//! Looked up at `--config PATH` (env `LORE_CONFIG`), else `./lore.toml` when present.
+//! Flags and environment variables win over the file; the file wins over defaults.
+//! Relative paths in the file are relative to the file's folder. Unknown keys are an
+//! error naming the file, so a typo does not silently fall back to a default.
+//!
+//! ```toml
+//! data_dir = ".lore"          # LORE_DATA_DIR, --data-dir
+//! log_format = "json"         # LORE_LOG_FORMAT, --log-format (text | json)
+//!
+//! [serve]
+//! bind = "127.0.0.1:7474"     # --bind
+//!
+//! [embedding]
+//! model_dir = ".assets/all-MiniLM-L6-v2"                           # LORE_MODEL_DIR
+//! ort_lib = ".assets/onnxruntime/libonnxruntime.so.1.31.0"         # LORE_ORT_LIB
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+
+/// File name looked up in the current directory.
+pub const FILE_NAME: &str = "lore.toml";
+
+/// The settings of a `lore.toml`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Data directory holding the store.
+    pub data_dir: Option<PathBuf>,
+    /// Log format: `text` or `json`.
+    pub log_format: Option<String>,
+    /// `lore serve` and `lore demo`.
+    #[serde(default)]
+    pub serve: ServeConfig,
+    /// Where the embedding model is.
+    #[serde(default)]
+    pub embedding: EmbeddingConfig,
+}
+
+/// `[serve]`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ServeConfig {
+    /// Address to listen on (keep it on 127.0.0.1 unless something in front guards it).
+    pub bind: Option<String>,
+}
+
+/// `[embedding]`: model folder and ONNX Runtime library, when not in `.assets/`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct EmbeddingConfig {
+    /// Folder with `model.onnx` and the tokenizer files.
+    pub model_dir: Option<PathBuf>,
+    /// Path of `libonnxruntime.so.*`.
+    pub ort_lib: Option<PathBuf>,
+}
+
+impl Config {
+    /// The config at `explicit`, which must exist, else `./lore.toml` if there is one,
+    /// else the defaults; with the path it was read from.
+    pub fn load(explicit: Option<&Path>) -> Result<(Config, Option<PathBuf>)> {
+        let path = match explicit {
+            Some(p) => p.to_path_buf(),
+            None if Path::new(FILE_NAME).is_file() => PathBuf::from(FILE_NAME),
+            None => return Ok((Config::default(), None)),
+        };
+        let input = |reason: String| Error::Input { path: path.clone(), reason };
+        let text = std::fs::read_to_string(&path).map_err(|e| input(e.to_string()))?;
+        let mut config: Config = toml::from_str(&text).map_err(|e| input(e.to_string()))?;
+        if let Some(format) = &config.log_format
+            && !["text", "json"].contains(&format.as_str())
+        {
+            return Err(input(format!("log_format `{format}`: expected text or json")));
+        }
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let resolve = |p: &mut Option<PathBuf>| {
+            if let Some(p) = p
+                && p.is_relative()
+            {
+                *p = base.join(&*p);
+            }
+        };
+        resolve(&mut config.data_dir);
+        resolve(&mut config.embedding.model_dir);
+        resolve(&mut config.embedding.ort_lib);
+        Ok((config, Some(path)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_settings_and_resolves_paths_beside_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lore.toml");
+        std::fs::write(
+            &path,
+            "data_dir = \"data\"\nlog_format = \"json\"\n[serve]\nbind = \"127.0.0.1:9000\"\n\
+             [embedding]\nmodel_dir = \"/opt/model\"\n",
+        )
+        .unwrap();
+        let (config, from) = Config::load(Some(&path)).unwrap();
+        assert_eq!(from.as_deref(), Some(path.as_path()));
+        assert_eq!(config.data_dir, Some(dir.path().join("data")));
+        assert_eq!(config.log_format.as_deref(), Some("json"));
+        assert_eq!(config.serve.bind.as_deref(), Some("127.0.0.1:9000"));
+        assert_eq!(config.embedding.model_dir, Some(PathBuf::from("/opt/model")));
+        assert_eq!(config.embedding.ort_lib, None);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_name_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lore.toml");
+        for (text, needle) in [
+            ("[embeding]\nmodel_dir = \"x\"\n", "embeding"),
+            ("log_format = \"yaml\"\n", "log_format"),
+            ("data_dir = [1\n", "lore.toml"),
+        ] {
+            std::fs::write(&path, text).unwrap();
+            let err = Config::load(Some(&path)).unwrap_err().to_string();
+            assert!(err.contains("lore.toml") && err.contains(needle), "{err}");
+        }
+        let missing = dir.path().join("nope.toml");
+        assert!(Config::load(Some(&missing)).unwrap_err().to_string().contains("nope.toml"));
+    }
+}
