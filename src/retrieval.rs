@@ -1,10 +1,10 @@
 //! Retrieval modes over documents: BM25, vector and hybrid, with a graph-proximity boost.
 //!
 //! Each mode ranks units (a document, or one alert rule); an alert that has a runbook
-//! gives way to it (`search::rank`). Hybrid fuses the BM25 and vector rankings; when the
-//! query names a service (or filters on one), documents linked to that service, and then
-//! to its direct dependencies and dependents, rank higher. The answer has one hit per
-//! file. Without the embedding model, vector and hybrid answer with BM25 and say so in
+//! brings it in ahead of itself (`search::rank`). Hybrid fuses the BM25 and vector
+//! rankings; when the query names a service (or filters on one), documents linked to that
+//! service, and then to its direct dependencies and dependents, rank higher. The answer
+//! has one hit per file. Without the embedding model, vector and hybrid answer with BM25 and say so in
 //! `notice`.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -30,8 +30,8 @@ const QUERY_EMBED_MAX: usize = 256;
 const CANDIDATES: usize = 50;
 /// Reciprocal rank fusion constant (20 to 100 measured the same on the dev cases).
 const RRF_K: f32 = 60.0;
-/// Prior of an alert rule without a runbook against a document: with equal evidence the
-/// runbook, which says what to do, ranks first (0.5 to 0.7 measured the same).
+/// Prior of an alert rule against a document: with equal evidence the runbook, which says
+/// what to do, ranks first (0.5 to 0.7 measured the same).
 const ALERT_PRIOR: f32 = 0.5;
 
 /// The runbooks of each alert: runbooks named after it, declaring it in front matter, or
@@ -293,7 +293,7 @@ fn cached<T>(
     Ok(value)
 }
 
-/// `hits` with each alert that has runbooks passing the query's filters replaced by them,
+/// `hits` with the runbooks (passing the query's filters) of each alert put ahead of it,
 /// and each runbook followed by the other runbooks of the alerts it documents.
 fn redirect(hits: Vec<SearchHit>, runbooks: &AlertRunbooks, q: &SearchQuery) -> Vec<SearchHit> {
     let mut targets: BTreeMap<String, Vec<SearchHit>> = BTreeMap::new();

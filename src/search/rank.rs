@@ -1,13 +1,14 @@
 //! Turning ranked units (document sections, alert rules) into the ranking a user sees:
-//! alerts give way to their runbooks, rankings are fused, one hit per file.
+//! alerts bring their runbooks in ahead of them, rankings are fused, one hit per file.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::SearchHit;
 
-/// Replaces every alert hit that has runbooks by those runbooks, at the alert's rank (a
-/// runbook already ranked higher keeps its place). An alert rule says what fired; its
-/// runbook says what to do, and carries the rule's match. Alerts without a runbook stay.
+/// Puts the runbooks of every alert hit that has some at the alert's rank, before the
+/// alert itself (a runbook already ranked higher keeps its place; each unit appears once).
+/// An alert rule says what fired; its runbook says what to do, and carries the rule's
+/// match. `runbooks` maps a unit to what goes in its place (itself included or not).
 pub fn alerts_to_runbooks(
     hits: Vec<SearchHit>,
     runbooks: &BTreeMap<String, Vec<SearchHit>>,
@@ -21,6 +22,9 @@ pub fn alerts_to_runbooks(
                     if seen.insert(t.id.clone()) {
                         out.push(SearchHit { score: hit.score, ..t.clone() });
                     }
+                }
+                if seen.insert(hit.id.clone()) {
+                    out.push(hit);
                 }
             }
             _ => {
@@ -117,7 +121,7 @@ mod tests {
     }
 
     #[test]
-    fn alerts_give_way_to_their_runbooks_once() {
+    fn alerts_bring_their_runbooks_ahead_once() {
         let runbooks = BTreeMap::from([(
             "alert:X".to_string(),
             vec![hit("runbook:x", "x.md", 0.0), hit("runbook:y", "y.md", 0.0)],
@@ -129,7 +133,7 @@ mod tests {
             hit("runbook:x", "x.md", 1.0),
         ];
         let out = alerts_to_runbooks(hits, &runbooks);
-        assert_eq!(ids(&out), ["runbook:y", "runbook:x", "alert:Z"]);
+        assert_eq!(ids(&out), ["runbook:y", "runbook:x", "alert:X", "alert:Z"]);
         assert_eq!(out[1].score, 4.0);
     }
 

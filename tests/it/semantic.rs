@@ -68,7 +68,7 @@ fn hybrid_is_the_default_mode() {
 }
 
 #[test]
-fn alert_rules_give_way_to_their_runbooks() {
+fn an_alert_name_finds_its_runbook_first() {
     let Some((_, engine, _)) = engine() else { return };
     // Runbooks named after an alert are what an alert-name query should return, once.
     let (_, found) = files(engine, "KubePodNotReady", "hybrid");
