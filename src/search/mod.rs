@@ -203,13 +203,16 @@ impl SearchIndex {
         writer.delete_all_documents().map_err(err)?;
         let f = self.fields;
         for c in chunks {
+            // An alert's expression is searched by words, after its prose.
+            let body =
+                if c.code.is_empty() { c.body.clone() } else { format!("{}\n{}", c.body, c.code) };
             let mut d = doc!(
                 f.source => c.source.clone(),
                 f.doc_id => c.doc_id.clone(),
                 f.kind => c.kind.clone(),
                 f.title => c.title.clone(),
                 f.section => c.section.clone(),
-                f.body => if c.code.is_empty() { c.body.clone() } else { format!("{}\n{}", c.body, c.code) },
+                f.body => body,
                 f.line => c.line,
                 f.alerts => c.alerts.join(" "),
                 f.services => c.services.join(" "),
