@@ -79,11 +79,8 @@ pub fn humanize(text: &str) -> String {
             out.push(' ');
             continue;
         }
-        let prev = i.checked_sub(1).map(|j| chars[j]);
-        let next = chars.get(i + 1).copied();
-        if c.is_uppercase()
-            && let Some(p) = prev
-            && (p.is_lowercase() || (p.is_uppercase() && next.is_some_and(char::is_lowercase)))
+        if let Some(prev) = i.checked_sub(1).map(|j| chars[j])
+            && super::tokenizer::case_boundary(prev, c, chars.get(i + 1).copied())
         {
             out.push(' ');
         }

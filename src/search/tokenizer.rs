@@ -62,10 +62,6 @@ impl Tokenizer for IdentifierTokenizer {
     fn token_stream<'a>(&'a mut self, text: &'a str) -> VecTokenStream<'a> {
         self.tokens.clear();
         split(text, &mut self.tokens);
-        if self.tokens.is_empty() {
-            // The stream API needs a token to point at; an empty one is never yielded.
-            return VecTokenStream { tokens: &mut self.tokens, next: 0 };
-        }
         VecTokenStream { tokens: &mut self.tokens, next: 0 }
     }
 }
@@ -86,7 +82,7 @@ fn split(text: &str, tokens: &mut Vec<Token>) {
     let mut position = 0;
     let mut start = None;
     let bytes: Vec<(usize, char)> = text.char_indices().collect();
-    for (i, &(offset, c)) in bytes.iter().enumerate() {
+    for (i, &(_, c)) in bytes.iter().enumerate() {
         let is_word = c.is_alphanumeric();
         match (is_word, start) {
             (true, None) => start = Some(i),
@@ -96,11 +92,18 @@ fn split(text: &str, tokens: &mut Vec<Token>) {
             }
             _ => {}
         }
-        let _ = offset;
     }
     if let Some(s) = start {
         word(text, &bytes[s..], tokens, &mut position);
     }
+}
+
+/// Whether an identifier's next word starts at `cur`: `podCrash`, or `HTTPServer` at the
+/// `S` (an acronym ends where a capitalised word begins). Also used to split identifiers
+/// before embedding (`text::humanize`).
+pub(crate) fn case_boundary(prev: char, cur: char, next: Option<char>) -> bool {
+    (prev.is_lowercase() && cur.is_uppercase())
+        || (prev.is_uppercase() && cur.is_uppercase() && next.is_some_and(char::is_lowercase))
 }
 
 fn word(text: &str, chars: &[(usize, char)], tokens: &mut Vec<Token>, position: &mut usize) {
@@ -111,10 +114,9 @@ fn word(text: &str, chars: &[(usize, char)], tokens: &mut Vec<Token>, position: 
     for i in 1..chars.len() {
         let (prev, cur) = (chars[i - 1].1, chars[i].1);
         let next = chars.get(i + 1).map(|c| c.1);
-        let boundary = (prev.is_lowercase() && cur.is_uppercase())
+        let boundary = case_boundary(prev, cur, next)
             || (prev.is_alphabetic() && cur.is_ascii_digit())
-            || (prev.is_ascii_digit() && cur.is_alphabetic())
-            || (prev.is_uppercase() && cur.is_uppercase() && next.is_some_and(char::is_lowercase));
+            || (prev.is_ascii_digit() && cur.is_alphabetic());
         if boundary {
             parts.push((part_start, i));
             part_start = i;
