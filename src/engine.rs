@@ -33,6 +33,8 @@ pub struct Engine {
     pub(crate) runbooks: crate::retrieval::Cached<crate::retrieval::AlertRunbooks>,
     /// Change events by node, for what-changed queries (`changes.rs`).
     pub(crate) changes: crate::changes::ChangeCache,
+    /// Recent context bundles, for `more` (`context/mod.rs`).
+    pub(crate) bundles: crate::context::BundleCache,
 }
 
 /// A search question.
@@ -205,6 +207,7 @@ impl Engine {
             vectors: Mutex::default(),
             runbooks: Mutex::default(),
             changes: Default::default(),
+            bundles: Default::default(),
         })
     }
 

@@ -9,6 +9,8 @@ pub enum ErrorCode {
     NotFound,
     /// The request is malformed or ambiguous.
     BadRequest,
+    /// The request is well-formed but names nothing Lore can act on.
+    Unprocessable,
     /// Lore failed.
     Internal,
 }
@@ -19,6 +21,7 @@ impl ErrorCode {
         match self {
             ErrorCode::NotFound => "not_found",
             ErrorCode::BadRequest => "bad_request",
+            ErrorCode::Unprocessable => "unprocessable",
             ErrorCode::Internal => "internal",
         }
     }
@@ -46,6 +49,14 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// Nothing in the request resolved to a node; `tried` lists every attempt.
+    #[error("cannot resolve {what}; tried: {}", tried.join("; "))]
+    Unresolved {
+        /// What was being resolved.
+        what: String,
+        /// Each attempt and its outcome.
+        tried: Vec<String>,
+    },
     /// A path to ingest does not exist or cannot be read.
     #[error("cannot read `{path}`: {reason}")]
     Input {
@@ -70,6 +81,7 @@ impl Error {
             Error::Ambiguous { .. } | Error::InvalidParam { .. } | Error::Input { .. } => {
                 ErrorCode::BadRequest
             }
+            Error::Unresolved { .. } => ErrorCode::Unprocessable,
             Error::Store(_) | Error::Internal(_) => ErrorCode::Internal,
         }
     }

@@ -7,6 +7,7 @@
 
 pub mod changes;
 pub mod config;
+pub mod context;
 pub mod engine;
 pub mod error;
 pub mod eval;

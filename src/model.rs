@@ -37,6 +37,10 @@ pub struct Node {
     /// Other attributes (image, tier, description).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub attrs: BTreeMap<String, String>,
+    /// Pod labels of its workload, as the manifest writes them (what selectors and
+    /// metrics use).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
 }
 
 /// Why a node exists and which declarations were merged into it.

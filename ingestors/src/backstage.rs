@@ -31,6 +31,8 @@ const KUBERNETES_ID: &str = "backstage.io/kubernetes-id";
 const ANNOTATION_ATTRS: &[(&str, &str)] = &[
     ("github.com/project-slug", "repo"),
     ("pagerduty.com/service-id", "pagerduty"),
+    ("opsgenie.com/team", "opsgenie_team"),
+    ("opsgenie.com/component-selector", "opsgenie_selector"),
     ("backstage.io/kubernetes-namespace", "kubernetes_namespace"),
     ("backstage.io/kubernetes-label-selector", "kubernetes_selector"),
 ];

@@ -3,6 +3,7 @@
 
 mod bench;
 mod changes;
+mod context;
 mod demo;
 mod output;
 mod search;
@@ -154,6 +155,11 @@ enum Command {
     /// it touches (src/<service>/, services/<service>/, apps/<service>/, cmd/<service>/
     /// and any --rule). Re-running replaces the repository's events like any source.
     IngestGit(changes::IngestGitArgs),
+    /// The incident context for an alert: focus, blast radius, suspects, changes,
+    /// runbooks, past incidents, telemetry queries and notes, ranked, cited and within a
+    /// token budget. Give --service, or --alert with --label (service, job, app,
+    /// namespace + pod, instance, ...), or an Alertmanager webhook --payload.
+    Context(context::ContextArgs),
     /// Benchmark impact queries on a generated organisation.
     Bench(bench::BenchArgs),
 }
@@ -232,6 +238,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Demo { bind: flag, org } => demo::run(open()?, &org, &bind(flag)),
         Command::Bench(bench_args) => bench::run(&bench_args),
         Command::Changes(a) => changes::changes(&open()?, a),
+        Command::Context(a) => context::context(&open()?, a),
         Command::Diff(a) => changes::diff(&open()?, a),
         Command::IngestGit(a) => changes::ingest_git(&open()?, a),
     }

@@ -172,6 +172,7 @@ pub(super) fn link_documents(records: &[SourcedRecord], resolved: &mut Resolved)
             owners: Vec::new(),
             systems: Vec::new(),
             attrs,
+            labels: Default::default(),
         };
         let member = Member {
             name: d.title.clone(),

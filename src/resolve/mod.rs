@@ -359,8 +359,12 @@ fn build_nodes(facts: &[EntityFact<'_>], clusters: &mut Clusters) -> BuiltNodes 
         let mut attrs = BTreeMap::new();
         let mut datastore = None;
         let mut role = None;
+        let mut labels = BTreeMap::new();
         for &i in members {
             let e = facts[i].entity;
+            if labels.is_empty() && e.class == EntityClass::Workload {
+                labels = e.labels.clone();
+            }
             aliases.insert(e.name.clone());
             aliases.extend(e.aliases.iter().cloned());
             if e.class == EntityClass::Endpoint
@@ -416,6 +420,7 @@ fn build_nodes(facts: &[EntityFact<'_>], clusters: &mut Clusters) -> BuiltNodes 
             owners: owners.into_iter().collect(),
             systems: systems.into_iter().collect(),
             attrs,
+            labels,
         };
         drafts.push((*root, node, member_list));
     }

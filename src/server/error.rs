@@ -40,6 +40,7 @@ impl From<Error> for ApiError {
         let status = match code {
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
             ErrorCode::BadRequest => StatusCode::BAD_REQUEST,
+            ErrorCode::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         };
         let message = if code == ErrorCode::Internal {

@@ -5,6 +5,7 @@
 
 mod api;
 mod changes;
+mod context;
 mod error;
 mod metrics;
 
@@ -42,6 +43,8 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/v1/diff", get(changes::diff))
         .route("/v1/events", axum::routing::post(changes::post_events))
         .route("/v1/search", get(api::search))
+        .route("/v1/context", axum::routing::post(context::context))
+        .route("/v1/context/{bundle_id}/more", get(context::more))
         .fallback(api::not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(tower_http::trace::TraceLayer::new_for_http())
