@@ -33,6 +33,8 @@ pub struct Engine {
     pub(crate) runbooks: crate::retrieval::Cached<crate::retrieval::AlertRunbooks>,
     /// Change events by node, for what-changed queries (`changes.rs`).
     pub(crate) changes: crate::changes::ChangeCache,
+    /// Feedback counts of the current feedback generation (`feedback.rs`).
+    pub(crate) feedback_counts: crate::feedback::FeedbackCache,
 }
 
 /// A search question.
@@ -142,6 +144,9 @@ pub struct ShowView {
     /// For documents: sections, links and postmortem structure.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub document: Option<DocumentView>,
+    /// Notes on the node that have not expired (`notes.rs`), newest first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<crate::notes::NoteView>,
 }
 
 /// A document's outline for `show`.
@@ -205,6 +210,7 @@ impl Engine {
             vectors: Mutex::default(),
             runbooks: Mutex::default(),
             changes: Default::default(),
+            feedback_counts: Default::default(),
         })
     }
 
@@ -356,7 +362,13 @@ impl Engine {
                     postmortem: d.postmortem.clone(),
                 },
             );
+        let notes = if current {
+            self.notes_about(std::slice::from_ref(&node.id), crate::time::now())?
+        } else {
+            Vec::new()
+        };
         Ok(ShowView {
+            notes,
             node,
             current,
             identity,

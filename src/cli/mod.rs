@@ -4,6 +4,8 @@
 mod bench;
 mod changes;
 mod demo;
+mod feedback;
+mod notes;
 mod output;
 mod search;
 
@@ -156,6 +158,13 @@ enum Command {
     IngestGit(changes::IngestGitArgs),
     /// Benchmark impact queries on a generated organisation.
     Bench(bench::BenchArgs),
+    /// Tribal notes on nodes: add, list, rm. Notes are searchable (kind `note`), shown by
+    /// `show` and kept as history when removed or expired.
+    Note(notes::NoteArgs),
+    /// Feedback on incident-bundle items (useful or wrong): add, list, rm. Each `wrong`
+    /// halves the item's rank in later bundles of the same focus, each `useful` multiplies
+    /// it by 1.5, bounded to [0.25, 2].
+    Feedback(feedback::FeedbackArgs),
 }
 
 /// Runs a parsed command line.
@@ -234,6 +243,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Changes(a) => changes::changes(&open()?, a),
         Command::Diff(a) => changes::diff(&open()?, a),
         Command::IngestGit(a) => changes::ingest_git(&open()?, a),
+        Command::Note(a) => notes::run(&open()?, a),
+        Command::Feedback(a) => feedback::run(&open()?, a),
     }
 }
 
