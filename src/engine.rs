@@ -42,7 +42,7 @@ pub struct Engine {
 pub struct SearchRequest {
     /// The words: an alert name, a symptom, a question.
     pub query: String,
-    /// Kinds to keep: runbook, postmortem, alert, other (any of; all when empty).
+    /// Kinds to keep: runbook, postmortem, alert, note, other (any of; all when empty).
     pub kinds: Vec<String>,
     /// Keep documents about this service or datastore (name, alias or id).
     pub service: Option<String>,
