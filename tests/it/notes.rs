@@ -135,17 +135,12 @@ async fn notes_are_listed_shown_searched_expire_and_are_removed() {
     assert_eq!(status, StatusCode::CREATED, "{soon}");
     let soon_id = soon["id"].as_str().unwrap().to_string();
     let later = lore::time::now() + 3 * 3600;
-    assert!(
-        engine
-            .notes_about(std::slice::from_ref(&checkout), later)
-            .unwrap()
-            .iter()
-            .all(|n| n.id != soon_id)
-    );
-    assert_eq!(
-        engine.notes_about(std::slice::from_ref(&checkout), lore::time::now()).unwrap()[0].id,
-        soon_id
-    );
+    let live = |at: i64| -> Vec<String> {
+        let notes = engine.notes_about(std::slice::from_ref(&checkout), at).unwrap();
+        notes.into_iter().map(|n| n.id).collect()
+    };
+    assert!(live(lore::time::now()).contains(&soon_id));
+    assert!(!live(later).contains(&soon_id));
 
     // Removing closes the fact: gone from listings and search, kept as history.
     let (status, removed) = call(&app, "DELETE", &format!("/v1/notes/{id}"), None).await;
@@ -288,4 +283,39 @@ fn cli_adds_lists_and_removes_notes() {
     let out = lore(&data, &["note", "add", "payment", ""]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("`text`"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_note_on_an_ambiguous_name_is_an_error_listing_the_candidates() {
+    let dir = tempfile::tempdir().unwrap();
+    let k8s = dir.path().join("k8s");
+    std::fs::create_dir_all(&k8s).unwrap();
+    let deployment = |name: &str, ns: &str, app: &str| {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {name}, namespace: {ns}}}\nspec:\n  template:\n    metadata: {{labels: {{app: {app}}}}}\n    spec:\n      containers: [{{name: c, image: shop/{app}:1}}]\n"
+        )
+    };
+    let service = |ns: &str, app: &str| {
+        format!(
+            "apiVersion: v1\nkind: Service\nmetadata: {{name: cart, namespace: {ns}}}\nspec: {{selector: {{app: {app}}}}}\n"
+        )
+    };
+    let manifests = [
+        deployment("cart-web", "shop", "cartweb"),
+        deployment("cart-api2", "other", "cart"),
+        service("shop", "cartweb"),
+        service("other", "cart"),
+    ];
+    std::fs::write(k8s.join("shop.yaml"), manifests.join("---\n")).unwrap();
+    let engine = Engine::open(&dir.path().join("data")).unwrap();
+    engine.ingest(&[k8s], 1_000).unwrap();
+    let app = lore::server::router(Arc::new(engine));
+    let (status, err) =
+        call(&app, "POST", "/v1/notes", Some(json!({"node": "cart", "text": "which one?"}))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
+    let message = err["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("service:cart-web") && message.contains("service:cart-api2"),
+        "{message}"
+    );
 }
