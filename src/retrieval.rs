@@ -4,8 +4,8 @@
 //! brings it in ahead of itself (`search::rank`). Hybrid fuses the BM25 and vector
 //! rankings; when the query names a service (or filters on one), documents linked to that
 //! service, and then to its direct dependencies and dependents, rank higher. The answer
-//! has one hit per file; expired notes are left out. Without the embedding model, vector and hybrid answer with BM25
-//! and say so in `notice`.
+//! has one hit per file; expired notes are left out. Without the embedding model, vector
+//! and hybrid answer with BM25 and say so in `notice`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
