@@ -35,6 +35,8 @@ pub struct Engine {
     pub(crate) changes: crate::changes::ChangeCache,
     /// Recent context bundles, for `more` (`context/mod.rs`).
     pub(crate) bundles: crate::context::BundleCache,
+    /// Feedback counts of the current feedback generation (`feedback.rs`).
+    pub(crate) feedback_counts: crate::feedback::FeedbackCache,
 }
 
 /// A search question.
@@ -42,7 +44,7 @@ pub struct Engine {
 pub struct SearchRequest {
     /// The words: an alert name, a symptom, a question.
     pub query: String,
-    /// Kinds to keep: runbook, postmortem, alert, other (any of; all when empty).
+    /// Kinds to keep: runbook, postmortem, alert, note, other (any of; all when empty).
     pub kinds: Vec<String>,
     /// Keep documents about this service or datastore (name, alias or id).
     pub service: Option<String>,
@@ -144,6 +146,9 @@ pub struct ShowView {
     /// For documents: sections, links and postmortem structure.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub document: Option<DocumentView>,
+    /// Notes on the node that have not expired (`notes.rs`), newest first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<crate::notes::NoteView>,
 }
 
 /// A document's outline for `show`.
@@ -208,6 +213,7 @@ impl Engine {
             runbooks: Mutex::default(),
             changes: Default::default(),
             bundles: Default::default(),
+            feedback_counts: Default::default(),
         })
     }
 
@@ -359,7 +365,13 @@ impl Engine {
                     postmortem: d.postmortem.clone(),
                 },
             );
+        let notes = if current {
+            self.notes_about(std::slice::from_ref(&node.id), crate::time::now())?
+        } else {
+            Vec::new()
+        };
         Ok(ShowView {
+            notes,
             node,
             current,
             identity,

@@ -71,13 +71,21 @@ pub enum Error {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+    /// No stored item of this kind (a note, a piece of feedback) has this id.
+    #[error("{what} `{id}` not found")]
+    NotFound {
+        /// What was looked for: `note`, `feedback`.
+        what: &'static str,
+        /// The id asked for.
+        id: String,
+    },
 }
 
 impl Error {
     /// The category of this error.
     pub fn code(&self) -> ErrorCode {
         match self {
-            Error::NodeNotFound(_) => ErrorCode::NotFound,
+            Error::NodeNotFound(_) | Error::NotFound { .. } => ErrorCode::NotFound,
             Error::Ambiguous { .. } | Error::InvalidParam { .. } | Error::Input { .. } => {
                 ErrorCode::BadRequest
             }

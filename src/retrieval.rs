@@ -4,8 +4,8 @@
 //! brings it in ahead of itself (`search::rank`). Hybrid fuses the BM25 and vector
 //! rankings; when the query names a service (or filters on one), documents linked to that
 //! service, and then to its direct dependencies and dependents, rank higher. The answer
-//! has one hit per file. Without the embedding model, vector and hybrid answer with BM25
-//! and say so in `notice`.
+//! has one hit per file; expired notes are left out. Without the embedding model, vector
+//! and hybrid answer with BM25 and say so in `notice`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -200,7 +200,9 @@ impl Engine {
         };
         let runbooks = self.alert_runbooks()?;
         let bm25 = redirect(self.search_index()?.search(&query)?, &runbooks, &query);
-        let view = |mode: &str, hits: Vec<SearchHit>, notice: Option<String>| {
+        let now = crate::time::now();
+        let view = |mode: &str, mut hits: Vec<SearchHit>, notice: Option<String>| {
+            hits.retain(|h| h.kind != "note" || !crate::notes::expired_hit(&graph, &h.id, now));
             let mut results = one_per_source(hits);
             results.truncate(limit);
             Ok(SearchView { query: req.query.clone(), mode: mode.into(), results, notice })
@@ -354,8 +356,13 @@ fn boost_by_graph(graph: &Graph, focus: &[NodeId], hits: &mut [SearchHit]) {
         let (links, _) = graph.edges_of(&doc);
         let about = |set: &dyn Fn(&NodeId) -> bool| {
             links.iter().any(|e| {
-                matches!(e.kind, EdgeKind::Documents | EdgeKind::About | EdgeKind::Mentions)
-                    && set(&e.to)
+                matches!(
+                    e.kind,
+                    EdgeKind::Documents
+                        | EdgeKind::About
+                        | EdgeKind::Mentions
+                        | EdgeKind::Annotates
+                ) && set(&e.to)
             })
         };
         if about(&|id| focus.contains(id)) {

@@ -39,16 +39,23 @@ pub fn parse_relative_to(text: &str, now: i64) -> Result<i64, String> {
     })
 }
 
+/// Parses a length of time: bare seconds or a [`parse_duration`].
+pub fn parse_span(text: &str) -> Result<i64, String> {
+    match text.trim().parse::<i64>() {
+        Ok(secs) if secs >= 0 => Ok(secs),
+        Ok(_) => Err(format!("`{text}` is negative")),
+        Err(_) => parse_duration(text),
+    }
+}
+
 /// Parses a duration in seconds: a number with a unit (`s`, `m`, `h`, `d`, `w`), several
-/// of them run together (`1h30m`), or bare seconds.
+/// of them run together (`1h30m`). A bare number is not a duration (it is unix seconds to
+/// [`parse`]; [`parse_span`] takes it as seconds).
 pub fn parse_duration(text: &str) -> Result<i64, String> {
     let text = text.trim();
     let bad = || format!("`{text}` is not a duration (expected e.g. 90s, 30m, 6h, 1d, 1w)");
     if text.is_empty() {
         return Err(bad());
-    }
-    if let Ok(secs) = text.parse::<i64>() {
-        return if secs >= 0 { Ok(secs) } else { Err(bad()) };
     }
     let mut total: i64 = 0;
     let mut digits = String::new();
@@ -102,10 +109,13 @@ mod tests {
     fn durations_parse_with_units() {
         assert_eq!(super::parse_duration("6h"), Ok(21_600));
         assert_eq!(super::parse_duration("30m"), Ok(1800));
-        assert_eq!(super::parse_duration("90"), Ok(90));
-        assert!(super::parse_duration("h").is_err());
-        assert!(super::parse_duration("5").is_ok());
-        assert!(super::parse_duration("-5").is_err());
+        assert_eq!(super::parse_duration("1w"), Ok(604_800));
+        assert_eq!(super::parse_span("90"), Ok(90));
+        assert_eq!(super::parse_span("2h"), Ok(7200));
+        for bad in ["", "12", "h", "2x", "1.5h", "-1h", "-5"] {
+            assert!(super::parse_duration(bad).is_err(), "{bad}");
+        }
+        assert!(super::parse_span("-5").is_err());
         assert!(super::parse_duration("9999999999999999w").is_err());
     }
 }

@@ -1,4 +1,4 @@
-//! Documents: runbooks, postmortems and other Markdown.
+//! Documents: runbooks, postmortems, other Markdown and tribal notes.
 
 use std::collections::BTreeMap;
 
@@ -16,6 +16,9 @@ pub enum DocumentKind {
     Postmortem,
     /// Anything else.
     Other,
+    /// A short piece of tribal knowledge about one node, written through `lore note` or
+    /// `POST /v1/notes` (front matter: `node`, `author`, `expires`, `tags`, `created`).
+    Note,
 }
 
 /// A heading-delimited chunk of a document.

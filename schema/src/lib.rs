@@ -8,6 +8,7 @@
 mod change;
 mod document;
 mod edge;
+mod feedback;
 mod id;
 mod node;
 mod provenance;
@@ -16,6 +17,7 @@ mod record;
 pub use change::{ChangeEvent, ChangeKind};
 pub use document::{Document, DocumentKind, Postmortem, Section, TimelineEntry};
 pub use edge::EdgeKind;
+pub use feedback::{Feedback, Verdict};
 pub use id::{NodeId, ParseIdError};
 pub use node::{DatastoreType, NodeKind, Role};
 pub use provenance::{Origin, Provenance};

@@ -79,7 +79,7 @@ pub(crate) fn context(engine: &Engine, args: ContextArgs) -> anyhow::Result<Exit
         req.at = Some(time::parse(at).map_err(anyhow::Error::msg).context("--at")?);
     }
     req.window_secs =
-        Some(time::parse_duration(&args.window).map_err(anyhow::Error::msg).context("--window")?);
+        Some(time::parse_span(&args.window).map_err(anyhow::Error::msg).context("--window")?);
     req.budget_tokens = Some(args.budget_tokens);
     req.format = if args.json { Format::Json } else { args.format };
     if req.service.is_none() && req.alert.is_none() && req.labels.is_empty() {

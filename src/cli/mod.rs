@@ -5,6 +5,8 @@ mod bench;
 mod changes;
 mod context;
 mod demo;
+mod feedback;
+mod notes;
 mod output;
 mod search;
 
@@ -162,6 +164,13 @@ enum Command {
     Context(context::ContextArgs),
     /// Benchmark impact queries on a generated organisation.
     Bench(bench::BenchArgs),
+    /// Tribal notes on nodes: add, list, rm. Notes are searchable (kind `note`), shown by
+    /// `show` and kept as history when removed or expired.
+    Note(notes::NoteArgs),
+    /// Feedback on incident-bundle items (useful or wrong): add, list, rm. Each `wrong`
+    /// halves the item's rank in later bundles of the same focus, each `useful` multiplies
+    /// it by 1.5, bounded to [0.25, 2].
+    Feedback(feedback::FeedbackArgs),
 }
 
 /// Runs a parsed command line.
@@ -241,6 +250,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Context(a) => context::context(&open()?, a),
         Command::Diff(a) => changes::diff(&open()?, a),
         Command::IngestGit(a) => changes::ingest_git(&open()?, a),
+        Command::Note(a) => notes::run(&open()?, a),
+        Command::Feedback(a) => feedback::run(&open()?, a),
     }
 }
 

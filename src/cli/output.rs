@@ -143,6 +143,12 @@ pub(crate) fn show(view: &ShowView, as_json: bool) -> anyhow::Result<()> {
             )?;
         }
     }
+    if !view.notes.is_empty() {
+        writeln!(out, "  notes:")?;
+        for n in &view.notes {
+            writeln!(out, "    {}: {}", n.id, n.text.replace('\n', " "))?;
+        }
+    }
     Ok(())
 }
 

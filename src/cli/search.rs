@@ -12,7 +12,7 @@ use lore::engine::{SearchRequest, SearchView};
 pub(crate) struct SearchArgs {
     /// What to look for: an alert name, a symptom, a question.
     query: String,
-    /// Keep only these kinds (runbook, postmortem, alert, other; comma-separated).
+    /// Keep only these kinds (runbook, postmortem, alert, note, other; comma-separated).
     #[arg(long, value_delimiter = ',')]
     kind: Vec<String>,
     /// Keep documents about this service or datastore (name, alias or id).

@@ -119,7 +119,7 @@ impl ContextRequest {
         if let Some(w) = body.get("window") {
             req.window_secs = Some(match w {
                 Value::Number(n) => n.as_i64().ok_or_else(|| bad("window", "expected seconds"))?,
-                Value::String(s) => crate::time::parse_duration(s).map_err(|e| bad("window", e))?,
+                Value::String(s) => crate::time::parse_span(s).map_err(|e| bad("window", e))?,
                 _ => return Err(bad("window", "expected a duration such as 6h")),
             });
         }

@@ -11,7 +11,9 @@
 //!    title, 600 in the body.
 //!
 //! Runbooks `document` what they link to, postmortems are `about` it, other documents
-//! `mention` it. Alerts whose `runbook_url` matches no runbook are reported as dangling.
+//! `mention` it. A note (`lore note`) `annotates` the node whose id its front matter
+//! `node` holds (confidence 1000); its node is `note:<note id>`. Alerts whose
+//! `runbook_url` matches no runbook are reported as dangling.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -49,7 +51,7 @@ fn node_kind(kind: DocumentKind) -> NodeKind {
     match kind {
         DocumentKind::Runbook => NodeKind::Runbook,
         DocumentKind::Postmortem => NodeKind::Postmortem,
-        DocumentKind::Other => NodeKind::Note,
+        DocumentKind::Other | DocumentKind::Note => NodeKind::Note,
     }
 }
 
@@ -58,6 +60,7 @@ fn link_kind(kind: DocumentKind) -> EdgeKind {
         DocumentKind::Runbook => EdgeKind::Documents,
         DocumentKind::Postmortem => EdgeKind::About,
         DocumentKind::Other => EdgeKind::Mentions,
+        DocumentKind::Note => EdgeKind::Annotates,
     }
 }
 
@@ -105,10 +108,24 @@ pub(super) fn link_documents(records: &[SourcedRecord], resolved: &mut Resolved)
     let mut doc_nodes: Vec<(Node, Member, Vec<Link>)> = Vec::new();
     for (r, d) in &docs {
         let kind = node_kind(d.kind);
-        let key = doc_key(&d.path);
+        // A note's path is its locator (`api:notes/<id>`); its node is named by its id.
+        let key =
+            if d.kind == DocumentKind::Note { stem(&d.path).to_string() } else { doc_key(&d.path) };
         let id = NodeId::new(kind, &key);
         let locator1 = format!("{}:1", d.path);
         let mut links: Vec<Link> = Vec::new();
+        if d.kind == DocumentKind::Note
+            && let Some(node) = d.front_matter.get("node")
+            && let Some(to) = resolved.nodes.iter().position(|n| n.id.as_str() == node)
+        {
+            links.push(Link {
+                to,
+                kind: EdgeKind::Annotates,
+                confidence: 1000,
+                locator: d.path.clone(),
+                note: format!("note on {node}"),
+            });
+        }
         let svc_kinds = [NodeKind::Service, NodeKind::Datastore];
         for (k, v) in &d.front_matter {
             let k = k.to_ascii_lowercase();
@@ -187,6 +204,7 @@ pub(super) fn link_documents(records: &[SourcedRecord], resolved: &mut Resolved)
         let source = member.source.clone();
         let (valid_from, valid_to) =
             docs.get(node_idx).map_or((0, None), |(r, _)| (r.valid_from, r.valid_to));
+        let ingestor = docs.get(node_idx).map_or("markdown", |(_, d)| &d.provenance.ingestor);
         // One edge per target and kind, with every rule that supports it as evidence.
         let mut grouped: BTreeMap<(usize, EdgeKind), (u16, Vec<Evidence>)> = BTreeMap::new();
         for l in links {
@@ -195,7 +213,7 @@ pub(super) fn link_documents(records: &[SourcedRecord], resolved: &mut Resolved)
             entry.1.push(Evidence {
                 source: source.clone(),
                 locator: l.locator,
-                ingestor: "markdown".to_string(),
+                ingestor: ingestor.to_string(),
                 note: format!("{} (confidence {})", l.note, f32::from(l.confidence) / 1000.0),
                 valid_from,
                 valid_to,

@@ -1,5 +1,6 @@
-//! Builds search chunks from the resolved graph: document sections and alert rules, each
-//! with the services, teams and alerts the document is linked to.
+//! Builds search chunks from the resolved graph: document sections (notes included, kind
+//! `note`) and alert rules, each with the services, teams and alerts the document is
+//! linked to. Expired notes stay in the index; queries drop them (`retrieval.rs`).
 
 use std::collections::BTreeSet;
 
@@ -18,7 +19,10 @@ pub(crate) fn chunks(graph: &Graph) -> Vec<Chunk> {
         let mut teams = BTreeSet::new();
         let mut alerts = BTreeSet::new();
         for e in links {
-            if !matches!(e.kind, EdgeKind::Documents | EdgeKind::About | EdgeKind::Mentions) {
+            if !matches!(
+                e.kind,
+                EdgeKind::Documents | EdgeKind::About | EdgeKind::Mentions | EdgeKind::Annotates
+            ) {
                 continue;
             }
             let Some(n) = graph.node(&e.to) else { continue };
@@ -39,6 +43,7 @@ pub(crate) fn chunks(graph: &Graph) -> Vec<Chunk> {
             lore_schema::DocumentKind::Runbook => "runbook",
             lore_schema::DocumentKind::Postmortem => "postmortem",
             lore_schema::DocumentKind::Other => "other",
+            lore_schema::DocumentKind::Note => "note",
         };
         let base = Chunk {
             source: doc.path.clone(),

@@ -34,7 +34,7 @@ pub struct Chunk {
     pub source: String,
     /// Node id of the document.
     pub doc_id: String,
-    /// `runbook`, `postmortem`, `other` or `alert`.
+    /// `runbook`, `postmortem`, `note`, `other` or `alert`.
     pub kind: String,
     /// Document title.
     pub title: String,

@@ -36,7 +36,7 @@ pub(super) async fn context(
         req.format = f.parse::<Format>().map_err(ApiError::bad_request)?;
     }
     if let Some(w) = &q.window {
-        req.window_secs = Some(crate::time::parse_duration(w).map_err(ApiError::bad_request)?);
+        req.window_secs = Some(crate::time::parse_span(w).map_err(ApiError::bad_request)?);
     }
     if let Some(at) = parse_at(q.at.as_deref())? {
         req.at = Some(at);

@@ -8,6 +8,7 @@ mod changes;
 mod context;
 mod error;
 mod metrics;
+mod notes;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -45,6 +46,10 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/v1/search", get(api::search))
         .route("/v1/context", axum::routing::post(context::context))
         .route("/v1/context/{bundle_id}/more", get(context::more))
+        .route("/v1/notes", get(notes::list_notes).post(notes::add_note))
+        .route("/v1/notes/{id}", axum::routing::delete(notes::remove_note))
+        .route("/v1/feedback", get(notes::list_feedback).post(notes::add_feedback))
+        .route("/v1/feedback/{id}", axum::routing::delete(notes::remove_feedback))
         .fallback(api::not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(tower_http::trace::TraceLayer::new_for_http())

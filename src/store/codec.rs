@@ -71,6 +71,17 @@ pub(super) fn decode_source(source: &str, value: &[u8]) -> Result<SourceMeta, St
     decode(source.as_bytes(), value)
 }
 
+pub(super) fn encode_feedback(feedback: &super::StoredFeedback) -> Vec<u8> {
+    encode(feedback)
+}
+
+pub(super) fn decode_feedback(
+    key: &[u8],
+    value: &[u8],
+) -> Result<super::StoredFeedback, StoreError> {
+    decode(key, value)
+}
+
 pub(super) fn decode_version(value: &[u8]) -> Result<u32, StoreError> {
     let bytes: [u8; 4] = value.try_into().map_err(|_| StoreError::Corrupt {
         key: "format_version".to_string(),

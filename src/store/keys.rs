@@ -6,6 +6,10 @@
 //! - tree `sources`: `<source>` → encoded [`super::SourceMeta`].
 //! - tree `vectors`: blake3(model id, chunk text) → little-endian f32s: embeddings are
 //!   keyed by content, so unchanged text is never embedded twice.
+//! - tree `feedback`: feedback id → encoded [`super::StoredFeedback`] (the feedback with
+//!   its validity); `meta` `feedback_generation` → u64 big-endian, bumped by every
+//!   feedback write. Feedback is not a fact: it changes no graph or index, so writing it
+//!   leaves `generation` alone.
 
 /// Version of the key layout and value encoding.
 pub(crate) const FORMAT_VERSION: u32 = 1;
@@ -13,8 +17,10 @@ pub(crate) const META_TREE: &str = "meta";
 pub(crate) const FACTS_TREE: &str = "facts";
 pub(crate) const SOURCES_TREE: &str = "sources";
 pub(crate) const VECTORS_TREE: &str = "vectors";
+pub(crate) const FEEDBACK_TREE: &str = "feedback";
 pub(crate) const FORMAT_KEY: &str = "format_version";
 pub(crate) const GENERATION_KEY: &str = "generation";
+pub(crate) const FEEDBACK_GENERATION_KEY: &str = "feedback_generation";
 
 pub(crate) fn source_prefix(source: &str) -> Vec<u8> {
     let mut key = source.as_bytes().to_vec();

@@ -5,6 +5,7 @@
 //! atomic batch. Nothing else in Lore touches sled.
 
 mod codec;
+mod feedback;
 mod keys;
 mod upsert;
 
@@ -14,6 +15,7 @@ use std::path::Path;
 use lore_schema::Record;
 
 pub use codec::{Fact, FactVersion, SourceMeta};
+pub use feedback::StoredFeedback;
 
 /// Errors of the store.
 #[derive(Debug, thiserror::Error)]
@@ -62,6 +64,7 @@ pub struct Store {
     facts: sled::Tree,
     sources: sled::Tree,
     vectors: sled::Tree,
+    feedback: sled::Tree,
 }
 
 impl Store {
@@ -83,7 +86,8 @@ impl Store {
         let facts = db.open_tree(keys::FACTS_TREE)?;
         let sources = db.open_tree(keys::SOURCES_TREE)?;
         let vectors = db.open_tree(keys::VECTORS_TREE)?;
-        Ok(Store { db, meta, facts, sources, vectors })
+        let feedback = db.open_tree(keys::FEEDBACK_TREE)?;
+        Ok(Store { db, meta, facts, sources, vectors, feedback })
     }
 
     /// Replaces the facts of `source` by `records` (each with the file it came from), at

@@ -1,6 +1,7 @@
 //! Additive writes: [`Store::upsert_records`] adds or updates facts of a source without
-//! closing the ones it does not mention. Events pushed over HTTP use it, where each
-//! request carries a few new events rather than the whole source.
+//! closing the ones it does not mention. Events and notes pushed over HTTP use it, where
+//! each request carries a few new records rather than the whole source;
+//! [`Store::close_fact`] closes one of them (a removed note), keeping its history.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -67,6 +68,32 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Closes the current version of the fact `record_key` of `file` in `source` at `now`
+    /// (sets its `valid_to`; every version stays as history). Returns whether there was an
+    /// open version to close. One atomic write.
+    pub fn close_fact(
+        &self,
+        source: &str,
+        file: &str,
+        record_key: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let _guard = UPSERT_LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let key = keys::fact_key(source, file, record_key);
+        let Some(value) = self.facts.get(&key)? else { return Ok(false) };
+        let mut fact = codec::decode_fact(&key, &value)?;
+        let Some(open) = fact.versions.last_mut().filter(|v| v.valid_to.is_none()) else {
+            return Ok(false);
+        };
+        open.valid_to = Some(now.max(open.valid_from));
+        self.facts.insert(key, codec::encode_fact(&fact))?;
+        self.bump_generation()?;
+        self.db.flush()?;
+        Ok(true)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use lore_schema::{ChangeEvent, ChangeKind, Provenance};
@@ -111,5 +138,20 @@ mod tests {
         let sources = store.sources().unwrap();
         assert_eq!(sources[0].0, "api:events");
         assert_eq!(sources[0].1.changed_at, 3);
+    }
+
+    #[test]
+    fn closing_a_fact_keeps_its_history() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store.upsert_records("api:events", vec![event("a", "x")], 1).unwrap();
+        let generation = store.generation().unwrap();
+        assert!(store.close_fact("api:events", "events", "c/a", 5).unwrap());
+        assert!(store.generation().unwrap() > generation);
+        assert!(!store.close_fact("api:events", "events", "c/a", 6).unwrap(), "closed once");
+        assert!(!store.close_fact("api:events", "events", "c/nope", 6).unwrap());
+        let facts: Vec<Fact> = store.facts().collect::<Result<_, _>>().unwrap();
+        assert_eq!(facts[0].versions.len(), 1);
+        assert_eq!(facts[0].versions[0].valid_to, Some(5));
     }
 }

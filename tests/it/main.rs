@@ -6,6 +6,7 @@ mod cli;
 mod corpora;
 mod gen_org;
 mod http;
+mod notes;
 mod reingest;
 mod search;
 mod semantic;

@@ -67,7 +67,7 @@ pub fn ingest_with(cfg: &Config, input: &Input<'_>, out: &mut Emitter) {
     let kind = classify(cfg, input.path, &fm.fields, &title, &headings);
     let postmortem = match kind {
         DocumentKind::Postmortem => postmortem::extract(&parsed.sections, &fm.fields, &title),
-        DocumentKind::Runbook | DocumentKind::Other => None,
+        DocumentKind::Runbook | DocumentKind::Other | DocumentKind::Note => None,
     };
     let mut doc_sections: Vec<Section> = parsed
         .sections
@@ -109,6 +109,7 @@ fn kind_name(kind: DocumentKind) -> &'static str {
         DocumentKind::Runbook => "runbook",
         DocumentKind::Postmortem => "postmortem",
         DocumentKind::Other => "document",
+        DocumentKind::Note => "note",
     }
 }
 
