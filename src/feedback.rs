@@ -11,11 +11,11 @@
 //! focus apply to the item's rank:
 //!
 //! ```text
-//! factor = clamp(1.5^useful × 0.5^wrong, 0.25, 2.0)
+//! factor = clamp(1.5^useful × 0.25^wrong, 1/16, 2.0)
 //! ```
 //!
-//! over the current feedback on that focus and item: each `wrong` halves, each `useful`
-//! multiplies by 1.5, and the net is bounded, so no amount of feedback buries an item or
+//! over the current feedback on that focus and item: each `wrong` quarters (an engineer who
+//! looked says it is not the cause: strong evidence), each `useful` multiplies by 1.5, and the net is bounded, so no amount of feedback buries an item or
 //! makes it dominate. Feedback on another focus has no effect; removed feedback has none
 //! (reversible). The counts are cached per feedback generation of the store, so a bundle
 //! asking for a hundred items reads the store once.
@@ -32,9 +32,9 @@ use crate::error::{Error, Result};
 /// Factor of one `useful`.
 pub const USEFUL_FACTOR: f64 = 1.5;
 /// Factor of one `wrong`.
-pub const WRONG_FACTOR: f64 = 0.5;
+pub const WRONG_FACTOR: f64 = 0.25;
 /// Lowest net factor.
-pub const MIN_FACTOR: f64 = 0.25;
+pub const MIN_FACTOR: f64 = 1.0 / 16.0;
 /// Highest net factor.
 pub const MAX_FACTOR: f64 = 2.0;
 /// Longest comment, in characters.
@@ -268,9 +268,9 @@ mod tests {
     #[test]
     fn factors_are_multiplicative_and_bounded() {
         assert_eq!(factor(0, 0), 1.0);
-        assert_eq!(factor(0, 1), 0.5);
+        assert_eq!(factor(0, 1), 0.25);
         assert_eq!(factor(1, 0), 1.5);
-        assert_eq!(factor(1, 1), 0.75);
+        assert_eq!(factor(1, 1), 0.375);
         assert_eq!(factor(0, 5), MIN_FACTOR);
         assert_eq!(factor(5, 0), MAX_FACTOR);
     }

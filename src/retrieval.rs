@@ -145,12 +145,18 @@ impl Engine {
             progress.inc(items.len() as u64);
         }
         progress.finish_and_clear();
+        if report.embedded > 0
+            && let Ok(mut cached) = self.vectors.lock()
+        {
+            // New vectors are not a new store generation: drop the index built without them.
+            *cached = None;
+        }
         report.seconds = started.elapsed().as_secs_f64();
         Ok(report)
     }
 
     /// The in-memory vector index of the current chunks, rebuilt when the store changed
-    /// (and on every query while texts are left unembedded).
+    /// or new texts were embedded.
     fn vector_index(&self, embedder: &dyn Embed) -> Result<Arc<VectorIndex>> {
         cached(&self.vectors, self.store().generation()?, "vector index", || {
             let missing = self.embed_pending_up_to(QUERY_EMBED_MAX)?.pending;
@@ -163,7 +169,9 @@ impl Engine {
                     items.push((item.chunk.clone(), v));
                 }
             }
-            Ok((VectorIndex::new(items, missing), missing == 0))
+            // Kept even with texts missing: only an embedding run adds them, and it drops
+            // this cache.
+            Ok((VectorIndex::new(items, missing), true))
         })
     }
 

@@ -146,23 +146,27 @@ fn search(
         .collect())
 }
 
-/// The section to quote: the one search found, else the first with text after the title.
+/// The section to quote: the one search found, else the first with text after the title
+/// (a section without text, such as a bare title, gives way to the next with text).
 fn section<'d>(
     doc: &'d Document,
     found: Option<&(usize, String, u64)>,
 ) -> Option<&'d lore_schema::Section> {
+    let has_text = |s: &&lore_schema::Section| !s.text.trim().is_empty();
     if let Some((_, heading, line)) = found
-        && let Some(s) = doc
+        && let Some(at) = doc
             .sections
             .iter()
-            .find(|s| u64::from(s.line) == *line || s.heading_path.join(" > ") == *heading)
+            .position(|s| u64::from(s.line) == *line || s.heading_path.join(" > ") == *heading)
+        && let Some(s) = doc.sections[at..].iter().find(has_text)
     {
         return Some(s);
     }
     doc.sections
         .iter()
-        .find(|s| s.heading_path.len() > 1 && !s.text.trim().is_empty())
-        .or(doc.sections.first())
+        .filter(|s| s.heading_path.len() > 1)
+        .find(has_text)
+        .or_else(|| doc.sections.iter().find(has_text))
 }
 
 /// Runbooks for the page, best first.

@@ -453,7 +453,7 @@ impl Engine {
         let runbooks = docs::runbooks(self, &page, &feedback)?;
         let incidents = docs::incidents(self, &page, &feedback)?;
         let telemetry = telemetry::queries(&graph, &focus_node, req.alert.as_deref());
-        let notes = self.context_notes(&focus_node.id, &near, at)?;
+        let notes = self.context_notes(&focus_node.id, &near)?;
 
         let member = graph.members(&focus_node.id).first();
         let cite = Cite {
@@ -484,19 +484,43 @@ impl Engine {
         })
     }
 
-    /// Feedback's rank factor for `item` in bundles about `focus` (1 without feedback).
-    fn feedback_weight(&self, _focus: &NodeId, _item: &str) -> f64 {
-        1.0
+    /// Feedback's rank factor for `item` in bundles about `focus` (`feedback.rs`; 1 when
+    /// there is none or it cannot be read, with a log line).
+    fn feedback_weight(&self, focus: &NodeId, item: &str) -> f64 {
+        self.feedback_factor(focus, item).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "feedback unreadable; ranking without it");
+            1.0
+        })
     }
 
-    /// Notes on the focus and its neighbours.
-    fn context_notes(
-        &self,
-        _focus: &NodeId,
-        _near: &BTreeSet<NodeId>,
-        _at: i64,
-    ) -> Result<Vec<NoteItem>> {
-        Ok(Vec::new())
+    /// Notes on the focus and its neighbours that have not expired, the focus's first.
+    fn context_notes(&self, focus: &NodeId, near: &BTreeSet<NodeId>) -> Result<Vec<NoteItem>> {
+        let mut ids = vec![focus.clone()];
+        ids.extend(near.iter().cloned());
+        let mut notes = self.notes_about(&ids, crate::time::now())?;
+        notes.sort_by_key(|n| n.node != *focus);
+        Ok(notes
+            .into_iter()
+            .map(|n| {
+                let (text, warning) = items::untrusted_text(&n.text, 600);
+                let why = if n.node == *focus {
+                    "tribal note on the focus".to_string()
+                } else {
+                    format!("tribal note on {}, a neighbour", n.node)
+                };
+                NoteItem {
+                    id: n.id,
+                    node: n.node.to_string(),
+                    text,
+                    author: n.author,
+                    created: n.created,
+                    why,
+                    cite: Cite { source: n.source, locator: n.locator },
+                    untrusted: true,
+                    warning,
+                }
+            })
+            .collect())
     }
 }
 

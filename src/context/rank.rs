@@ -41,7 +41,7 @@ use crate::graph::{Direction, EdgeFilter, Graph, ImpactHit};
 use crate::model::{Edge, Node};
 
 /// Hops downstream the bundle looks for causes.
-pub(crate) const DEPTH: usize = 3;
+pub(crate) const DEPTH: usize = 4;
 /// Minutes before the alert at which the near-time boost halves.
 const NEAR_MINUTES: f64 = 15.0;
 /// Weight of the structural prior against change scores.

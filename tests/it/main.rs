@@ -3,6 +3,7 @@
 
 mod changes;
 mod cli;
+mod context;
 mod corpora;
 mod gen_org;
 mod http;
