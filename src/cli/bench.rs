@@ -1,7 +1,9 @@
 //! `lore bench`: impact-query latency, graph load time and memory on a generated
-//! organisation (`../shared/tools/gen-org`).
+//! organisation (`../shared/tools/gen-org`); what-changed (`--changes`) and
+//! incident-context bundles (`--context`).
 
 mod changes;
+mod context;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -34,6 +36,10 @@ pub(crate) struct BenchArgs {
     /// what-changed queries (the ground truth's `changes` queries).
     #[arg(long)]
     changes: bool,
+    /// Also ingest runbooks, postmortems (without embeddings) and change events, and time
+    /// one incident-context bundle per incident of `truth/postmortems.jsonl`.
+    #[arg(long)]
+    context: bool,
 }
 
 fn rss_kib() -> u64 {
@@ -132,6 +138,9 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     }
     if args.changes {
         report["changes"] = changes::run(&engine, &org)?;
+    }
+    if args.context {
+        report["context"] = context::run(&engine, &org, args.changes)?;
     }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);

@@ -434,7 +434,7 @@ impl Engine {
                     .join(", ")
             ));
         }
-        let changes = rank::changes(&changes_view, at, symptom, &feedback);
+        let changes = rank::changes(&graph, &changes_view, at, symptom, &feedback);
         let suspects = rank::suspects(&graph, &focus_node, &down, &changes, &feedback);
         let blast_radius = rank::blast_radius(&graph, &focus_node);
         let query = if alert_text.trim().is_empty() {

@@ -12,24 +12,29 @@
 //! what the bundle knows:
 //!
 //! ```text
-//! score = kind_weight × distance × recency × symptom × feedback
+//! score    = kind_weight × distance × recency × shared × symptom × feedback
 //! distance = 1 / (1 + hops / 2)
-//! recency  = 1 / (1 + hours_before / 3) × (1 + 1 / (1 + minutes_before / 15))
+//! recency  = 1 / (1 + hours_before / 3) × (1 + 2 × near)
+//! near     = min(1, minutes_before / 5) / (1 + max(0, minutes_before − 5) / 15)
+//! shared   = 1 + 0.5 × sharing(changed node)
+//! sharing  = min(1, ln(1 + callers) / ln(1 + 50)), at least 0.5 for a datastore
 //! symptom  = 1.15 when the change's kind is one that commonly causes the alert's
 //!            class of symptom (latency: config, migration, scale, feature flag;
 //!            errors: deploy, config, feature flag; saturation: deploy, config, scale),
 //!            else 1
 //! ```
 //!
-//! The second recency factor doubles a change landing right before the alert (and is 1.5
-//! a quarter of an hour before): changes that cause incidents usually show within
-//! minutes. `feedback` is the bounded factor of engineers' verdicts on that change for
-//! this focus.
+//! `recency` has a slow part (it halves 3 hours before the alert) and a near-time boost:
+//! a change that causes an incident usually shows within minutes, so one landing 5 to 20
+//! minutes before the alert counts up to three times as much. The boost ramps up over the
+//! first 5 minutes: a change has to roll out and take traffic, and an alert's rate
+//! (typically over a 5-minute window) has to move, before the alert can start, so a change
+//! made a minute before the alert is rarely its cause. `shared` favours dependencies many
+//! services share (platform services, datastores), a likelier cause than a leaf. `feedback`
+//! is the bounded factor of engineers' verdicts on that change for this focus.
 //!
 //! **Suspects** are the focus and its dependencies: the best change score on each, plus a
-//! structural prior `0.05 × distance × (1 + shared)` where `shared` is 0.5 for a
-//! datastore and grows with the number of callers (`ln(1 + callers) / ln(1 + 50)`, at most
-//! 1): a dependency many services share is a likelier cause than a leaf.
+//! structural prior `0.05 × distance × (1 + sharing)`.
 
 use std::collections::BTreeMap;
 
@@ -42,8 +47,15 @@ use crate::model::{Edge, Node};
 
 /// Hops downstream the bundle looks for causes.
 pub(crate) const DEPTH: usize = 4;
-/// Minutes before the alert at which the near-time boost halves.
+/// Minutes after [`LAG_MINUTES`] at which the near-time boost halves.
 const NEAR_MINUTES: f64 = 15.0;
+/// Minutes a change takes to be able to start an alert: the near-time boost ramps up
+/// over them.
+const LAG_MINUTES: f64 = 5.0;
+/// Weight of the near-time boost.
+const NEAR_WEIGHT: f64 = 2.0;
+/// Weight of how shared the changed node is.
+const SHARED_WEIGHT: f64 = 0.5;
 /// Weight of the structural prior against change scores.
 const PRIOR: f64 = 0.05;
 /// Characters of a change description kept.
@@ -119,14 +131,34 @@ impl Symptom {
     }
 }
 
-/// The change score of the module docs, without feedback.
-pub(crate) fn change_score(kind: &ChangeKind, hops: usize, age_secs: i64, symptom: Symptom) -> f64 {
-    let age = age_secs.max(0) as f64;
-    let recency =
-        1.0 / (1.0 + age / 3600.0 / 3.0) * (1.0 + 1.0 / (1.0 + age / 60.0 / NEAR_MINUTES));
+/// The change score of the module docs, without feedback; `sharing` is that of the
+/// changed node ([`sharing`]).
+pub(crate) fn change_score(
+    kind: &ChangeKind,
+    hops: usize,
+    age_secs: i64,
+    sharing: f64,
+    symptom: Symptom,
+) -> f64 {
+    let minutes = age_secs.max(0) as f64 / 60.0;
+    let near =
+        (minutes / LAG_MINUTES).min(1.0) / (1.0 + (minutes - LAG_MINUTES).max(0.0) / NEAR_MINUTES);
+    let recency = 1.0 / (1.0 + minutes / 60.0 / 3.0) * (1.0 + NEAR_WEIGHT * near);
     let distance = 1.0 / (1.0 + hops as f64 / 2.0);
     let fit = if symptom.favours(kind) { 1.15 } else { 1.0 };
-    crate::changes::kind_weight(kind) * distance * recency * fit
+    crate::changes::kind_weight(kind) * distance * recency * (1.0 + SHARED_WEIGHT * sharing) * fit
+}
+
+/// How shared a node is, 0 to 1: `ln(1 + callers) / ln(1 + 50)`, at least 0.5 for a
+/// datastore.
+pub(crate) fn sharing(graph: &Graph, node: &Node) -> (f64, usize) {
+    let (_, inc) = graph.edges_of(&node.id);
+    let callers = inc.iter().filter(|e| e.kind.is_request_path()).count();
+    let mut shared = (((1 + callers) as f64).ln() / 51f64.ln()).min(1.0);
+    if node.kind == NodeKind::Datastore {
+        shared = shared.max(0.5);
+    }
+    (shared, callers)
 }
 
 fn round(x: f64) -> f64 {
@@ -223,6 +255,7 @@ pub(crate) fn blast_radius(graph: &Graph, focus: &Node) -> Vec<BlastItem> {
 
 /// Changes re-ranked for the bundle, with `feedback(id)` applied.
 pub(crate) fn changes(
+    graph: &Graph,
     view: &ChangesView,
     until: i64,
     symptom: Symptom,
@@ -235,13 +268,17 @@ pub(crate) fn changes(
             let ts = crate::time::parse(&c.ts).unwrap_or(until);
             let kind = ChangeKind::from_name(&c.kind);
             let fb = feedback(&c.id);
-            let score = round(change_score(&kind, c.hops, until - ts, symptom) * fb);
+            let (shared, callers) = graph.node(&c.node).map_or((0.0, 0), |n| sharing(graph, n));
+            let score = round(change_score(&kind, c.hops, until - ts, shared, symptom) * fb);
             let place = if c.hops == 0 {
                 "on the focus".to_string()
             } else {
                 format!("{} hop(s) down", c.hops)
             };
             let mut why = format!("{} {} before the alert, {place}", c.kind, ago(until - ts));
+            if callers >= 10 {
+                why.push_str(&format!("; {} is shared by {callers} callers", c.service));
+            }
             if symptom.favours(&kind) {
                 why.push_str(&format!(
                     "; {} changes often cause {} alerts",
@@ -310,13 +347,7 @@ pub(crate) fn suspects(
         if !matches!(node.kind, NodeKind::Service | NodeKind::Datastore) {
             continue;
         }
-        let (_, inc) = graph.edges_of(&node.id);
-        let callers = inc.iter().filter(|e| e.kind.is_request_path()).count();
-        let mut shared = ((1 + callers) as f64).ln() / 51f64.ln();
-        shared = shared.min(1.0);
-        if node.kind == NodeKind::Datastore {
-            shared = shared.max(0.5);
-        }
+        let (shared, callers) = sharing(graph, node);
         let distance = 1.0 / (1.0 + hit.depth as f64 / 2.0);
         let prior = PRIOR * distance * (1.0 + shared);
         let (change_score, n_changes, top) =
@@ -370,19 +401,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_change_right_before_the_alert_ranks_higher() {
+    fn a_change_minutes_before_the_alert_ranks_higher() {
         let s = Symptom::Unknown;
+        let score = |kind: &ChangeKind, hops, minutes: i64, shared| {
+            change_score(kind, hops, minutes * 60, shared, s)
+        };
+        let deploy = ChangeKind::Deploy;
+        assert!(score(&deploy, 1, 10, 0.0) > score(&deploy, 1, 90, 0.0));
+        // Too soon to have started the alert: below one ten minutes before.
+        assert!(score(&deploy, 1, 1, 0.0) < score(&deploy, 1, 10, 0.0));
+        assert!(score(&deploy, 0, 10, 0.0) > score(&deploy, 2, 10, 0.0));
+        assert!(score(&deploy, 1, 10, 1.0) > score(&deploy, 1, 10, 0.0));
         assert!(
-            change_score(&ChangeKind::Deploy, 1, 10 * 60, s)
-                > change_score(&ChangeKind::Deploy, 1, 90 * 60, s)
-        );
-        assert!(
-            change_score(&ChangeKind::Deploy, 0, 60, s)
-                > change_score(&ChangeKind::Deploy, 2, 60, s)
-        );
-        assert!(
-            change_score(&ChangeKind::Config, 1, 600, Symptom::Latency)
-                > change_score(&ChangeKind::Config, 1, 600, Symptom::Unknown)
+            change_score(&ChangeKind::Config, 1, 600, 0.0, Symptom::Latency)
+                > change_score(&ChangeKind::Config, 1, 600, 0.0, Symptom::Unknown)
         );
         assert_eq!(Symptom::of("HighLatencyP99"), Symptom::Latency);
         assert_eq!(Symptom::of("HighErrorRate"), Symptom::Errors);
