@@ -36,12 +36,19 @@ pub(crate) fn run(engine: Engine, org: &Path, bind: &str) -> anyhow::Result<Exit
     println!(
         "  curl '{base}/v1/changes?node=checkout&depth=1&since=2026-10-27T12:00:00Z&until=2026-10-27T14:30:00Z'"
     );
+    println!(
+        "  curl -XPOST '{base}/v1/context?format=markdown' -H 'content-type: application/json' -d '{{\"alert\":\"CheckoutHighErrorRate\",\"labels\":{{\"service\":\"checkout\"}},\"at\":\"2026-10-27T13:55:00Z\"}}'"
+    );
     // The binary the user just ran, so the commands work without `lore` on PATH.
     let bin =
         std::env::current_exe().map_or_else(|_| "lore".to_string(), |p| p.display().to_string());
     println!("  LORE_DATA_DIR={} {bin} impact orders-db --direction upstream", data_dir.display());
     println!(
         "  LORE_DATA_DIR={} {bin} changes checkout --since 2026-10-26 --until 2026-10-27T14:30:00Z",
+        data_dir.display()
+    );
+    println!(
+        "  LORE_DATA_DIR={} {bin} context --alert CheckoutHighErrorRate --label service=checkout --at 2026-10-27T13:55:00Z",
         data_dir.display()
     );
     println!("Press Ctrl-C to stop.");

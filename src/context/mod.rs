@@ -47,6 +47,8 @@ pub const MIN_BUDGET: usize = 200;
 pub const MAX_BUDGET: usize = 200_000;
 /// Window of changes before the incident when a request gives none: 6 hours.
 pub const DEFAULT_WINDOW_SECS: i64 = 6 * 3600;
+/// Fewest tokens any item costs (an item has an id, a why and a citation).
+const MIN_ITEM_TOKENS: usize = 8;
 /// Bundles kept in memory for `more`.
 const KEPT: usize = 256;
 
@@ -172,10 +174,11 @@ pub(crate) struct Full {
 
 impl Full {
     /// Per section (in [`SECTIONS`] order): each item's JSON and markdown.
-    fn rendered(&self, section: usize, format: Format) -> Vec<String> {
-        fn each<T: Serialize + Markdown>(items: &[T], format: Format) -> Vec<String> {
+    fn rendered(&self, section: usize, format: Format, cap: usize) -> Vec<String> {
+        fn each<T: Serialize + Markdown>(items: &[T], format: Format, cap: usize) -> Vec<String> {
             items
                 .iter()
+                .take(cap)
                 .map(|i| match format {
                     Format::Json => serde_json::to_string(i).unwrap_or_default(),
                     Format::Markdown => i.markdown(),
@@ -183,13 +186,13 @@ impl Full {
                 .collect()
         }
         match section {
-            0 => each(&self.suspects, format),
-            1 => each(&self.changes, format),
-            2 => each(&self.runbooks, format),
-            3 => each(&self.notes, format),
-            4 => each(&self.blast_radius, format),
-            5 => each(&self.incidents, format),
-            _ => each(&self.telemetry, format),
+            0 => each(&self.suspects, format, cap),
+            1 => each(&self.changes, format, cap),
+            2 => each(&self.runbooks, format, cap),
+            3 => each(&self.notes, format, cap),
+            4 => each(&self.blast_radius, format, cap),
+            5 => each(&self.incidents, format, cap),
+            _ => each(&self.telemetry, format, cap),
         }
     }
 
@@ -263,8 +266,11 @@ impl Full {
             });
         }
         let mut costs = Vec::new();
+        // Every item costs more than MIN_ITEM_TOKENS, so no section can take more than
+        // budget / MIN_ITEM_TOKENS items: the rest need no rendering or counting.
+        let cap = budget / MIN_ITEM_TOKENS;
         for s in 0..SECTIONS.len() {
-            for (rank, text) in self.rendered(s, format).iter().enumerate() {
+            for (rank, text) in self.rendered(s, format, cap).iter().enumerate() {
                 costs.push(budget::Cost { section: s, rank, tokens: budget::count(text) });
             }
         }
@@ -385,6 +391,7 @@ impl Engine {
     }
 
     fn context_full(&self, req: &ContextRequest) -> Result<Full> {
+        let started = std::time::Instant::now();
         let graph = self.graph(None)?;
         let resolved =
             focus::resolve(&graph, req.service.as_deref(), req.alert.as_deref(), &req.labels)?;
@@ -434,9 +441,11 @@ impl Engine {
                     .join(", ")
             ));
         }
+        let t_changes = started.elapsed();
         let changes = rank::changes(&graph, &changes_view, at, symptom, &feedback);
         let suspects = rank::suspects(&graph, &focus_node, &down, &changes, &feedback);
         let blast_radius = rank::blast_radius(&graph, &focus_node);
+        let t_topology = started.elapsed();
         let query = if alert_text.trim().is_empty() {
             focus_node.name.clone()
         } else {
@@ -451,9 +460,19 @@ impl Engine {
             at,
         };
         let runbooks = docs::runbooks(self, &page, &feedback)?;
+        let t_runbooks = started.elapsed();
         let incidents = docs::incidents(self, &page, &feedback)?;
+        let t_incidents = started.elapsed();
         let telemetry = telemetry::queries(&graph, &focus_node, req.alert.as_deref());
         let notes = self.context_notes(&focus_node.id, &near)?;
+        tracing::debug!(
+            changes_ms = t_changes.as_millis() as u64,
+            topology_ms = t_topology.as_millis() as u64,
+            runbooks_ms = t_runbooks.as_millis() as u64,
+            incidents_ms = t_incidents.as_millis() as u64,
+            total_ms = started.elapsed().as_millis() as u64,
+            "context sections"
+        );
 
         let member = graph.members(&focus_node.id).first();
         let cite = Cite {
