@@ -100,6 +100,9 @@ pub struct ChangeHit {
     pub reported_as: Option<String>,
     /// When (RFC 3339).
     pub ts: String,
+    /// When, in unix seconds (the same instant as `ts`).
+    #[serde(skip)]
+    pub unix_ts: i64,
     /// deploy, config, feature_flag, migration, scale, rollback, commit or another name.
     pub kind: String,
     /// Hops from the queried node (0: the node itself).
@@ -259,6 +262,7 @@ impl Engine {
                     node: id.clone(),
                     reported_as: (ev.service != target.name).then(|| ev.service.clone()),
                     ts: crate::time::format(ev.ts),
+                    unix_ts: ev.ts,
                     kind: ev.kind.as_str().to_string(),
                     hops: *hops,
                     path: path.clone(),

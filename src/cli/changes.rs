@@ -9,7 +9,6 @@ use anyhow::Context;
 use lore::changes::{ChangesRequest, ChangesView, DiffView, GitReport};
 use lore::{Engine, time};
 use lore_ingestors::git_history;
-use serde::Serialize;
 
 /// Options of `lore changes`.
 #[derive(Debug, clap::Args)]
@@ -68,13 +67,6 @@ pub(crate) struct IngestGitArgs {
     json: bool,
 }
 
-fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, value)?;
-    writeln!(out)?;
-    Ok(())
-}
-
 fn parse_time(flag: &str, text: Option<String>) -> anyhow::Result<Option<i64>> {
     text.map(|t| time::parse(&t).map_err(anyhow::Error::msg).with_context(|| format!("--{flag}")))
         .transpose()
@@ -90,7 +82,7 @@ pub(crate) fn changes(engine: &Engine, args: ChangesArgs) -> anyhow::Result<Exit
     };
     let view = engine.changes(&req)?;
     if args.json {
-        print_json(&view)?;
+        super::output::json(&view)?;
     } else {
         print_changes(&view)?;
     }
@@ -141,7 +133,7 @@ pub(crate) fn diff(engine: &Engine, args: DiffArgs) -> anyhow::Result<ExitCode> 
     let since = time::parse(&args.since).map_err(anyhow::Error::msg).context("--since")?;
     let view = engine.diff(since, parse_time("until", args.until)?)?;
     if args.json {
-        print_json(&view)?;
+        super::output::json(&view)?;
     } else {
         print_diff(&view)?;
     }
@@ -188,7 +180,7 @@ pub(crate) fn ingest_git(engine: &Engine, args: IngestGitArgs) -> anyhow::Result
     config.rules = rules;
     let report = engine.ingest_git(&args.repo, &config, time::now())?;
     if args.json {
-        print_json(&report)?;
+        super::output::json(&report)?;
     } else {
         print_git(&report)?;
     }

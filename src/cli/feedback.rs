@@ -6,7 +6,6 @@ use std::process::ExitCode;
 
 use lore::feedback::{FeedbackRequest, FeedbackView};
 use lore::{Engine, time};
-use serde::Serialize;
 
 /// Options of `lore feedback`.
 #[derive(Debug, clap::Args)]
@@ -60,13 +59,6 @@ enum FeedbackCommand {
     },
 }
 
-fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, value)?;
-    writeln!(out)?;
-    Ok(())
-}
-
 fn line(f: &FeedbackView) -> String {
     let mut parts = vec![f.id.clone(), f.focus.clone(), f.item.clone(), f.verdict.to_string()];
     parts.push(f.created.clone());
@@ -83,7 +75,7 @@ pub(crate) fn run(engine: &Engine, args: FeedbackArgs) -> anyhow::Result<ExitCod
             let req = FeedbackRequest { bundle_id: bundle, focus, item, verdict, author, comment };
             let feedback = engine.add_feedback(&req, now)?;
             if json {
-                print_json(&feedback)?;
+                super::output::json(&feedback)?;
             } else {
                 writeln!(out, "added {}", line(&feedback))?;
             }
@@ -91,7 +83,7 @@ pub(crate) fn run(engine: &Engine, args: FeedbackArgs) -> anyhow::Result<ExitCod
         FeedbackCommand::List { focus, json } => {
             let list = engine.feedback(focus.as_deref())?;
             if json {
-                print_json(&list)?;
+                super::output::json(&list)?;
             } else {
                 for f in &list.feedback {
                     writeln!(out, "{}", line(f))?;
@@ -104,7 +96,7 @@ pub(crate) fn run(engine: &Engine, args: FeedbackArgs) -> anyhow::Result<ExitCod
         FeedbackCommand::Rm { id, json } => {
             let feedback = engine.remove_feedback(&id, now)?;
             if json {
-                print_json(&feedback)?;
+                super::output::json(&feedback)?;
             } else {
                 writeln!(out, "removed {}", feedback.id)?;
             }

@@ -5,7 +5,6 @@ use std::process::ExitCode;
 
 use lore::notes::{NoteRequest, NoteView};
 use lore::{Engine, time};
-use serde::Serialize;
 
 /// Options of `lore note`.
 #[derive(Debug, clap::Args)]
@@ -57,13 +56,6 @@ enum NoteCommand {
     },
 }
 
-fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, value)?;
-    writeln!(out)?;
-    Ok(())
-}
-
 fn print_note(out: &mut impl Write, n: &NoteView) -> std::io::Result<()> {
     let mut meta = vec![n.node.to_string(), n.created.clone()];
     meta.extend(n.author.clone());
@@ -82,7 +74,7 @@ pub(crate) fn run(engine: &Engine, args: NoteArgs) -> anyhow::Result<ExitCode> {
         NoteCommand::Add { node, text, author, expires, tags, json } => {
             let note = engine.add_note(&NoteRequest { node, text, author, expires, tags }, now)?;
             if json {
-                print_json(&note)?;
+                super::output::json(&note)?;
             } else {
                 writeln!(std::io::stdout(), "added {} on {}", note.id, note.node)?;
             }
@@ -90,7 +82,7 @@ pub(crate) fn run(engine: &Engine, args: NoteArgs) -> anyhow::Result<ExitCode> {
         NoteCommand::List { node, all, json } => {
             let list = engine.notes(node.as_deref(), all, now)?;
             if json {
-                print_json(&list)?;
+                super::output::json(&list)?;
             } else {
                 let mut out = std::io::stdout().lock();
                 for n in &list.notes {
@@ -104,7 +96,7 @@ pub(crate) fn run(engine: &Engine, args: NoteArgs) -> anyhow::Result<ExitCode> {
         NoteCommand::Rm { id, json } => {
             let note = engine.remove_note(&id, now)?;
             if json {
-                print_json(&note)?;
+                super::output::json(&note)?;
             } else {
                 writeln!(std::io::stdout(), "removed {}", note.id)?;
             }

@@ -7,7 +7,8 @@ use lore::ingest::SourceReport;
 use lore::model::Edge;
 use serde::Serialize;
 
-fn json<T: Serialize>(value: &T) -> anyhow::Result<()> {
+/// Prints `value` as pretty JSON on stdout: what every `--json` prints.
+pub(crate) fn json<T: Serialize>(value: &T) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     serde_json::to_writer_pretty(&mut out, value)?;
     writeln!(out)?;

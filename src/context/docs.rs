@@ -124,12 +124,36 @@ fn linked_docs<'g>(page: &Page<'g>, kind: lore_schema::DocumentKind) -> BTreeSet
     out
 }
 
-/// Search ranks (0-based) and best sections by document id.
-fn search(
+/// Search rank (0-based), heading and line of the best section, by document id.
+type Found = BTreeMap<String, (usize, String, u64)>;
+
+/// The documents of `kind` to rank: those linked to the focus or a neighbour, and those
+/// search finds for the alert's text; with what search found.
+fn candidates<'g>(
     engine: &Engine,
-    page: &Page<'_>,
-    kind: &str,
-) -> Result<BTreeMap<String, (usize, String, u64)>> {
+    page: &Page<'g>,
+    kind: lore_schema::DocumentKind,
+) -> Result<(Found, Vec<(NodeId, &'g Document)>)> {
+    let found = search(engine, page, kind)?;
+    let mut ids = linked_docs(page, kind);
+    ids.extend(found.keys().filter_map(|k| k.parse::<NodeId>().ok()));
+    let docs = ids
+        .into_iter()
+        .filter_map(|id| {
+            let doc = page.graph.documents().get(&id).filter(|d| d.kind == kind)?;
+            Some((id, doc))
+        })
+        .collect();
+    Ok((found, docs))
+}
+
+/// Search over the alert's text for documents of `kind`.
+fn search(engine: &Engine, page: &Page<'_>, kind: lore_schema::DocumentKind) -> Result<Found> {
+    let kind = match kind {
+        lore_schema::DocumentKind::Postmortem => "postmortem",
+        lore_schema::DocumentKind::Note => "note",
+        _ => "runbook",
+    };
     let req = SearchRequest {
         query: page.query.clone(),
         kinds: vec![kind.to_string()],
@@ -176,15 +200,9 @@ pub(crate) fn runbooks(
     feedback: &dyn Fn(&str) -> f64,
 ) -> Result<Vec<RunbookItem>> {
     let graph = page.graph;
-    let found = search(engine, page, "runbook")?;
-    let mut candidates = linked_docs(page, lore_schema::DocumentKind::Runbook);
-    candidates.extend(found.keys().filter_map(|k| k.parse::<NodeId>().ok()));
+    let (found, docs) = candidates(engine, page, lore_schema::DocumentKind::Runbook)?;
     let mut items = Vec::new();
-    for id in candidates {
-        let Some(doc) = graph.documents().get(&id) else { continue };
-        if doc.kind != lore_schema::DocumentKind::Runbook {
-            continue;
-        }
+    for (id, doc) in docs {
         let (strong, any) = links(graph, &id);
         let about_focus = strong.contains(page.focus);
         let about_near = strong.iter().chain(&any).any(|n| page.near.contains(n));
@@ -275,15 +293,9 @@ pub(crate) fn incidents(
     feedback: &dyn Fn(&str) -> f64,
 ) -> Result<Vec<IncidentItem>> {
     let graph = page.graph;
-    let found = search(engine, page, "postmortem")?;
-    let mut candidates = linked_docs(page, lore_schema::DocumentKind::Postmortem);
-    candidates.extend(found.keys().filter_map(|k| k.parse::<NodeId>().ok()));
+    let (found, docs) = candidates(engine, page, lore_schema::DocumentKind::Postmortem)?;
     let mut items = Vec::new();
-    for id in candidates {
-        let Some(doc) = graph.documents().get(&id) else { continue };
-        if doc.kind != lore_schema::DocumentKind::Postmortem {
-            continue;
-        }
+    for (id, doc) in docs {
         let Some(from) = available_from(doc) else { continue };
         if from > page.at {
             continue;

@@ -6,12 +6,22 @@ use serde::Serialize;
 use super::untrusted;
 
 /// Where an item was read.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Cite {
     /// Source: the ingested path, `git:<repo>`, `api:events`, `api:notes`.
     pub source: String,
     /// `file:line`, commit, URL or event id.
     pub locator: String,
+}
+
+impl Cite {
+    /// Where a declaration merged into a node was read; empty for none.
+    pub(crate) fn of(member: Option<&crate::model::Member>) -> Cite {
+        member.map_or_else(Cite::default, |m| Cite {
+            source: m.source.clone(),
+            locator: m.locator.clone(),
+        })
+    }
 }
 
 /// A node hit if the focus fails.
@@ -68,6 +78,9 @@ pub struct ChangeItem {
     pub id: String,
     /// Canonical name of the changed node.
     pub service: String,
+    /// Id of the changed node.
+    #[serde(skip)]
+    pub node: lore_schema::NodeId,
     /// When (RFC 3339).
     pub ts: String,
     /// deploy, config, feature_flag, migration, ...

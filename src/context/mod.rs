@@ -310,11 +310,7 @@ impl Engine {
             "context sections"
         );
 
-        let member = graph.members(&focus_node.id).first();
-        let cite = Cite {
-            source: member.map_or(String::new(), |m| m.source.clone()),
-            locator: member.map_or(String::new(), |m| m.locator.clone()),
-        };
+        let cite = Cite::of(graph.members(&focus_node.id).first());
         let escalation = escalation(&graph, &focus_node);
         let id = bundle_id(req, &focus_node.id, at, self.store().generation()?);
         Ok(Full {
@@ -397,10 +393,7 @@ fn escalation(graph: &crate::graph::Graph, node: &Node) -> Vec<Escalation> {
         .iter()
         .find(|m| m.declared_as.starts_with("Component") || m.declared_as.starts_with("Resource"))
         .or_else(|| graph.members(&node.id).first());
-    let cite = Cite {
-        source: catalog.map_or(String::new(), |m| m.source.clone()),
-        locator: catalog.map_or(String::new(), |m| m.locator.clone()),
-    };
+    let cite = Cite::of(catalog);
     node.attrs
         .iter()
         .filter(|(k, _)| KEYS.iter().any(|w| k.to_ascii_lowercase().contains(w)))

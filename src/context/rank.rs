@@ -38,7 +38,7 @@
 
 use std::collections::BTreeMap;
 
-use lore_schema::{ChangeKind, NodeKind};
+use lore_schema::{ChangeKind, NodeId, NodeKind};
 
 use super::items::{BlastItem, ChangeItem, Cite, Suspect, untrusted_text};
 use crate::changes::ChangesView;
@@ -186,15 +186,7 @@ fn cite_of(path: &[Edge]) -> Cite {
     path.first()
         .and_then(|e| e.evidence.first())
         .map(|ev| Cite { source: ev.source.clone(), locator: ev.locator.clone() })
-        .unwrap_or(Cite { source: String::new(), locator: String::new() })
-}
-
-/// Where `node` is declared (its first member).
-fn focus_cite(graph: &Graph, node: &Node) -> Cite {
-    graph.members(&node.id).first().map_or(
-        Cite { source: String::new(), locator: String::new() },
-        |m| Cite { source: m.source.clone(), locator: m.locator.clone() },
-    )
+        .unwrap_or_default()
 }
 
 /// Why `node` is an entry point, if it is one.
@@ -265,7 +257,7 @@ pub(crate) fn changes(
         .results
         .iter()
         .map(|c| {
-            let ts = crate::time::parse(&c.ts).unwrap_or(until);
+            let ts = c.unix_ts;
             let kind = ChangeKind::from_name(&c.kind);
             let fb = feedback(&c.id);
             let (shared, callers) = graph.node(&c.node).map_or((0.0, 0), |n| sharing(graph, n));
@@ -293,6 +285,7 @@ pub(crate) fn changes(
             ChangeItem {
                 id: c.id.clone(),
                 service: c.service.clone(),
+                node: c.node.clone(),
                 ts: c.ts.clone(),
                 kind: c.kind.clone(),
                 hops: c.hops,
@@ -325,9 +318,9 @@ pub(crate) fn suspects(
     changes: &[ChangeItem],
     feedback: &dyn Fn(&str) -> f64,
 ) -> Vec<Suspect> {
-    let mut best: BTreeMap<&str, (f64, usize, &ChangeItem)> = BTreeMap::new();
+    let mut best: BTreeMap<&NodeId, (f64, usize, &ChangeItem)> = BTreeMap::new();
     for c in changes {
-        let e = best.entry(c.service.as_str()).or_insert((c.score, 0, c));
+        let e = best.entry(&c.node).or_insert((c.score, 0, c));
         e.1 += 1;
         if c.score > e.0 {
             e.0 = c.score;
@@ -351,7 +344,7 @@ pub(crate) fn suspects(
         let distance = 1.0 / (1.0 + hit.depth as f64 / 2.0);
         let prior = PRIOR * distance * (1.0 + shared);
         let (change_score, n_changes, top) =
-            best.get(node.name.as_str()).map_or((0.0, 0, None), |(s, n, c)| (*s, *n, Some(*c)));
+            best.get(&node.id).map_or((0.0, 0, None), |(s, n, c)| (*s, *n, Some(*c)));
         let fb = feedback(node.id.as_str());
         let score = round((change_score + prior) * fb);
         let mut why = Vec::new();
@@ -387,7 +380,11 @@ pub(crate) fn suspects(
             score,
             changes: n_changes,
             why: why.join("; "),
-            cite: if hit.depth == 0 { focus_cite(graph, node) } else { cite_of(&hit.path) },
+            cite: if hit.depth == 0 {
+                Cite::of(graph.members(&node.id).first())
+            } else {
+                cite_of(&hit.path)
+            },
         });
     }
     out.sort_by(|a, b| {

@@ -17,7 +17,7 @@ use regex::Regex;
 
 use super::items::{Cite, TelemetryItem};
 use crate::graph::Graph;
-use crate::model::Node;
+use crate::model::{Member, Node};
 
 /// Pod labels that name an app, best first.
 const APP_LABELS: &[&str] = &["app.kubernetes.io/name", "app", "k8s-app", "name", "component"];
@@ -37,6 +37,13 @@ fn prom_label(k8s_label: &str) -> String {
     k8s_label.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect()
 }
 
+/// The workload declaration (Deployment, StatefulSet, DaemonSet) merged into `focus`.
+fn workload<'g>(graph: &'g Graph, focus: &Node) -> Option<&'g Member> {
+    graph.members(&focus.id).iter().find(|m| {
+        ["Deployment", "StatefulSet", "DaemonSet"].iter().any(|k| m.declared_as.starts_with(k))
+    })
+}
+
 /// The selector of the module docs.
 fn selector(graph: &Graph, focus: &Node, alert: Option<&Node>) -> Selector {
     let names: Vec<&str> = std::iter::once(focus.name.as_str())
@@ -51,30 +58,14 @@ fn selector(graph: &Graph, focus: &Node, alert: Option<&Node>) -> Selector {
             .map(|c| format!("{}=\"{}\"", &c[1], &c[3]))
             .collect();
         if let Some(first) = found.first() {
-            let locator =
-                graph.members(&alert.id).first().map_or(String::new(), |m| m.locator.clone());
-            let source =
-                graph.members(&alert.id).first().map_or(String::new(), |m| m.source.clone());
             return Selector {
                 matchers: first.clone(),
                 why: format!("selector from alert rule {}", alert.name),
-                cite: Cite { source, locator },
+                cite: Cite::of(graph.members(&alert.id).first()),
             };
         }
     }
-    let member = graph
-        .members(&focus.id)
-        .iter()
-        .find(|m| {
-            m.declared_as.starts_with("Deployment")
-                || m.declared_as.starts_with("StatefulSet")
-                || m.declared_as.starts_with("DaemonSet")
-        })
-        .or_else(|| graph.members(&focus.id).first());
-    let cite = member.map_or(Cite { source: String::new(), locator: String::new() }, |m| Cite {
-        source: m.source.clone(),
-        locator: m.locator.clone(),
-    });
+    let cite = Cite::of(workload(graph, focus).or_else(|| graph.members(&focus.id).first()));
     let ns = focus.namespace.as_ref().map(|ns| format!("namespace=\"{ns}\","));
     if let Some((key, value)) =
         APP_LABELS.iter().find_map(|k| focus.labels.get(*k).map(|v| (*k, v)))
@@ -110,11 +101,7 @@ pub(crate) fn queries(graph: &Graph, focus: &Node, alert: Option<&str>) -> Vec<T
     if let Some(a) = alert_node
         && let Some(expr) = a.attrs.get("expr")
     {
-        let m = graph.members(&a.id).first();
-        let cite = Cite {
-            source: m.map_or(String::new(), |m| m.source.clone()),
-            locator: m.map_or(String::new(), |m| m.locator.clone()),
-        };
+        let cite = Cite::of(graph.members(&a.id).first());
         let expr = expr.split("\n\n").next().unwrap_or(expr).trim().to_string();
         out.push(item("promql", expr, "the alert's own expression", &cite, "from the alert rule"));
     }
@@ -142,18 +129,7 @@ pub(crate) fn queries(graph: &Graph, focus: &Node, alert: Option<&str>) -> Vec<T
             &sel.why,
         ));
     }
-    let manifest = graph
-        .members(&focus.id)
-        .iter()
-        .find(|m| {
-            m.declared_as.starts_with("Deployment")
-                || m.declared_as.starts_with("StatefulSet")
-                || m.declared_as.starts_with("DaemonSet")
-        })
-        .map_or(sel.cite.clone(), |m| Cite {
-            source: m.source.clone(),
-            locator: m.locator.clone(),
-        });
+    let manifest = workload(graph, focus).map_or(sel.cite.clone(), |m| Cite::of(Some(m)));
     let kube_kind = focus.attrs.get("k8s_kind").map(|k| k.to_ascii_lowercase());
     if let (Some(ns), Some(kind)) = (&focus.namespace, &kube_kind) {
         let name = graph
