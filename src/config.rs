@@ -15,6 +15,9 @@
 //! [embedding]
 //! model_dir = ".assets/all-MiniLM-L6-v2"                           # LORE_MODEL_DIR
 //! ort_lib = ".assets/onnxruntime/libonnxruntime.so.1.31.0"         # LORE_ORT_LIB
+//!
+//! [queries]
+//! dir = "queries.d"           # LORE_QUERIES_DIR: named queries added to the built-ins
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -40,6 +43,17 @@ pub struct Config {
     /// Where the embedding model is.
     #[serde(default)]
     pub embedding: EmbeddingConfig,
+    /// Named queries of the team (`queries.rs`).
+    #[serde(default)]
+    pub queries: QueriesConfig,
+}
+
+/// `[queries]`: a folder of `*.toml` named queries adding to (or overriding) the built-ins.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct QueriesConfig {
+    /// The folder.
+    pub dir: Option<PathBuf>,
 }
 
 /// `[serve]`.
@@ -88,6 +102,7 @@ impl Config {
         resolve(&mut config.data_dir);
         resolve(&mut config.embedding.model_dir);
         resolve(&mut config.embedding.ort_lib);
+        resolve(&mut config.queries.dir);
         Ok((config, Some(path)))
     }
 }

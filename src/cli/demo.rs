@@ -5,7 +5,12 @@ use std::process::ExitCode;
 
 use lore::{Engine, time};
 
-pub(crate) fn run(engine: Engine, org: &Path, bind: &str) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(
+    engine: Engine,
+    queries: lore::queries::Registry,
+    org: &Path,
+    bind: &str,
+) -> anyhow::Result<ExitCode> {
     let data_dir = engine.data_dir().to_path_buf();
     let mut paths = Vec::new();
     // Each part of the organisation is its own source, so re-ingesting one replaces only it.
@@ -52,6 +57,6 @@ pub(crate) fn run(engine: Engine, org: &Path, bind: &str) -> anyhow::Result<Exit
         data_dir.display()
     );
     println!("Press Ctrl-C to stop.");
-    lore::server::serve(engine, bind, None)?;
+    lore::server::serve(engine, queries, bind, None)?;
     Ok(ExitCode::SUCCESS)
 }

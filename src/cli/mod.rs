@@ -8,6 +8,7 @@ mod demo;
 mod feedback;
 mod notes;
 mod output;
+mod query;
 mod search;
 
 use std::path::PathBuf;
@@ -171,6 +172,13 @@ enum Command {
     /// halves the item's rank in later bundles of the same focus, each `useful` multiplies
     /// it by 1.5, bounded to [0.25, 2].
     Feedback(feedback::FeedbackArgs),
+    /// Run a named query (built-in `queries/*.toml`, plus `[queries] dir` of lore.toml),
+    /// or list them with their parameters: `lore query blast_radius -p service=orders-db`.
+    Query(query::QueryArgs),
+    /// Serve MCP over stdin/stdout for an agent: every named query as a tool, plus
+    /// add_note and feedback; runbooks and postmortems as lore://docs/{id} resources.
+    /// (`lore serve` also serves MCP over streamable HTTP at /mcp.)
+    Mcp,
 }
 
 /// Runs a parsed command line.
@@ -182,6 +190,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let bind = |flag: Option<String>| {
         flag.or_else(|| config.serve.bind.clone()).unwrap_or_else(|| "127.0.0.1:7474".into())
     };
+    let queries_dir =
+        std::env::var_os("LORE_QUERIES_DIR").map(PathBuf::from).or(config.queries.dir.clone());
+    let registry = || lore::queries::Registry::load(queries_dir.as_deref());
     let open = || {
         Engine::open(&data_dir)
             .map(|e| e.with_embedding(config.embedding.clone()))
@@ -241,10 +252,10 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Dangling { json } => search::dangling(&open()?, json),
         Command::Serve { bind: flag } => {
             let engine = open()?;
-            lore::server::serve(engine, &bind(flag), None)?;
+            lore::server::serve(engine, registry(), &bind(flag), None)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Demo { bind: flag, org } => demo::run(open()?, &org, &bind(flag)),
+        Command::Demo { bind: flag, org } => demo::run(open()?, registry(), &org, &bind(flag)),
         Command::Bench(bench_args) => bench::run(&bench_args),
         Command::Changes(a) => changes::changes(&open()?, a),
         Command::Context(a) => context::context(&open()?, a),
@@ -252,6 +263,11 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::IngestGit(a) => changes::ingest_git(&open()?, a),
         Command::Note(a) => notes::run(&open()?, a),
         Command::Feedback(a) => feedback::run(&open()?, a),
+        Command::Query(a) => query::run(open, &registry(), a),
+        Command::Mcp => {
+            lore::mcp::serve_stdio(open()?, registry()).map_err(anyhow::Error::msg)?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

@@ -19,7 +19,7 @@ mod rank;
 mod render;
 mod request;
 mod telemetry;
-mod untrusted;
+pub(crate) mod untrusted;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -412,4 +412,34 @@ fn bundle_id(req: &ContextRequest, focus: &NodeId, at: i64, generation: u64) -> 
     h.update(&generation.to_le_bytes());
     let hex = h.finalize().to_hex();
     format!("{focus}@{at}~{}", &hex[..8])
+}
+
+/// Who owns a node and how to reach them.
+#[derive(Debug, Clone, Serialize)]
+pub struct OwnersView {
+    /// The node.
+    pub node: Node,
+    /// Owning teams (catalog `spec.owner`, manifest labels).
+    pub owners: Vec<String>,
+    /// Systems it is part of.
+    pub systems: Vec<String>,
+    /// Escalation hints: on-call, chat, runbook links, each cited.
+    pub escalation: Vec<Escalation>,
+    /// Where each declaration of the node was read.
+    pub declared: Vec<Cite>,
+}
+
+impl Engine {
+    /// Owners, systems and escalation hints of a node.
+    pub fn owners(&self, name: &str, at: Option<i64>) -> Result<OwnersView> {
+        let graph = self.graph(at)?;
+        let node = graph.lookup(name)?.clone();
+        Ok(OwnersView {
+            owners: node.owners.clone(),
+            systems: node.systems.clone(),
+            escalation: escalation(&graph, &node),
+            declared: graph.members(&node.id).iter().map(|m| Cite::of(Some(m))).collect(),
+            node,
+        })
+    }
 }

@@ -9,6 +9,7 @@ mod context;
 mod error;
 mod metrics;
 mod notes;
+mod queries;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -16,8 +17,10 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::get;
 use tokio::sync::oneshot;
+use tokio_util::sync::CancellationToken;
 
 use crate::Engine;
+use crate::queries::Registry;
 pub use error::ApiError;
 
 /// Shared state of the server.
@@ -25,11 +28,28 @@ pub use error::ApiError;
 pub struct AppState {
     engine: Arc<Engine>,
     metrics: Arc<metrics::Metrics>,
+    queries: Arc<Registry>,
 }
 
-/// The router over an engine.
+/// The router over an engine, with the built-in named queries.
 pub fn router(engine: Arc<Engine>) -> Router {
-    let state = AppState { engine, metrics: Arc::default() };
+    router_with(engine, Arc::new(Registry::builtin()))
+}
+
+/// The router over an engine and a set of named queries.
+pub fn router_with(engine: Arc<Engine>, queries: Arc<Registry>) -> Router {
+    app(engine, queries, &[], CancellationToken::new())
+}
+
+/// The router; `/mcp` also answers `Host: <extra_hosts>` and stops when `stop` fires.
+fn app(
+    engine: Arc<Engine>,
+    queries: Arc<Registry>,
+    extra_hosts: &[String],
+    stop: CancellationToken,
+) -> Router {
+    let mcp = crate::mcp::http_service(engine.clone(), queries.clone(), extra_hosts, stop);
+    let state = AppState { engine, metrics: Arc::default(), queries };
     Router::new()
         .route("/", get(api::portal))
         .route("/healthz", get(api::healthz))
@@ -50,6 +70,9 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/v1/notes/{id}", axum::routing::delete(notes::remove_note))
         .route("/v1/feedback", get(notes::list_feedback).post(notes::add_feedback))
         .route("/v1/feedback/{id}", axum::routing::delete(notes::remove_feedback))
+        .route("/v1/queries", get(queries::list))
+        .route("/v1/queries/{name}", axum::routing::post(queries::run))
+        .nest_service("/mcp", mcp)
         .fallback(api::not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(tower_http::trace::TraceLayer::new_for_http())
@@ -59,6 +82,7 @@ pub fn router(engine: Arc<Engine>) -> Router {
 /// Serves on `bind` until Ctrl-C (or until `shutdown` fires).
 pub fn serve(
     engine: Engine,
+    queries: Registry,
     bind: &str,
     shutdown: Option<oneshot::Receiver<()>>,
 ) -> Result<(), ServeError> {
@@ -78,7 +102,9 @@ pub fn serve(
             .await
             .map_err(|e| ServeError(format!("cannot listen on {addr}: {e}")))?;
         tracing::info!(%addr, "serving");
-        let app = router(engine);
+        let stop = CancellationToken::new();
+        let hosts = vec![addr.ip().to_string()];
+        let app = app(engine, Arc::new(queries), &hosts, stop.clone());
         axum::serve(listener, app)
             .with_graceful_shutdown(async move {
                 match shutdown {
@@ -89,6 +115,7 @@ pub fn serve(
                         let _ = tokio::signal::ctrl_c().await;
                     }
                 }
+                stop.cancel();
             })
             .await
             .map_err(|e| ServeError(e.to_string()))

@@ -1,0 +1,132 @@
+//! The MCP tools that are not named queries: the writes `add_note` and `feedback`.
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::Engine;
+use crate::error::{Error, Result};
+use crate::feedback::FeedbackRequest;
+use crate::notes::NoteRequest;
+
+/// A write tool: name, description, input schema.
+pub(super) struct WriteTool {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub schema: fn() -> Value,
+}
+
+pub(super) const WRITE_TOOLS: &[WriteTool] = &[
+    WriteTool {
+        name: "add_note",
+        description: "Add a note: record tribal knowledge about a service for the next on-call \
+            (a workaround, a known quirk, a temporary state such as 'payment is on the \
+            fallback provider until Friday'), optionally expiring. Notes are searchable and \
+            appear in that service's incident context.",
+        schema: note_schema,
+    },
+    WriteTool {
+        name: "feedback",
+        description: "Give feedback on an incident-context bundle item: mark a suspect change, \
+            runbook or past incident as useful or wrong so later bundles for the same focus \
+            rank it higher or lower.",
+        schema: feedback_schema,
+    },
+];
+
+fn note_schema() -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "node": {"type": "string", "maxLength": 256, "description": "The service or datastore the note is about: name, alias or id."},
+            "text": {"type": "string", "maxLength": 4000, "description": "What the next person should know."},
+            "author": {"type": "string", "maxLength": 256, "description": "Who writes it."},
+            "expires": {"type": "string", "maxLength": 64, "description": "When it stops applying: RFC 3339, a date, or a duration from now (2h, 1d, 1w)."},
+            "tags": {"type": "array", "items": {"type": "string", "maxLength": 64}, "maxItems": 20, "description": "Free-form tags."}
+        },
+        "required": ["node", "text"],
+        "additionalProperties": false
+    })
+}
+
+fn feedback_schema() -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "bundle_id": {"type": "string", "maxLength": 512, "description": "The bundle the item was in (bundle_id of incident_context); gives the focus."},
+            "focus": {"type": "string", "maxLength": 256, "description": "The bundle's focus node, when no bundle_id is given."},
+            "item": {"type": "string", "maxLength": 512, "description": "Id of the item (a change id, a document id, a node id)."},
+            "verdict": {"type": "string", "enum": ["useful", "wrong"], "description": "Whether the item helped."},
+            "author": {"type": "string", "maxLength": 256, "description": "Who says so."},
+            "comment": {"type": "string", "maxLength": 2000, "description": "Why."}
+        },
+        "required": ["item", "verdict"],
+        "additionalProperties": false
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoteArgs {
+    node: String,
+    text: String,
+    author: Option<String>,
+    expires: Option<String>,
+    #[serde(default)]
+    tags: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FeedbackArgs {
+    bundle_id: Option<String>,
+    focus: Option<String>,
+    item: String,
+    verdict: String,
+    author: Option<String>,
+    comment: Option<String>,
+}
+
+fn args<T: serde::de::DeserializeOwned>(tool: &str, value: Value) -> Result<T> {
+    serde_json::from_value(value)
+        .map_err(|e| Error::InvalidParam { name: tool.into(), reason: e.to_string() })
+}
+
+/// Runs write tool `name`; `None` when there is no such write tool.
+pub(super) fn run(engine: &Engine, name: &str, value: Value) -> Option<Result<(Value, String)>> {
+    let now = crate::time::now();
+    let run = || -> Result<(Value, String)> {
+        match name {
+            "add_note" => {
+                let a: NoteArgs = args(name, value)?;
+                let req = NoteRequest {
+                    node: a.node,
+                    text: a.text,
+                    author: a.author,
+                    expires: a.expires,
+                    tags: a.tags,
+                };
+                let note = engine.add_note(&req, now)?;
+                let text = format!("note {} added on {}", note.id, note.node);
+                Ok((serde_json::to_value(&note).unwrap_or_default(), text))
+            }
+            _ => {
+                let a: FeedbackArgs = args(name, value)?;
+                let req = FeedbackRequest {
+                    bundle_id: a.bundle_id,
+                    focus: a.focus,
+                    item: a.item,
+                    verdict: a.verdict,
+                    author: a.author,
+                    comment: a.comment,
+                };
+                let fb = engine.add_feedback(&req, now)?;
+                let text = format!(
+                    "feedback {} recorded: {} is {} for {}",
+                    fb.id, fb.item, fb.verdict, fb.focus
+                );
+                Ok((serde_json::to_value(&fb).unwrap_or_default(), text))
+            }
+        }
+    };
+    WRITE_TOOLS.iter().any(|t| t.name == name).then(run)
+}
