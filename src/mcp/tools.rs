@@ -18,17 +18,18 @@ pub(super) struct WriteTool {
 pub(super) const WRITE_TOOLS: &[WriteTool] = &[
     WriteTool {
         name: "add_note",
-        description: "Add a note: record tribal knowledge about a service for the next on-call \
-            (a workaround, a known quirk, a temporary state such as 'payment is on the \
-            fallback provider until Friday'), optionally expiring. Notes are searchable and \
-            appear in that service's incident context.",
+        description: "Remember something for later: save a note of tribal knowledge about a \
+            service for the next on-call engineers (a workaround, a temporary state, a \
+            known quirk), optionally expiring. Notes are searchable and shown with the \
+            service.",
         schema: note_schema,
     },
     WriteTool {
         name: "feedback",
-        description: "Give feedback on an incident-context bundle item: mark a suspect change, \
-            runbook or past incident as useful or wrong so later bundles for the same focus \
-            rank it higher or lower.",
+        description: "Rate a suspect or other bundle item: tell Lore that an item of an \
+            incident-context bundle (a suspect deploy or change, a runbook, a past \
+            incident) was useful, or wrong and not the cause, so later bundles for the \
+            same focus rank it higher or lower.",
         schema: feedback_schema,
     },
 ];

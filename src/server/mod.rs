@@ -7,6 +7,7 @@ mod api;
 mod changes;
 mod context;
 mod error;
+mod framework;
 mod metrics;
 mod notes;
 mod queries;
@@ -74,6 +75,7 @@ fn app(
         .route("/v1/queries/{name}", axum::routing::post(queries::run))
         .nest_service("/mcp", mcp)
         .fallback(api::not_found)
+        .layer(axum::middleware::from_fn(framework::json_errors))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
