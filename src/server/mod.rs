@@ -1,4 +1,5 @@
-//! HTTP API (axum): the engine's queries under `/v1`, health, metrics and OpenAPI.
+//! HTTP API (axum): the engine's queries under `/v1`, health, metrics and OpenAPI. The
+//! routes are declared once, in `routes.rs`.
 //!
 //! Handlers are thin: parse, run the engine on the blocking pool, serialize the same
 //! objects the CLI prints with `--json`. Every error is `{"error": {"code", "message"}}`.
@@ -7,18 +8,22 @@ mod api;
 mod changes;
 mod context;
 mod error;
+mod limits;
 mod metrics;
 mod notes;
+mod routes;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::get;
+use axum::extract::DefaultBodyLimit;
 use tokio::sync::oneshot;
 
 use crate::Engine;
 pub use error::ApiError;
+pub use limits::{MAX_BODY_BYTES, MAX_URI_BYTES};
+pub use routes::{ROUTES, Route};
 
 /// Shared state of the server.
 #[derive(Debug, Clone)]
@@ -27,30 +32,18 @@ pub struct AppState {
     metrics: Arc<metrics::Metrics>,
 }
 
-/// The router over an engine.
+/// The router over an engine: the routes of [`ROUTES`], JSON errors for unknown routes,
+/// methods and the limits of `limits.rs`, metrics and tracing.
 pub fn router(engine: Arc<Engine>) -> Router {
     let state = AppState { engine, metrics: Arc::default() };
-    Router::new()
-        .route("/", get(api::portal))
-        .route("/healthz", get(api::healthz))
-        .route("/readyz", get(api::readyz))
-        .route("/metrics", get(metrics::render))
-        .route("/v1/openapi.json", get(api::openapi))
-        .route("/v1/nodes", get(api::nodes))
-        .route("/v1/nodes/{node}", get(api::show))
-        .route("/v1/impact", get(api::impact))
-        .route("/v1/path", get(api::path))
-        .route("/v1/changes", get(changes::changes))
-        .route("/v1/diff", get(changes::diff))
-        .route("/v1/events", axum::routing::post(changes::post_events))
-        .route("/v1/search", get(api::search))
-        .route("/v1/context", axum::routing::post(context::context))
-        .route("/v1/context/{bundle_id}/more", get(context::more))
-        .route("/v1/notes", get(notes::list_notes).post(notes::add_note))
-        .route("/v1/notes/{id}", axum::routing::delete(notes::remove_note))
-        .route("/v1/feedback", get(notes::list_feedback).post(notes::add_feedback))
-        .route("/v1/feedback/{id}", axum::routing::delete(notes::remove_feedback))
+    routes::method_routers()
+        .into_iter()
+        .fold(Router::new(), |app, (path, methods)| app.route(path, methods))
+        // After the routes: it applies to the routes added so far.
+        .method_not_allowed_fallback(api::method_not_allowed)
         .fallback(api::not_found)
+        .layer(DefaultBodyLimit::max(limits::MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(limits::uri_limit))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
