@@ -8,6 +8,7 @@ mod corpora;
 mod gen_org;
 mod http;
 mod notes;
+mod openapi;
 mod reingest;
 mod search;
 mod semantic;
