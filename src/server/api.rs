@@ -1,8 +1,9 @@
 //! Thin handlers: parse the request, run the engine on the blocking pool, answer JSON.
 
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
+use axum::http::{Method, StatusCode, Uri};
 use axum::response::{Html, IntoResponse};
 use serde::Deserialize;
 
@@ -46,6 +47,12 @@ pub(super) async fn not_found() -> ApiError {
     ApiError::not_found("no such route; see /v1/openapi.json")
 }
 
+/// A route that exists but not with this method (axum adds the `Allow` header).
+pub(super) async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    let message = format!("{method} is not allowed on {}; see the Allow header", uri.path());
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, message)
+}
+
 pub(super) async fn portal() -> Html<&'static str> {
     Html(include_str!("portal.html"))
 }
@@ -60,7 +67,7 @@ pub(super) async fn nodes(
     State(state): State<AppState>,
     query: Result<Query<NodesQuery>, QueryRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let Query(q) = query?;
     let nodes: Vec<Node> = blocking(&state, move |e| {
         let g = e.graph(None)?;
         let needle = q.q.unwrap_or_default().to_ascii_lowercase();
@@ -86,10 +93,11 @@ pub(super) struct AtQuery {
 
 pub(super) async fn show(
     State(state): State<AppState>,
-    Path(node): Path<String>,
+    path: Result<Path<String>, PathRejection>,
     query: Result<Query<AtQuery>, QueryRejection>,
 ) -> Result<Json<ShowView>, ApiError> {
-    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let Path(node) = path?;
+    let Query(q) = query?;
     let at = parse_at(q.at.as_deref())?;
     Ok(Json(blocking(&state, move |e| e.show(&node, at)).await?))
 }
@@ -111,7 +119,7 @@ pub(super) async fn impact(
     State(state): State<AppState>,
     query: Result<Query<ImpactQuery>, QueryRejection>,
 ) -> Result<Json<ImpactView>, ApiError> {
-    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let Query(q) = query?;
     let direction: Direction = q.direction.parse().map_err(ApiError::bad_request)?;
     let edge_kinds = q
         .edge_kinds
@@ -146,7 +154,7 @@ pub(super) async fn path(
     State(state): State<AppState>,
     query: Result<Query<PathQuery>, QueryRejection>,
 ) -> Result<Json<PathView>, ApiError> {
-    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let Query(q) = query?;
     let at = parse_at(q.at.as_deref())?;
     Ok(Json(blocking(&state, move |e| e.path(&q.from, &q.to, q.include_plumbing, at)).await?))
 }
@@ -166,7 +174,7 @@ pub(super) async fn search(
     State(state): State<AppState>,
     query: Result<Query<SearchQuery>, QueryRejection>,
 ) -> Result<Json<SearchView>, ApiError> {
-    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let Query(q) = query?;
     if q.q.trim().is_empty() {
         return Err(ApiError::bad_request("query parameter `q` is empty"));
     }

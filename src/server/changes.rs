@@ -24,7 +24,7 @@ pub(super) async fn changes(
     State(state): State<AppState>,
     query: Result<Query<ChangesQuery>, QueryRejection>,
 ) -> Result<Json<ChangesView>, ApiError> {
-    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let Query(q) = query?;
     let req = ChangesRequest {
         node: q.node,
         depth: q.depth,
@@ -45,7 +45,7 @@ pub(super) async fn diff(
     State(state): State<AppState>,
     query: Result<Query<DiffQuery>, QueryRejection>,
 ) -> Result<Json<DiffView>, ApiError> {
-    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let Query(q) = query?;
     let since = crate::time::parse(&q.since).map_err(ApiError::bad_request)?;
     let until = parse_at(q.until.as_deref())?;
     Ok(Json(blocking(&state, move |e| e.diff(since, until)).await?))

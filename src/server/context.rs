@@ -2,7 +2,7 @@
 //! webhook payload as Alertmanager POSTs it) and `GET /v1/context/{bundle_id}/more`.
 
 use axum::Json;
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -26,7 +26,7 @@ pub(super) async fn context(
     query: Result<Query<ContextQuery>, QueryRejection>,
     body: Result<Json<serde_json::Value>, JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let Query(q) = query?;
     let Json(body) = body?;
     let mut req = ContextRequest::from_json(&body)?;
     if let Some(b) = q.budget_tokens {
@@ -59,10 +59,11 @@ pub(super) struct MoreQuery {
 
 pub(super) async fn more(
     State(state): State<AppState>,
-    Path(bundle_id): Path<String>,
+    path: Result<Path<String>, PathRejection>,
     query: Result<Query<MoreQuery>, QueryRejection>,
 ) -> Result<Json<MoreView>, ApiError> {
-    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let Path(bundle_id) = path?;
+    let Query(q) = query?;
     Ok(Json(
         blocking(&state, move |e| {
             e.context_more(&bundle_id, &q.section, q.cursor.as_deref(), q.budget_tokens)

@@ -1,4 +1,5 @@
-//! HTTP API (axum): the engine's queries under `/v1`, health, metrics and OpenAPI.
+//! HTTP API (axum): the engine's queries under `/v1`, health, metrics and OpenAPI. The
+//! routes are declared once, in `routes.rs`.
 //!
 //! Handlers are thin: parse, run the engine on the blocking pool, serialize the same
 //! objects the CLI prints with `--json`. Every error is `{"error": {"code", "message"}}`.
@@ -8,21 +9,25 @@ mod changes;
 mod context;
 mod error;
 mod framework;
+mod limits;
 mod metrics;
 mod notes;
 mod queries;
+mod routes;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::get;
+use axum::extract::DefaultBodyLimit;
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
 use crate::Engine;
 use crate::queries::Registry;
 pub use error::ApiError;
+pub use limits::{MAX_BODY_BYTES, MAX_URI_BYTES};
+pub use routes::{MOUNTED, ROUTES, Route};
 
 /// Shared state of the server.
 #[derive(Debug, Clone)]
@@ -42,7 +47,9 @@ pub fn router_with(engine: Arc<Engine>, queries: Arc<Registry>) -> Router {
     app(engine, queries, &[], CancellationToken::new())
 }
 
-/// The router; `/mcp` also answers `Host: <extra_hosts>` and stops when `stop` fires.
+/// The routes of [`ROUTES`] and the MCP service at `/mcp` ([`MOUNTED`]); JSON errors for
+/// unknown routes, methods, framework rejections and the limits of `limits.rs`; metrics
+/// and tracing. `/mcp` also answers `Host: <extra_hosts>` and stops when `stop` fires.
 fn app(
     engine: Arc<Engine>,
     queries: Arc<Registry>,
@@ -51,31 +58,16 @@ fn app(
 ) -> Router {
     let mcp = crate::mcp::http_service(engine.clone(), queries.clone(), extra_hosts, stop);
     let state = AppState { engine, metrics: Arc::default(), queries };
-    Router::new()
-        .route("/", get(api::portal))
-        .route("/healthz", get(api::healthz))
-        .route("/readyz", get(api::readyz))
-        .route("/metrics", get(metrics::render))
-        .route("/v1/openapi.json", get(api::openapi))
-        .route("/v1/nodes", get(api::nodes))
-        .route("/v1/nodes/{node}", get(api::show))
-        .route("/v1/impact", get(api::impact))
-        .route("/v1/path", get(api::path))
-        .route("/v1/changes", get(changes::changes))
-        .route("/v1/diff", get(changes::diff))
-        .route("/v1/events", axum::routing::post(changes::post_events))
-        .route("/v1/search", get(api::search))
-        .route("/v1/context", axum::routing::post(context::context))
-        .route("/v1/context/{bundle_id}/more", get(context::more))
-        .route("/v1/notes", get(notes::list_notes).post(notes::add_note))
-        .route("/v1/notes/{id}", axum::routing::delete(notes::remove_note))
-        .route("/v1/feedback", get(notes::list_feedback).post(notes::add_feedback))
-        .route("/v1/feedback/{id}", axum::routing::delete(notes::remove_feedback))
-        .route("/v1/queries", get(queries::list))
-        .route("/v1/queries/{name}", axum::routing::post(queries::run))
+    routes::method_routers()
+        .into_iter()
+        .fold(Router::new(), |app, (path, methods)| app.route(path, methods))
+        // After the routes: it applies to the routes added so far.
+        .method_not_allowed_fallback(api::method_not_allowed)
         .nest_service("/mcp", mcp)
         .fallback(api::not_found)
         .layer(axum::middleware::from_fn(framework::json_errors))
+        .layer(DefaultBodyLimit::max(limits::MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(limits::uri_limit))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)

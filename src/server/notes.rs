@@ -4,7 +4,7 @@
 //! at fault.
 
 use axum::Json;
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
@@ -53,15 +53,16 @@ pub(super) async fn list_notes(
     State(state): State<AppState>,
     query: Result<Query<NotesQuery>, QueryRejection>,
 ) -> Result<Json<NoteList>, ApiError> {
-    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let Query(q) = query?;
     let now = crate::time::now();
     Ok(Json(blocking(&state, move |e| e.notes(q.node.as_deref(), q.all, now)).await?))
 }
 
 pub(super) async fn remove_note(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<NoteView>, ApiError> {
+    let Path(id) = path?;
     let now = crate::time::now();
     Ok(Json(blocking(&state, move |e| e.remove_note(&id, now)).await?))
 }
@@ -104,14 +105,15 @@ pub(super) async fn list_feedback(
     State(state): State<AppState>,
     query: Result<Query<FeedbackQuery>, QueryRejection>,
 ) -> Result<Json<FeedbackList>, ApiError> {
-    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let Query(q) = query?;
     Ok(Json(blocking(&state, move |e| e.feedback(q.focus.as_deref())).await?))
 }
 
 pub(super) async fn remove_feedback(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<FeedbackView>, ApiError> {
+    let Path(id) = path?;
     let now = crate::time::now();
     Ok(Json(blocking(&state, move |e| e.remove_feedback(&id, now)).await?))
 }

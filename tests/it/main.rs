@@ -9,6 +9,7 @@ mod gen_org;
 mod http;
 mod mcp;
 mod notes;
+mod openapi;
 mod queries;
 mod reingest;
 mod search;
