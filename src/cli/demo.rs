@@ -56,6 +56,14 @@ pub(crate) fn run(
         "  LORE_DATA_DIR={} {bin} context --alert CheckoutHighErrorRate --label service=checkout --at 2026-10-27T13:55:00Z",
         data_dir.display()
     );
+    println!(
+        "  curl -XPOST '{base}/v1/queries/blast_radius' -H 'content-type: application/json' -d '{{\"service\":\"orders-db\"}}'"
+    );
+    println!(
+        "MCP for agents: streamable HTTP at {base}/mcp, or stdio with `LORE_DATA_DIR={} {bin} mcp`",
+        data_dir.display()
+    );
+    println!("  .venv/bin/python examples/mcp_agent.py --url {base}/mcp");
     println!("Press Ctrl-C to stop.");
     lore::server::serve(engine, queries, bind, None)?;
     Ok(ExitCode::SUCCESS)

@@ -129,7 +129,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Serve the HTTP API on 127.0.0.1.
+    /// Serve the HTTP API on 127.0.0.1: `/v1` (OpenAPI at /v1/openapi.json), MCP over
+    /// streamable HTTP at `/mcp`, Prometheus `/metrics`.
     Serve {
         /// Address to listen on [default: 127.0.0.1:7474, or `[serve] bind` in lore.toml].
         #[arg(long, env = "LORE_BIND")]

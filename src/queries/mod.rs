@@ -8,6 +8,7 @@
 //! engine operations ([`ops`]); answers are JSON plus a compact text ([`render`]).
 
 pub mod ops;
+pub mod params;
 pub mod render;
 pub mod spec;
 
@@ -19,7 +20,8 @@ use serde_json::{Map, Value};
 
 use crate::Engine;
 use crate::error::Result;
-pub use spec::{Param, ParamType, Query, SpecError};
+pub use params::{Param, ParamType};
+pub use spec::{Query, SpecError};
 
 /// The built-in query files.
 const BUILTIN: &[(&str, &str)] = &[
