@@ -40,6 +40,9 @@ pub struct SourceReport {
     pub closed: usize,
     /// Facts unchanged.
     pub unchanged: usize,
+    /// Trace files read into observed edges (`traces/`), when the source has any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub traces: Option<crate::traces::TraceSummary>,
 }
 
 /// A skipped file.
@@ -94,6 +97,7 @@ pub fn ingest_path(store: &Store, path: &Path, now: i64) -> Result<SourceReport>
     let mut diagnostics = Vec::new();
     let mut files_read = 0;
     let mut failed_files = Vec::new();
+    let mut trace_files = Vec::new();
     for file in &files {
         progress.inc(1);
         if file.abs.file_name().is_some_and(|n| n == ".env") {
@@ -109,6 +113,10 @@ pub fn ingest_path(store: &Store, path: &Path, now: i64) -> Result<SourceReport>
                 continue;
             }
         };
+        if let Some(format) = crate::traces::decode::detect(&file.shown, &bytes) {
+            trace_files.push((file.shown.clone(), file.abs.clone(), format));
+            continue;
+        }
         let Ok(text) = String::from_utf8(bytes) else {
             skipped
                 .push(Skipped { path: file.shown.clone(), reason: "not UTF-8 text".to_string() });
@@ -148,6 +156,11 @@ pub fn ingest_path(store: &Store, path: &Path, now: i64) -> Result<SourceReport>
     let source = abs.to_string_lossy().into_owned();
     let meta = SourceMeta { root: root_shown.clone(), changed_at: now, files: files_read };
     let stats: ApplyStats = store.apply_source(&source, meta, records, &failed_files, now)?;
+    let traces = (!trace_files.is_empty()).then(|| {
+        let (summary, problems) = crate::traces::ingest_files(store, &source, &trace_files);
+        diagnostics.extend(problems);
+        summary
+    });
     Ok(SourceReport {
         source,
         root: root_shown,
@@ -159,6 +172,7 @@ pub fn ingest_path(store: &Store, path: &Path, now: i64) -> Result<SourceReport>
         updated: stats.updated,
         closed: stats.closed,
         unchanged: stats.unchanged,
+        traces,
     })
 }
 

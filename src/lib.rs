@@ -24,6 +24,7 @@ pub mod search;
 pub mod server;
 pub mod store;
 pub mod time;
+pub mod traces;
 
 pub use engine::Engine;
 pub use error::{Error, ErrorCode};

@@ -10,6 +10,7 @@ mod notes;
 mod output;
 mod query;
 mod search;
+mod traces;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -180,6 +181,12 @@ enum Command {
     /// add_note and feedback; runbooks and postmortems as lore://docs/{id} resources.
     /// (`lore serve` also serves MCP over streamable HTTP at /mcp.)
     Mcp,
+    /// Observed call edges from traces (ingested trace files, OTLP/HTTP), with requests,
+    /// errors and latency quantiles, and whether a source declares each.
+    Observed(traces::ObservedArgs),
+    /// Where traces and declarations disagree: observed-but-undeclared edges and
+    /// declared-but-not-observed ones (out of services that report traces).
+    Drift(traces::DriftArgs),
 }
 
 /// Runs a parsed command line.
@@ -265,6 +272,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Note(a) => notes::run(&open()?, a),
         Command::Feedback(a) => feedback::run(&open()?, a),
         Command::Query(a) => query::run(open, &registry(), a),
+        Command::Observed(a) => traces::observed(&open()?, a),
+        Command::Drift(a) => traces::drift(&open()?, a),
         Command::Mcp => {
             lore::mcp::serve_stdio(open()?, registry()).map_err(anyhow::Error::msg)?;
             Ok(ExitCode::SUCCESS)

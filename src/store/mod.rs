@@ -7,6 +7,7 @@
 mod codec;
 mod feedback;
 mod keys;
+mod observed;
 mod upsert;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -16,6 +17,7 @@ use lore_schema::Record;
 
 pub use codec::{Fact, FactVersion, SourceMeta};
 pub use feedback::StoredFeedback;
+pub use observed::ObservedEntry;
 
 /// Errors of the store.
 #[derive(Debug, thiserror::Error)]
