@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Creates .venv (git-ignored) with the pinned Python clients of scripts/requirements.txt:
-# the official MCP SDK, openapi-spec-validator and jsonschema. Idempotent: when .venv holds
+# the official MCP SDK, openapi-spec-validator, jsonschema and the OpenTelemetry SDK. Idempotent: when .venv holds
 # exactly these requirements (stamped by their sha256) nothing is installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."

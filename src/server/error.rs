@@ -25,6 +25,8 @@ fn code_for(status: StatusCode) -> &'static str {
         StatusCode::URI_TOO_LONG => "uri_too_long",
         StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
         StatusCode::UNPROCESSABLE_ENTITY => ErrorCode::Unprocessable.as_str(),
+        StatusCode::TOO_MANY_REQUESTS => "too_many_requests",
+        StatusCode::SERVICE_UNAVAILABLE => "unavailable",
         s if s.is_server_error() => ErrorCode::Internal.as_str(),
         _ => ErrorCode::BadRequest.as_str(),
     }

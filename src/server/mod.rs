@@ -14,6 +14,7 @@ mod metrics;
 mod notes;
 mod queries;
 mod routes;
+mod traces;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -35,6 +36,7 @@ pub struct AppState {
     engine: Arc<Engine>,
     metrics: Arc<metrics::Metrics>,
     queries: Arc<Registry>,
+    receiver: traces::Shared,
 }
 
 /// The router over an engine, with the built-in named queries.
@@ -57,7 +59,7 @@ fn app(
     stop: CancellationToken,
 ) -> Router {
     let mcp = crate::mcp::http_service(engine.clone(), queries.clone(), extra_hosts, stop);
-    let state = AppState { engine, metrics: Arc::default(), queries };
+    let state = AppState { engine, metrics: Arc::default(), queries, receiver: Arc::default() };
     routes::method_routers()
         .into_iter()
         .fold(Router::new(), |app, (path, methods)| app.route(path, methods))

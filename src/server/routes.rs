@@ -5,7 +5,7 @@
 
 use axum::routing::MethodRouter;
 
-use super::{AppState, api, changes, context, metrics, notes, queries};
+use super::{AppState, api, changes, context, metrics, notes, queries, traces};
 
 /// A route: its path (axum's `{param}` syntax, which is also OpenAPI's) and its methods,
 /// lower case as OpenAPI spells them (`get` also answers `HEAD`, as axum does).
@@ -52,6 +52,9 @@ route_table! {
     "/v1/feedback/{id}" => delete(notes::remove_feedback);
     "/v1/queries" => get(queries::list);
     "/v1/queries/{name}" => post(queries::run);
+    "/v1/traces" => post(traces::receive);
+    "/v1/observed" => get(traces::observed);
+    "/v1/drift" => get(traces::drift);
 }
 
 /// Services mounted whole rather than by method: MCP's streamable HTTP transport

@@ -118,8 +118,9 @@ pub fn detect(name: &str, bytes: &[u8]) -> Option<Format> {
     None
 }
 
-/// Decodes `bytes` of `format` into spans.
-pub fn decode(format: Format, bytes: &[u8]) -> Result<Vec<Span>, String> {
+/// Decodes `bytes` of `format` into spans, with how many spans were rejected (no valid
+/// span id, no service).
+pub fn decode(format: Format, bytes: &[u8]) -> Result<(Vec<Span>, u64), String> {
     match format {
         Format::OtlpJson => {
             let req: ExportTraceServiceRequest = serde_json::from_slice(bytes)
@@ -186,8 +187,10 @@ fn peer_of(get: impl Fn(&[&str]) -> Option<String>) -> Peer {
     }
 }
 
-fn from_otlp(req: ExportTraceServiceRequest) -> Vec<Span> {
+/// Spans of an OTLP request, with the count of spans rejected (an id that is not 8 bytes).
+pub fn from_otlp(req: ExportTraceServiceRequest) -> (Vec<Span>, u64) {
     let mut out = Vec::new();
+    let mut rejected = 0;
     for rs in req.resource_spans {
         let attrs = rs.resource.map(|r| r.attributes).unwrap_or_default();
         let service = Arc::new(ServiceKey {
@@ -205,7 +208,10 @@ fn from_otlp(req: ExportTraceServiceRequest) -> Vec<Span> {
                     5 => Kind::Consumer,
                     _ => Kind::Internal,
                 };
-                let Some(id) = id64(&s.span_id) else { continue };
+                let Some(id) = id64(&s.span_id) else {
+                    rejected += 1;
+                    continue;
+                };
                 let parent = id64(&s.parent_span_id);
                 out.push(Span {
                     trace: id128(&s.trace_id),
@@ -221,7 +227,7 @@ fn from_otlp(req: ExportTraceServiceRequest) -> Vec<Span> {
             }
         }
     }
-    out
+    (out, rejected)
 }
 
 fn hex(v: Option<&Value>) -> Option<u128> {
@@ -238,10 +244,11 @@ fn tag_text(v: &Value) -> Option<String> {
     }
 }
 
-fn from_jaeger(v: &Value) -> Result<Vec<Span>, String> {
+fn from_jaeger(v: &Value) -> Result<(Vec<Span>, u64), String> {
     let data =
         v.get("data").and_then(Value::as_array).ok_or("data: expected an array of traces")?;
     let mut out = Vec::new();
+    let mut rejected = 0;
     for (t, trace) in data.iter().enumerate() {
         let processes = trace.get("processes").and_then(Value::as_object);
         let spans = trace
@@ -301,7 +308,10 @@ fn from_jaeger(v: &Value) -> Result<Vec<Span>, String> {
                 .find(|r| r.get("refType").and_then(Value::as_str) == Some("CHILD_OF"))
                 .and_then(|r| hex(r.get("spanID")))
                 .map(|p| p as u64);
-            let Some(id) = hex(s.get("spanID")) else { continue };
+            let Some(id) = hex(s.get("spanID")) else {
+                rejected += 1;
+                continue;
+            };
             let error = tag(&["error"]).as_deref() == Some("true")
                 || tag(&["otel.status_code"]).as_deref() == Some("ERROR");
             out.push(Span {
@@ -317,10 +327,10 @@ fn from_jaeger(v: &Value) -> Result<Vec<Span>, String> {
             });
         }
     }
-    Ok(out)
+    Ok((out, rejected))
 }
 
-fn from_zipkin(v: &Value) -> Result<Vec<Span>, String> {
+fn from_zipkin(v: &Value) -> Result<(Vec<Span>, u64), String> {
     let list = v.as_array().ok_or("expected a JSON array of spans")?;
     // A list of traces (each a list of spans) or a list of spans.
     let spans: Vec<&Value> = if list.first().is_some_and(Value::is_array) {
@@ -329,8 +339,12 @@ fn from_zipkin(v: &Value) -> Result<Vec<Span>, String> {
         list.iter().collect()
     };
     let mut out = Vec::new();
+    let mut rejected = 0;
     for s in spans {
-        let Some(id) = hex(s.get("id")).map(|i| i as u64) else { continue };
+        let Some(id) = hex(s.get("id")).map(|i| i as u64) else {
+            rejected += 1;
+            continue;
+        };
         let trace = hex(s.get("traceId")).unwrap_or_default();
         let parent = hex(s.get("parentId")).map(|p| p as u64);
         let start_ns = s.get("timestamp").and_then(Value::as_i64).unwrap_or(0) * 1000;
@@ -370,7 +384,10 @@ fn from_zipkin(v: &Value) -> Result<Vec<Span>, String> {
         };
         if let Some(kind) = s.get("kind").and_then(Value::as_str) {
             // v2: one side per span; a SERVER span shares its CLIENT span's id.
-            let Some(service) = endpoint_service(s.get("localEndpoint")) else { continue };
+            let Some(service) = endpoint_service(s.get("localEndpoint")) else {
+                rejected += 1;
+                continue;
+            };
             let remote = s.get("remoteEndpoint");
             let mut peer = peer_of(|keys| tag(keys));
             if peer.service.is_none() {
@@ -414,8 +431,8 @@ fn from_zipkin(v: &Value) -> Result<Vec<Span>, String> {
                 let joins = parent.map(|_| id);
                 out.push(span(Kind::Server, srv, joins, Peer::default()));
             }
-            (None, None) => {}
+            (None, None) => rejected += 1,
         }
     }
-    Ok(out)
+    Ok((out, rejected))
 }

@@ -12,6 +12,8 @@ pub mod identity;
 pub mod join;
 pub mod view;
 
+pub use view::{DriftView, ObservedView};
+
 use serde::Serialize;
 
 use crate::error::{Error, Result};
@@ -29,6 +31,10 @@ pub struct TraceSummary {
     pub files: usize,
     /// Spans read.
     pub spans: u64,
+    /// Spans rejected (no valid id or service).
+    pub rejected: u64,
+    /// Distinct services (resource identities) that sent them.
+    pub services: usize,
     /// Requests counted on edges (calls and datastore uses).
     pub requests: u64,
     /// Edge buckets written.
@@ -45,6 +51,7 @@ pub struct Sink {
     source: String,
     joiner: Joiner,
     aggregate: Aggregate,
+    services: std::collections::HashSet<std::sync::Arc<decode::ServiceKey>>,
     /// Totals so far.
     pub summary: TraceSummary,
 }
@@ -83,6 +90,7 @@ impl Sink {
             source: source.to_string(),
             joiner: Joiner::new(JOIN_WINDOW),
             aggregate: Aggregate::default(),
+            services: Default::default(),
             summary: TraceSummary::default(),
         }
     }
@@ -92,8 +100,12 @@ impl Sink {
         self.summary.spans += spans.len() as u64;
         let mut out: Vec<Observation> = Vec::new();
         for span in spans {
+            if !self.services.contains(&span.service) {
+                self.services.insert(span.service.clone());
+            }
             self.joiner.push(span, &mut out);
         }
+        self.summary.services = self.services.len();
         self.count(&out);
     }
 
@@ -178,8 +190,9 @@ pub fn ingest_files(
             .map_err(|e| e.to_string())
             .and_then(|b| decode::decode(*format, &b));
         match decoded {
-            Ok(spans) => {
+            Ok((spans, rejected)) => {
                 sink.summary.files += 1;
+                sink.summary.rejected += rejected;
                 sink.push(spans);
             }
             Err(message) => diagnostics.push(crate::ingest::DiagnosticView {

@@ -16,3 +16,4 @@ mod search;
 mod semantic;
 mod support;
 mod tool_choice;
+mod traces;

@@ -306,6 +306,25 @@ async fn every_route_answers_as_the_document_says() {
     c.hit(run, "post", "/v1/queries/owners", Payload::Json(json!([1])), 400).await;
     c.hit(run, "post", "/v1/queries/owners", Payload::Raw("text/plain", b"{}".to_vec()), 415).await;
 
+    // Traces: the OTLP/HTTP receiver, observed edges, drift.
+    let traces = Some("/v1/traces");
+    let otlp = json!({"resourceSpans": [{"resource": {"attributes": [
+        {"key": "service.name", "value": {"stringValue": "checkout"}}]},
+        "scopeSpans": [{"spans": [{"traceId": "0102030405060708090a0b0c0d0e0f10",
+            "spanId": "0102030405060708", "name": "GET", "kind": 3,
+            "startTimeUnixNano": "1793109300000000000", "endTimeUnixNano": "1793109300050000000",
+            "attributes": [{"key": "db.system.name", "value": {"stringValue": "postgresql"}},
+                           {"key": "server.address", "value": {"stringValue": "orders-db"}}]}]}]}]});
+    c.hit(traces, "post", "/v1/traces", Payload::Json(otlp), 200).await;
+    c.hit(traces, "post", "/v1/traces", Payload::Json(json!({"resourceSpans": 5})), 400).await;
+    c.hit(traces, "post", "/v1/traces", Payload::Raw("text/plain", b"{}".to_vec()), 415).await;
+    let seen = c.get("/v1/observed", "/v1/observed?node=checkout", 200).await;
+    assert_eq!(seen["edges"][0]["to"], "datastore:orders-db", "{seen}");
+    c.get("/v1/observed", "/v1/observed?node=nope", 404).await;
+    c.get("/v1/observed", "/v1/observed?since=someday", 400).await;
+    c.get("/v1/drift", "/v1/drift?since=2026-01-01", 200).await;
+    c.get("/v1/drift", "/v1/drift?since=someday", 400).await;
+
     // MCP: a JSON-RPC initialize; a page from another origin is refused.
     let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
         "protocolVersion": "2025-11-25", "capabilities": {},

@@ -38,7 +38,11 @@ pub(crate) fn gen_org_with(services: usize, seed: u64, extra: &[&str]) -> PathBu
         "gen-org-{services}-{seed}{}",
         if tag.is_empty() { String::new() } else { format!("-{tag}") }
     ));
-    if !out.join("truth/queries.jsonl").is_file() {
+    // Tests run in parallel: one generates, the others wait for it.
+    static GENERATING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = GENERATING.lock().unwrap_or_else(|p| p.into_inner());
+    // gen-org writes README.md last: its presence means the organisation is complete.
+    if !out.join("README.md").is_file() {
         let _ = std::fs::remove_dir_all(&out);
         let status = std::process::Command::new("python3")
             .arg(shared().join("tools/gen-org"))
