@@ -12,7 +12,9 @@
 //! the node and on each dependency reached, with `since <= ts < until`, ranked by
 //!
 //! ```text
-//! score = kind_weight × 1 / (1 + hops / 2) × 1 / (1 + hours_before_until / 3)
+//! score   = kind_weight × 1 / (1 + hops / 2) × recency × red
+//! recency = 1 / (1 + hours_before_until / 3) × (1 + 2 × near)
+//! near    = min(1, minutes_before / 5) / (1 + max(0, minutes_before − 5) / 15)
 //! ```
 //!
 //! where `kind_weight` is 1.0 for deploy, 0.9 for config and migration, 0.8 for
@@ -21,7 +23,12 @@
 //! comes first; a commit three hops away a day earlier comes last. Recency counts most
 //! (the time factor halves 3 hours before the incident), distance less (it halves at 2
 //! hops): a release one hop away 50 minutes before the incident outranks one on the node
-//! itself six hours before. Ties go to the later event. Events whose service matches no node are left out and counted.
+//! itself six hours before. The near-time boost (shared with the incident bundle,
+//! `context/rank.rs`) lifts a change 5 to 20 minutes before the incident up to three
+//! times: a change that breaks something usually shows within minutes, after it has
+//! rolled out. `red` (1 without traces) is how much the changed node, or one on the path to
+//! it, started failing or slowing right after the change (`traces/red.rs`). Ties go to the
+//! later event. Events whose service matches no node are left out and counted.
 
 mod diff;
 mod git;
@@ -124,6 +131,10 @@ pub struct ChangeHit {
     pub url: Option<String>,
     /// Where the event was read.
     pub evidence: ChangeEvidence,
+    /// How the changed node (or one on the path to it) started failing or slowing after
+    /// the change, from traces (`traces/red.rs`); its factor is in `score`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub degradation: Option<crate::traces::red::Degradation>,
 }
 
 /// Where a change event was read.
@@ -173,11 +184,30 @@ pub fn kind_weight(kind: &ChangeKind) -> f64 {
     }
 }
 
+/// Minutes a change takes to be able to start an incident: the near-time boost ramps up
+/// over them.
+const LAG_MINUTES: f64 = 5.0;
+/// Minutes after [`LAG_MINUTES`] at which the near-time boost halves.
+const NEAR_MINUTES: f64 = 15.0;
+/// Weight of the near-time boost.
+const NEAR_WEIGHT: f64 = 2.0;
+
+/// The time factor of a change `age_secs` before the incident (module docs).
+pub fn recency(age_secs: i64) -> f64 {
+    let minutes = age_secs.max(0) as f64 / 60.0;
+    let near =
+        (minutes / LAG_MINUTES).min(1.0) / (1.0 + (minutes - LAG_MINUTES).max(0.0) / NEAR_MINUTES);
+    1.0 / (1.0 + minutes / 60.0 / TIME_HALF_HOURS) * (1.0 + NEAR_WEIGHT * near)
+}
+
 /// The rank of a change `hops` away, `age_secs` before the incident.
 pub fn score(kind: &ChangeKind, hops: usize, age_secs: i64) -> f64 {
-    let hours = age_secs.max(0) as f64 / 3600.0;
-    let raw = kind_weight(kind) / (1.0 + hops as f64 / HOPS_HALF) / (1.0 + hours / TIME_HALF_HOURS);
+    let raw = kind_weight(kind) / (1.0 + hops as f64 / HOPS_HALF) * recency(age_secs);
     (raw * 1e6).round() / 1e6
+}
+
+fn round6(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
 }
 
 /// Validates the body of `POST /v1/events`: one event object or an array of them. The
@@ -251,12 +281,22 @@ impl Engine {
         }
         let index = self.change_index()?;
         let window = index.window(&graph, since, until);
+        let red = self.red_index()?;
         let mut results = Vec::new();
         for (id, hops, path) in &near {
             let Some(target) = graph.node(id) else { continue };
             for stored in window.on(id) {
                 let ev = &stored.event;
+                // The changed node first, then the path to it (not the queried node).
+                let on_path = std::iter::once(id).chain(path.iter().rev().skip(1).map(|e| &e.to));
+                let degradation = if red.is_empty() {
+                    None
+                } else {
+                    crate::traces::red::strongest(&red, on_path, ev.ts, until)
+                };
+                let factor = degradation.as_ref().map_or(1.0, |d| d.factor);
                 results.push(ChangeHit {
+                    degradation,
                     id: ev.id.clone(),
                     service: target.name.clone(),
                     node: id.clone(),
@@ -266,7 +306,7 @@ impl Engine {
                     kind: ev.kind.as_str().to_string(),
                     hops: *hops,
                     path: path.clone(),
-                    score: score(&ev.kind, *hops, until - ev.ts),
+                    score: round6(score(&ev.kind, *hops, until - ev.ts) * factor),
                     version: ev.version.clone(),
                     commit: ev.commit.clone(),
                     author: ev.author.clone(),
@@ -333,7 +373,10 @@ mod tests {
         assert!(score(&ChangeKind::Deploy, 1, 0) < deploy_here_now);
         assert!(score(&ChangeKind::Deploy, 0, 3600) < deploy_here_now);
         assert!(score(&ChangeKind::Commit, 0, 0) < score(&ChangeKind::FeatureFlag, 0, 0));
-        assert_eq!(score(&ChangeKind::Deploy, 2, 3 * 3600), 0.25);
+        // Ten minutes before beats the moment of the incident (not rolled out yet) and an
+        // hour before.
+        assert!(score(&ChangeKind::Deploy, 0, 600) > score(&ChangeKind::Deploy, 0, 30));
+        assert!(score(&ChangeKind::Deploy, 0, 600) > score(&ChangeKind::Deploy, 0, 3600));
         // A release one hop away 50 minutes before the incident outranks one on the node
         // itself six hours before.
         assert!(score(&ChangeKind::Deploy, 1, 50 * 60) > score(&ChangeKind::Deploy, 0, 6 * 3600));

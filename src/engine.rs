@@ -37,6 +37,8 @@ pub struct Engine {
     pub(crate) bundles: crate::context::BundleCache,
     /// Feedback counts of the current feedback generation (`feedback.rs`).
     pub(crate) feedback_counts: crate::feedback::FeedbackCache,
+    /// Per-node trace figures of the current observed generation (`traces/red.rs`).
+    pub(crate) red: crate::traces::red::RedCache,
 }
 
 /// A search question.
@@ -214,6 +216,7 @@ impl Engine {
             changes: Default::default(),
             bundles: Default::default(),
             feedback_counts: Default::default(),
+            red: Default::default(),
         })
     }
 

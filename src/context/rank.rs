@@ -12,7 +12,7 @@
 //! what the bundle knows:
 //!
 //! ```text
-//! score    = kind_weight × distance × recency × shared × symptom × feedback
+//! score    = kind_weight × distance × recency × shared × symptom × feedback × red
 //! distance = 1 / (1 + hops / 2)
 //! recency  = 1 / (1 + hours_before / 3) × (1 + 2 × near)
 //! near     = min(1, minutes_before / 5) / (1 + max(0, minutes_before − 5) / 15)
@@ -31,7 +31,9 @@
 //! (typically over a 5-minute window) has to move, before the alert can start, so a change
 //! made a minute before the alert is rarely its cause. `shared` favours dependencies many
 //! services share (platform services, datastores), a likelier cause than a leaf. `feedback`
-//! is the bounded factor of engineers' verdicts on that change for this focus.
+//! is the bounded factor of engineers' verdicts on that change for this focus. `red` (1 to
+//! 7, from traces) is how much the changed node, or one on the path to it, started
+//! failing or slowing after the change and before the alert (`traces/red.rs`).
 //!
 //! **Suspects** are the focus and its dependencies: the best change score on each, plus a
 //! structural prior `0.05 × distance × (1 + sharing)`.
@@ -47,13 +49,6 @@ use crate::model::{Edge, Node};
 
 /// Hops downstream the bundle looks for causes.
 pub(crate) const DEPTH: usize = 4;
-/// Minutes after [`LAG_MINUTES`] at which the near-time boost halves.
-const NEAR_MINUTES: f64 = 15.0;
-/// Minutes a change takes to be able to start an alert: the near-time boost ramps up
-/// over them.
-const LAG_MINUTES: f64 = 5.0;
-/// Weight of the near-time boost.
-const NEAR_WEIGHT: f64 = 2.0;
 /// Weight of how shared the changed node is.
 const SHARED_WEIGHT: f64 = 0.5;
 /// Weight of the structural prior against change scores.
@@ -140,10 +135,7 @@ pub(crate) fn change_score(
     sharing: f64,
     symptom: Symptom,
 ) -> f64 {
-    let minutes = age_secs.max(0) as f64 / 60.0;
-    let near =
-        (minutes / LAG_MINUTES).min(1.0) / (1.0 + (minutes - LAG_MINUTES).max(0.0) / NEAR_MINUTES);
-    let recency = 1.0 / (1.0 + minutes / 60.0 / 3.0) * (1.0 + NEAR_WEIGHT * near);
+    let recency = crate::changes::recency(age_secs);
     let distance = 1.0 / (1.0 + hops as f64 / 2.0);
     let fit = if symptom.favours(kind) { 1.15 } else { 1.0 };
     crate::changes::kind_weight(kind) * distance * recency * (1.0 + SHARED_WEIGHT * sharing) * fit
@@ -261,7 +253,8 @@ pub(crate) fn changes(
             let kind = ChangeKind::from_name(&c.kind);
             let fb = feedback(&c.id);
             let (shared, callers) = graph.node(&c.node).map_or((0.0, 0), |n| sharing(graph, n));
-            let score = round(change_score(&kind, c.hops, until - ts, shared, symptom) * fb);
+            let red = c.degradation.as_ref().map_or(1.0, |d| d.factor);
+            let score = round(change_score(&kind, c.hops, until - ts, shared, symptom) * fb * red);
             let place = if c.hops == 0 {
                 "on the focus".to_string()
             } else {
@@ -277,6 +270,9 @@ pub(crate) fn changes(
                     c.kind,
                     symptom.as_str()
                 ));
+            }
+            if let Some(d) = &c.degradation {
+                why.push_str(&format!("; traces: {} (×{:.1})", d.why, d.factor));
             }
             if fb != 1.0 {
                 why.push_str(&format!("; feedback ×{fb:.2}"));

@@ -128,7 +128,7 @@ pub(super) async fn receive(
         sink.summary.files += 1;
         sink.summary.rejected += rejected;
         sink.push(spans);
-        sink.write(engine.store()).map_err(|e| {
+        sink.write(engine.store(), crate::time::now()).map_err(|e| {
             tracing::error!(error = %e, "cannot store received traces");
             Box::new(retry(StatusCode::SERVICE_UNAVAILABLE, "cannot store traces now; retry"))
         })?;

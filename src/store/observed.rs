@@ -12,6 +12,9 @@ const OBSERVED_TREE: &str = "observed";
 /// Merges read, add and write; two at once on one key would lose one.
 static OBSERVED_LOCK: Mutex<()> = Mutex::new(());
 
+/// Meta key of the counter bumped by every observed write.
+const OBSERVED_GENERATION_KEY: &str = "observed_generation";
+
 /// One stored bucket: its source, key (the caller's encoding) and value.
 pub type ObservedEntry = (String, Vec<u8>, Vec<u8>);
 
@@ -25,6 +28,20 @@ fn key(source: &str, rest: &[u8]) -> Vec<u8> {
 impl Store {
     fn observed_tree(&self) -> Result<sled::Tree, StoreError> {
         Ok(self.db.open_tree(OBSERVED_TREE)?)
+    }
+
+    /// A counter bumped by every write of observed figures (for caches derived from them).
+    pub fn observed_generation(&self) -> Result<u64, StoreError> {
+        Ok(self
+            .meta
+            .get(OBSERVED_GENERATION_KEY)?
+            .map_or(0, |v| u64::from_be_bytes(v.as_ref().try_into().unwrap_or([0; 8]))))
+    }
+
+    fn bump_observed_generation(&self) -> Result<(), StoreError> {
+        let next = self.observed_generation()? + 1;
+        self.meta.insert(OBSERVED_GENERATION_KEY, &next.to_be_bytes())?;
+        Ok(())
     }
 
     /// Merges `items` (key, value) of `source` into the stored buckets with `merge(old,
@@ -54,6 +71,7 @@ impl Store {
             batch.insert(k, merged);
         }
         tree.apply_batch(batch)?;
+        self.bump_observed_generation()?;
         tree.flush()?;
         Ok(added)
     }
@@ -76,6 +94,7 @@ impl Store {
             }
         }
         tree.apply_batch(batch)?;
+        self.bump_observed_generation()?;
         Ok(n)
     }
 

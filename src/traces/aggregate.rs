@@ -1,8 +1,10 @@
 //! Observations into per-edge, per-time-bucket figures: requests, errors, a latency
 //! sketch (DDSketch, 1% relative accuracy), first and last seen, the last trace id.
 //!
-//! Buckets are one minute; a bucket more than a day older than the newest data of its
-//! source is kept per hour instead (rolled up when written). Spans are never stored.
+//! Buckets are one minute; a day after a minute bucket was first written it is rolled up
+//! into its hour (for live data: a day after it happened). An import of old traces thus
+//! keeps minute resolution for a day, which is when incident reviews look at it. Spans
+//! are never stored.
 
 use std::collections::HashMap;
 
@@ -40,6 +42,9 @@ pub struct Figures {
     pub last: i64,
     /// Trace id of the last request (hex).
     pub last_trace: String,
+    /// When the bucket was first written, unix seconds (0 until written).
+    #[serde(default)]
+    pub written: i64,
 }
 
 impl std::fmt::Debug for Figures {
@@ -60,6 +65,7 @@ impl Default for Figures {
             first: i64::MAX,
             last: i64::MIN,
             last_trace: String::new(),
+            written: 0,
         }
     }
 }
@@ -87,6 +93,10 @@ impl Figures {
             self.last = other.last;
             self.last_trace.clone_from(&other.last_trace);
         }
+        self.written = match (self.written, other.written) {
+            (0, w) | (w, 0) => w,
+            (a, b) => a.min(b),
+        };
     }
 
     /// The nearest-rank `q` quantile of latency (ms), within [`RELATIVE_ACCURACY`].
@@ -134,19 +144,15 @@ impl EdgeKey {
 /// Figures per edge and bucket start, waiting to be written.
 #[derive(Debug, Default)]
 pub struct Aggregate {
-    /// (edge, bucket start, bucket seconds) → figures.
+    /// (edge, minute start, bucket seconds) → figures.
     pub buckets: HashMap<(EdgeKey, i64, i64), Figures>,
-    /// Newest request seen, unix seconds.
-    pub newest: i64,
 }
 
 impl Aggregate {
-    /// Counts `o`; `newest` is the newest data of the source so far (for the rollup).
+    /// Counts `o` in its minute.
     pub fn add(&mut self, o: &Observation) {
         let secs = o.start_ns.div_euclid(1_000_000_000);
-        self.newest = self.newest.max(secs);
-        let width = if secs < self.newest - ROLLUP_AFTER { HOUR } else { MINUTE };
-        let start = secs - secs.rem_euclid(width);
-        self.buckets.entry((EdgeKey::of(o), start, width)).or_default().add(o);
+        let start = secs - secs.rem_euclid(MINUTE);
+        self.buckets.entry((EdgeKey::of(o), start, MINUTE)).or_default().add(o);
     }
 }

@@ -10,6 +10,7 @@ pub mod aggregate;
 pub mod decode;
 pub mod identity;
 pub mod join;
+pub mod red;
 pub mod view;
 
 pub use view::{DriftView, ObservedView};
@@ -18,6 +19,8 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::store::Store;
+use std::collections::{HashMap, HashSet};
+
 use aggregate::{Aggregate, EdgeKey, Figures, HOUR, MINUTE, ROLLUP_AFTER};
 use join::{Joiner, Observation, Unjoined};
 
@@ -127,43 +130,27 @@ impl Sink {
         self.count(&out);
     }
 
-    /// Writes what was counted since the last write into the store, rolling buckets
-    /// older than a day before the newest data up into hours.
-    pub fn write(&mut self, store: &Store) -> Result<()> {
-        let newest = self.aggregate.newest;
-        let cutoff = newest - ROLLUP_AFTER;
-        let mut merged: std::collections::HashMap<(EdgeKey, i64, i64), Figures> =
-            Default::default();
-        for ((edge, start, width), fig) in std::mem::take(&mut self.aggregate.buckets) {
-            let (start, width) = if width == MINUTE && start < cutoff {
-                (start - start.rem_euclid(HOUR), HOUR)
-            } else {
-                (start, width)
-            };
-            merged.entry((edge, start, width)).or_default().merge(&fig);
+    /// Writes what was counted since the last write into the store at `now`, and rolls
+    /// the source's minute buckets first written more than a day before `now` up into
+    /// their hours.
+    pub fn write(&mut self, store: &Store, now: i64) -> Result<()> {
+        let mut merged: HashMap<(EdgeKey, i64, i64), Figures> = HashMap::new();
+        for (key, mut fig) in std::mem::take(&mut self.aggregate.buckets) {
+            fig.written = now;
+            merged.insert(key, fig);
         }
-        // Minute buckets already stored that are now past the cutoff move to their hour.
-        let mut rolled: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+        let cutoff = now - ROLLUP_AFTER;
+        let mut rolled = HashSet::new();
         for (_, k, v) in store.observed(Some(&self.source)).map_err(Error::from)? {
-            if let Some((_, start, MINUTE)) = parse_bucket_key(&k).filter(|(_, s, _)| *s < cutoff) {
-                let _ = start;
-                rolled.push((k, v));
+            let Some((edge, start, MINUTE)) = parse_bucket_key(&k) else { continue };
+            let Ok(fig) = serde_json::from_slice::<Figures>(&v) else { continue };
+            if fig.written != 0 && fig.written < cutoff {
+                merged.entry((edge, start - start.rem_euclid(HOUR), HOUR)).or_default().merge(&fig);
+                rolled.insert(k);
             }
         }
         if !rolled.is_empty() {
-            let keys: std::collections::HashSet<Vec<u8>> =
-                rolled.iter().map(|(k, _)| k.clone()).collect();
-            store.remove_observed(&self.source, |k| keys.contains(k)).map_err(Error::from)?;
-            for (k, v) in rolled {
-                if let (Some((edge, start, _)), Ok(fig)) =
-                    (parse_bucket_key(&k), serde_json::from_slice::<Figures>(&v))
-                {
-                    merged
-                        .entry((edge, start - start.rem_euclid(HOUR), HOUR))
-                        .or_default()
-                        .merge(&fig);
-                }
-            }
+            store.remove_observed(&self.source, |k| rolled.contains(k)).map_err(Error::from)?;
         }
         let items: Vec<(Vec<u8>, Vec<u8>)> = merged
             .iter()
@@ -204,7 +191,10 @@ pub fn ingest_files(
     }
     sink.close_window();
     let written = if diagnostics.is_empty() || sink.summary.files > 0 {
-        store.remove_observed(source, |_| true).map_err(Error::from).and_then(|_| sink.write(store))
+        store
+            .remove_observed(source, |_| true)
+            .map_err(Error::from)
+            .and_then(|_| sink.write(store, crate::time::now()))
     } else {
         Ok(())
     };
