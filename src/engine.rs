@@ -274,7 +274,7 @@ impl Engine {
     }
 
     /// Every fact that ever held, current or not: the graph `show` reads history from.
-    fn history_graph(&self) -> Result<Arc<Graph>> {
+    pub(crate) fn history_graph(&self) -> Result<Arc<Graph>> {
         if let Ok(g) = self.history.read()
             && let Some(g) = g.as_ref()
         {

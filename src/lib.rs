@@ -17,6 +17,7 @@ pub mod ingest;
 pub mod mcp;
 pub mod model;
 pub mod notes;
+pub(crate) mod portal;
 pub mod queries;
 pub mod resolve;
 pub mod retrieval;

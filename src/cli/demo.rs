@@ -32,7 +32,10 @@ pub(crate) fn run(
         org.display()
     );
     let base = format!("http://{bind}");
-    println!("Open {base}/ in a browser, or try:");
+    println!(
+        "Open {base}/ in a browser: search \"the card processor is slow to answer\", open the \
+         runbook, then its service; {base}/services lists every node. Or try:"
+    );
     println!("  curl '{base}/v1/search?q=payment+timeouts&kind=runbook'");
     println!("  curl '{base}/v1/impact?node=orders-db&direction=upstream'");
     println!("  curl '{base}/v1/impact?node=checkout&direction=downstream'");

@@ -130,8 +130,12 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Serve the HTTP API on 127.0.0.1: `/v1` (OpenAPI at /v1/openapi.json), MCP over
-    /// streamable HTTP at `/mcp`, Prometheus `/metrics`.
+    /// Serve the HTTP API on 127.0.0.1 (`/v1`, OpenAPI at /v1/openapi.json; MCP over
+    /// streamable HTTP at `/mcp`; OTLP/HTTP traces at `/v1/traces`; Prometheus `/metrics`),
+    /// and the portal for on-call engineers: open http://127.0.0.1:7474/ in a browser to
+    /// search runbooks, postmortems, alerts and notes, read documents, and open service
+    /// pages (owners, dependency picture, blast radius, changes); /services is the
+    /// catalog, /incident the incident context.
     Serve {
         /// Address to listen on [default: 127.0.0.1:7474, or `[serve] bind` in lore.toml].
         #[arg(long, env = "LORE_BIND")]

@@ -39,6 +39,7 @@ pub use focus::FocusHow;
 use items::{
     BlastItem, ChangeItem, Cite, IncidentItem, NoteItem, RunbookItem, Suspect, TelemetryItem,
 };
+pub(crate) use rank::{blast_radius, entry_reason};
 pub use request::{ContextRequest, Format};
 
 /// Token budget when a request gives none.

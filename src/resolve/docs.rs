@@ -35,9 +35,11 @@ pub struct DanglingLink {
     pub locator: String,
 }
 
-const SERVICE_KEYS: &[&str] =
+/// Front-matter keys that name services or datastores.
+pub(crate) const SERVICE_KEYS: &[&str] =
     &["service", "services", "component", "components", "app", "affected", "affected_services"];
-const ALERT_KEYS: &[&str] = &["alert", "alerts", "alertname"];
+/// Front-matter keys that name alerts.
+pub(crate) const ALERT_KEYS: &[&str] = &["alert", "alerts", "alertname"];
 
 /// `../shared/corpora/runbooks/x.md` → `shared/corpora/runbooks/x.md`.
 pub fn doc_key(path: &str) -> String {

@@ -18,6 +18,7 @@ mod docs;
 mod names;
 mod refs;
 
+pub(crate) use docs::{ALERT_KEYS, SERVICE_KEYS};
 pub use docs::{DanglingLink, doc_key};
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{Method, StatusCode, Uri};
-use axum::response::{Html, IntoResponse};
+use axum::response::IntoResponse;
 use serde::Deserialize;
 
 use super::{ApiError, AppState};
@@ -43,18 +43,21 @@ pub(super) async fn openapi() -> impl IntoResponse {
     ([("content-type", "application/json")], include_str!("openapi.json"))
 }
 
-pub(super) async fn not_found() -> ApiError {
-    ApiError::not_found("no such route; see /v1/openapi.json")
+/// No route: JSON for the API, an HTML page for a browser asking for a page.
+pub(super) async fn not_found(
+    headers: axum::http::HeaderMap,
+    uri: Uri,
+) -> axum::response::Response {
+    if crate::portal::wants_page(&headers, &uri) {
+        return crate::portal::not_found(&uri);
+    }
+    ApiError::not_found("no such route; see /v1/openapi.json").into_response()
 }
 
 /// A route that exists but not with this method (axum adds the `Allow` header).
 pub(super) async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
     let message = format!("{method} is not allowed on {}; see the Allow header", uri.path());
     ApiError::new(StatusCode::METHOD_NOT_ALLOWED, message)
-}
-
-pub(super) async fn portal() -> Html<&'static str> {
-    Html(include_str!("portal.html"))
 }
 
 #[derive(Debug, Deserialize)]

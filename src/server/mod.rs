@@ -1,5 +1,5 @@
-//! HTTP API (axum): the engine's queries under `/v1`, health, metrics and OpenAPI. The
-//! routes are declared once, in `routes.rs`.
+//! HTTP API (axum): the engine's queries under `/v1`, health, metrics and OpenAPI, and
+//! the portal's pages (`crate::portal`). The routes are declared once, in `routes.rs`.
 //!
 //! Handlers are thin: parse, run the engine on the blocking pool, serialize the same
 //! objects the CLI prints with `--json`. Every error is `{"error": {"code", "message"}}`.
@@ -37,6 +37,13 @@ pub struct AppState {
     metrics: Arc<metrics::Metrics>,
     queries: Arc<Registry>,
     receiver: traces::Shared,
+}
+
+impl AppState {
+    /// The engine (for the portal's handlers).
+    pub(crate) fn engine(&self) -> &Arc<Engine> {
+        &self.engine
+    }
 }
 
 /// The router over an engine, with the built-in named queries.

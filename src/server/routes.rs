@@ -6,6 +6,7 @@
 use axum::routing::MethodRouter;
 
 use super::{AppState, api, changes, context, metrics, notes, queries, traces};
+use crate::portal;
 
 /// A route: its path (axum's `{param}` syntax, which is also OpenAPI's) and its methods,
 /// lower case as OpenAPI spells them (`get` also answers `HEAD`, as axum does).
@@ -31,7 +32,15 @@ macro_rules! route_table {
 }
 
 route_table! {
-    "/" => get(api::portal);
+    "/" => get(portal::search);
+    "/search" => get(portal::search);
+    "/docs/{id}" => get(portal::document);
+    "/services" => get(portal::catalog);
+    "/services/{name}" => get(portal::service);
+    "/incident" => get(portal::incident);
+    "/portal/style.css" => get(portal::style);
+    "/portal/app.js" => get(portal::script);
+    "/favicon.svg" => get(portal::favicon);
     "/healthz" => get(api::healthz);
     "/readyz" => get(api::readyz);
     "/metrics" => get(metrics::render);

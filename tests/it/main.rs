@@ -10,6 +10,7 @@ mod http;
 mod mcp;
 mod notes;
 mod openapi;
+mod portal;
 mod queries;
 mod reingest;
 mod search;

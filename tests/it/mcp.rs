@@ -20,7 +20,7 @@ pub(crate) fn python() -> PathBuf {
     venv
 }
 
-fn ingest_example(data: &Path) {
+pub(crate) fn ingest_example(data: &Path) {
     let parts = ["k8s", "compose", "catalog", "alerts", "runbooks", "postmortems", "deploys"];
     let out = Command::new(lore_bin())
         .arg("--data-dir")
@@ -39,7 +39,7 @@ fn run_python(args: &[&std::ffi::OsStr]) -> String {
     stdout
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
@@ -55,7 +55,8 @@ fn raw(port: u16, request: &str) -> (u16, String) {
     (status, body)
 }
 
-struct Server(std::process::Child);
+/// A `lore serve` child, stopped with SIGINT when dropped.
+pub(crate) struct Server(pub(crate) std::process::Child);
 
 impl Drop for Server {
     fn drop(&mut self) {

@@ -210,6 +210,31 @@ async fn every_route_answers_as_the_document_says() {
     c.get(show, "/v1/nodes/nope", 404).await;
     c.get(show, "/v1/nodes/checkout?at=someday", 400).await;
     c.get(show, "/v1/nodes/%FF", 400).await;
+
+    // Portal pages (HTML), their assets, and their HTML errors.
+    c.get("/", "/?q=payment%20timeouts", 200).await;
+    c.get("/search", "/search?q=card%20processor%20slow&kind=runbook&team=team-storefront", 200)
+        .await;
+    c.get("/search", "/search?q=timeouts&fragment=1", 200).await;
+    c.get("/search", "/search?q=a&q=b", 400).await;
+    c.get("/docs/{id}", &format!("/docs/{runbook}"), 200).await;
+    c.get("/docs/{id}", &format!("/docs/{postmortem}"), 200).await;
+    c.get("/docs/{id}", "/docs/runbook%3Anope", 404).await;
+    c.get("/docs/{id}", "/docs/%FF", 400).await;
+    c.get("/services", "/services?kind=all&q=check", 200).await;
+    c.get("/services", "/services?kind=a&kind=b", 400).await;
+    c.get("/services/{name}", "/services/payment", 200).await;
+    c.get("/services/{name}", "/services/orders-db?depth=3", 200).await;
+    c.get("/services/{name}", "/services/payment?depth=deep", 400).await;
+    c.get("/services/{name}", "/services/nope", 404).await;
+    let incident = "/incident?service=checkout&at=2026-10-27T13:55:00Z";
+    c.get("/incident", incident, 200).await;
+    c.get("/incident", "/incident?service=checkout&at=someday", 400).await;
+    c.get("/incident", "/incident?service=nope", 404).await;
+    c.get("/portal/style.css", "/portal/style.css", 200).await;
+    c.get("/portal/app.js", "/portal/app.js", 200).await;
+    c.get("/favicon.svg", "/favicon.svg", 200).await;
+    c.hit_with(None, "get", "/nowhere", Payload::Empty, 404, &[("accept", "text/html")]).await;
     let impact = "/v1/impact";
     c.get(impact, "/v1/impact?node=checkout&direction=upstream", 200).await;
     c.get(impact, "/v1/impact?node=checkout&direction=downstream&include_plumbing=true", 200).await;
