@@ -40,6 +40,8 @@ pub struct SourceReport {
     pub closed: usize,
     /// Facts unchanged.
     pub unchanged: usize,
+    /// Secrets redacted from free text (`[redacted:<kind>]`, see `redact.rs`).
+    pub redacted: usize,
 }
 
 /// A skipped file.
@@ -159,6 +161,7 @@ pub fn ingest_path(store: &Store, path: &Path, now: i64) -> Result<SourceReport>
         updated: stats.updated,
         closed: stats.closed,
         unchanged: stats.unchanged,
+        redacted: stats.redacted,
     })
 }
 
