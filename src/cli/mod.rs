@@ -1,6 +1,7 @@
 //! Command-line interface: clap definitions and dispatch. Every query command prints
 //! the same JSON object the HTTP API returns when given `--json`.
 
+mod audit;
 mod bench;
 mod changes;
 mod context;
@@ -129,7 +130,14 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Serve the HTTP API on 127.0.0.1.
+    /// List the audit log: every write through the API (token name, time, route, peer,
+    /// status) and the CLI's own writes.
+    Audit {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Serve the HTTP API on 127.0.0.1 (tokens: `[auth]` in lore.toml, `LORE_TOKENS`).
     Serve {
         /// Address to listen on [default: 127.0.0.1:7474, or `[serve] bind` in lore.toml].
         #[arg(long, env = "LORE_BIND")]
@@ -202,6 +210,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Ingest { paths, json, no_embed } => {
             let engine = open()?;
             let reports = engine.ingest(&paths, time::now())?;
+            for path in &paths {
+                audit::record(&engine, format!("ingest {}", path.display()))?;
+            }
             let embedded = if no_embed {
                 lore::retrieval::EmbedReport {
                     notice: Some("embedding skipped (--no-embed)".to_string()),
@@ -252,10 +263,16 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Dangling { json } => search::dangling(&open()?, json),
         Command::Serve { bind: flag } => {
             let engine = open()?;
-            lore::server::serve(engine, registry(), &bind(flag), None)?;
+            let bind = bind(flag);
+            let policy = policy(&config.auth, &bind)?;
+            lore::server::serve(engine, registry(), policy, &bind, None)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Demo { bind: flag, org } => demo::run(open()?, registry(), &org, &bind(flag)),
+        Command::Demo { bind: flag, org } => {
+            let bind = bind(flag);
+            let policy = policy(&config.auth, &bind)?;
+            demo::run(open()?, registry(), policy, &org, &bind)
+        }
         Command::Bench(bench_args) => bench::run(&bench_args),
         Command::Changes(a) => changes::changes(&open()?, a),
         Command::Context(a) => context::context(&open()?, a),
@@ -263,12 +280,19 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::IngestGit(a) => changes::ingest_git(&open()?, a),
         Command::Note(a) => notes::run(&open()?, a),
         Command::Feedback(a) => feedback::run(&open()?, a),
+        Command::Audit { json } => audit::list(&open()?, json),
         Command::Query(a) => query::run(open, &registry(), a),
         Command::Mcp => {
             lore::mcp::serve_stdio(open()?, registry()).map_err(anyhow::Error::msg)?;
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The access rules of `lore serve` on `bind`: `[auth]` of lore.toml and `LORE_TOKENS`.
+fn policy(auth: &lore::auth::AuthConfig, bind: &str) -> anyhow::Result<lore::auth::Policy> {
+    let env = std::env::var("LORE_TOKENS").ok();
+    Ok(lore::auth::Policy::from_config(auth, env.as_deref(), bind.parse().ok())?)
 }
 
 fn parse_at(at: Option<String>) -> anyhow::Result<Option<i64>> {
