@@ -4,7 +4,11 @@
 //! A path is walked in name order; hidden directories are skipped; `.env` files are not
 //! ingested themselves but feed `${VAR}` interpolation of the files below them. A file
 //! that cannot be read or parsed is reported and the rest goes on; a source's previous
-//! facts from a file that now fails to parse are kept, not closed.
+//! facts from a file that now fails to read or parse, wholly or in part, are kept, not
+//! closed: a file that had facts and is now unreadable (not UTF-8, emptied, no longer a
+//! known format) is an error naming it, and a file with an error diagnostic keeps every
+//! earlier fact it did not produce this time. Only a file that is gone, or a clean read
+//! that no longer has a fact, closes facts.
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
@@ -96,6 +100,11 @@ pub fn ingest_path(store: &Store, path: &Path, now: i64) -> Result<SourceReport>
     let mut diagnostics = Vec::new();
     let mut files_read = 0;
     let mut failed_files = Vec::new();
+    let source = abs.to_string_lossy().into_owned();
+    // Facts known from each file: a file that had some and can no longer be read keeps
+    // them, and that is an error, not a skip.
+    let known = store.open_facts_by_file(&source)?;
+    let mut unreadable: Vec<(&FileEntry, String)> = Vec::new();
     for file in &files {
         progress.inc(1);
         if file.abs.file_name().is_some_and(|n| n == ".env") {
@@ -104,18 +113,24 @@ pub fn ingest_path(store: &Store, path: &Path, now: i64) -> Result<SourceReport>
         let bytes = match std::fs::read(&file.abs) {
             Ok(b) => b,
             Err(e) => {
-                skipped.push(Skipped {
-                    path: file.shown.clone(),
-                    reason: format!("cannot read: {e}"),
-                });
+                unreadable.push((file, format!("cannot read: {e}")));
                 continue;
             }
         };
-        let Ok(text) = String::from_utf8(bytes) else {
-            skipped
-                .push(Skipped { path: file.shown.clone(), reason: "not UTF-8 text".to_string() });
-            continue;
+        let text = match String::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(e) => {
+                let at = e.utf8_error().valid_up_to();
+                let line = e.as_bytes()[..at].iter().filter(|b| **b == b'\n').count() + 1;
+                let reason = format!("not UTF-8 text (line {line}, byte {at})");
+                unreadable.push((file, reason));
+                continue;
+            }
         };
+        if text.trim().is_empty() && known.contains_key(&file.rel) {
+            unreadable.push((file, "the file is empty".to_string()));
+            continue;
+        }
         let format = match detect(&file.shown, &text) {
             Detection::Ingest(f) => f,
             Detection::Skip(reason) => {
@@ -128,10 +143,7 @@ pub fn ingest_path(store: &Store, path: &Path, now: i64) -> Result<SourceReport>
                 continue;
             }
             Detection::Unknown => {
-                skipped.push(Skipped {
-                    path: file.shown.clone(),
-                    reason: "not a format lore ingests".to_string(),
-                });
+                unreadable.push((file, "not a format lore ingests".to_string()));
                 continue;
             }
         };
@@ -139,15 +151,31 @@ pub fn ingest_path(store: &Store, path: &Path, now: i64) -> Result<SourceReport>
         let input = Input { path: &file.shown, text: &text, env };
         let out = lore_ingestors::ingest(format, &input);
         files_read += 1;
-        if out.diagnostics.iter().any(|d| d.severity == Severity::Error) && out.records.is_empty() {
+        // A file with an error (in one document, one line) keeps its earlier facts that
+        // were not read this time; what was read is updated.
+        if out.diagnostics.iter().any(|d| d.severity == Severity::Error) {
             failed_files.push(file.rel.clone());
         }
         diagnostics.extend(out.diagnostics.into_iter().map(DiagnosticView::from));
         records.extend(out.records.into_iter().map(|r| (file.rel.clone(), r)));
     }
     progress.finish_and_clear();
+    for (file, reason) in unreadable {
+        match known.get(&file.rel) {
+            Some(n) => {
+                diagnostics.push(DiagnosticView {
+                    locator: file.shown.clone(),
+                    severity: "error",
+                    message: format!(
+                        "{reason}; its {n} facts from the last good read are kept (delete the file to remove them)"
+                    ),
+                });
+                failed_files.push(file.rel.clone());
+            }
+            None => skipped.push(Skipped { path: file.shown.clone(), reason }),
+        }
+    }
     let n_records = records.len();
-    let source = abs.to_string_lossy().into_owned();
     let meta = SourceMeta { root: root_shown.clone(), changed_at: now, files: files_read };
     let stats: ApplyStats = store.apply_source(&source, meta, records, &failed_files, now)?;
     Ok(SourceReport {

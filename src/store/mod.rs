@@ -188,6 +188,22 @@ impl Store {
         Ok(stats)
     }
 
+    /// How many current facts of `source` each file has (files with none are left out).
+    pub fn open_facts_by_file(&self, source: &str) -> Result<BTreeMap<String, usize>, StoreError> {
+        let prefix = keys::source_prefix(source);
+        let mut out = BTreeMap::new();
+        for item in self.facts.scan_prefix(&prefix) {
+            let (key, value) = item?;
+            let fact = codec::decode_fact(&key, &value)?;
+            if fact.versions.last().is_some_and(|v| v.valid_to.is_none()) {
+                let rest = &key[prefix.len()..];
+                let file = rest.split(|b| *b == 0).next().unwrap_or_default();
+                *out.entry(String::from_utf8_lossy(file).into_owned()).or_default() += 1;
+            }
+        }
+        Ok(out)
+    }
+
     /// A counter bumped by every write that changes facts; projections (the search
     /// index) record the generation they were built from and rebuild when behind.
     pub fn generation(&self) -> Result<u64, StoreError> {

@@ -2,4 +2,5 @@
 //! writes need a token with the right scope, ingest never drops good facts.
 
 mod auth;
+mod ingest;
 mod secrets;
