@@ -94,7 +94,7 @@ pub fn ingest_path(store: &Store, path: &Path, now: i64) -> Result<SourceReport>
     let root_shown = path.to_string_lossy().trim_end_matches('/').to_string();
     let files = list_files(path, &abs, &root_shown)?;
     let progress = progress_bar(files.len() as u64, "ingesting");
-    let mut env_cache: BTreeMap<PathBuf, BTreeMap<String, String>> = BTreeMap::new();
+    let mut env_cache = EnvCache::default();
     let mut records: Vec<(String, Record)> = Vec::new();
     let mut skipped = Vec::new();
     let mut diagnostics = Vec::new();
@@ -147,7 +147,10 @@ pub fn ingest_path(store: &Store, path: &Path, now: i64) -> Result<SourceReport>
                 continue;
             }
         };
-        let env = env_for(&file.abs, &abs, &mut env_cache);
+        let (env, bad_env) = env_for(&file.abs, &abs, &root_shown, &mut env_cache);
+        if bad_env {
+            failed_files.push(file.rel.clone());
+        }
         let input = Input { path: &file.shown, text: &text, env };
         let out = lore_ingestors::ingest(format, &input);
         files_read += 1;
@@ -160,6 +163,7 @@ pub fn ingest_path(store: &Store, path: &Path, now: i64) -> Result<SourceReport>
         records.extend(out.records.into_iter().map(|r| (file.rel.clone(), r)));
     }
     progress.finish_and_clear();
+    diagnostics.append(&mut env_cache.diagnostics);
     for (file, reason) in unreadable {
         match known.get(&file.rel) {
             Some(n) => {
@@ -218,19 +222,51 @@ fn list_files(path: &Path, abs: &Path, root_shown: &str) -> Result<Vec<FileEntry
     Ok(files)
 }
 
-/// Variables of the nearest `.env` in the file's directory or its ancestors up to the root.
+/// The nearest `.env` of each directory: its variables and whether it had problems.
+#[derive(Default)]
+struct EnvCache {
+    by_dir: BTreeMap<PathBuf, (BTreeMap<String, String>, bool)>,
+    /// Problems of the `.env` files read, as diagnostics (each file once).
+    diagnostics: Vec<DiagnosticView>,
+}
+
+/// Variables of the nearest `.env` in the file's directory or its ancestors up to the
+/// root, and whether that `.env` has lines that are not `KEY=value` or malformed
+/// interpolations (each an error naming `.env:line`).
 fn env_for<'c>(
     file: &Path,
     root: &Path,
-    cache: &'c mut BTreeMap<PathBuf, BTreeMap<String, String>>,
-) -> &'c BTreeMap<String, String> {
+    root_shown: &str,
+    cache: &'c mut EnvCache,
+) -> (&'c BTreeMap<String, String>, bool) {
     let dir = file.parent().unwrap_or(root).to_path_buf();
-    if !cache.contains_key(&dir) {
-        let mut found = BTreeMap::new();
+    if !cache.by_dir.contains_key(&dir) {
+        let mut found = (BTreeMap::new(), false);
         let mut cur = Some(dir.as_path());
         while let Some(d) = cur {
-            if let Ok(text) = std::fs::read_to_string(d.join(".env")) {
-                found = lore_ingestors::util::dotenv::parse(&text);
+            let path = d.join(".env");
+            if let Ok(bytes) = std::fs::read(&path) {
+                let rel =
+                    path.strip_prefix(root).unwrap_or(&path).to_string_lossy().replace('\\', "/");
+                let shown = format!("{root_shown}/{rel}");
+                let known = cache.diagnostics.iter().any(|d| d.locator.starts_with(&shown));
+                let text = String::from_utf8_lossy(&bytes);
+                let mut problems = lore_ingestors::util::dotenv::problems(&text);
+                if std::str::from_utf8(&bytes).is_err() {
+                    problems.insert(0, (1, "not UTF-8 text".to_string()));
+                }
+                if !known {
+                    cache.diagnostics.extend(problems.iter().map(|(line, reason)| {
+                        DiagnosticView {
+                            locator: format!("{shown}:{line}"),
+                            severity: "error",
+                            message: format!(
+                                "{reason}; files using this .env keep their earlier facts"
+                            ),
+                        }
+                    }));
+                }
+                found = (lore_ingestors::util::dotenv::parse(&text), !problems.is_empty());
                 break;
             }
             if d == root {
@@ -238,9 +274,10 @@ fn env_for<'c>(
             }
             cur = d.parent();
         }
-        cache.insert(dir.clone(), found);
+        cache.by_dir.insert(dir.clone(), found);
     }
-    &cache[&dir]
+    let (vars, bad) = &cache.by_dir[&dir];
+    (vars, *bad)
 }
 
 /// A progress bar on a terminal, hidden otherwise.

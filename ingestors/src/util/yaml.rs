@@ -230,6 +230,19 @@ pub fn at<'v>(value: &'v Value, path: &[&str]) -> Option<&'v Value> {
     path.iter().try_fold(value, |v, key| v.get(*key))
 }
 
+/// What a value is, for messages: `a list`, `a number (5)`, ...
+pub fn type_name(value: &Value) -> String {
+    match value {
+        Value::Null => "empty".to_string(),
+        Value::Bool(b) => format!("a boolean ({b})"),
+        Value::Number(n) => format!("a number ({n})"),
+        Value::String(s) => format!("a string ({:?})", s.chars().take(40).collect::<String>()),
+        Value::Sequence(_) => "a list".to_string(),
+        Value::Mapping(_) => "a mapping".to_string(),
+        Value::Tagged(_) => "a tagged value".to_string(),
+    }
+}
+
 /// The items of a sequence at `value`, or nothing.
 pub fn seq(value: Option<&Value>) -> &[Value] {
     value.and_then(Value::as_sequence).map_or(&[], Vec::as_slice)

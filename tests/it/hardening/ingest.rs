@@ -144,3 +144,71 @@ fn one_garbage_ndjson_line_keeps_the_other_events() {
     assert!(errs.len() == 1 && errs[0].contains("events.ndjson:21"), "{errs:?}");
     assert_eq!((report.closed, report.unchanged), (0, 40), "{report:?}");
 }
+
+const CATALOG: &str = "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: orders\nspec:\n  type: service\n  owner: team-a\n  dependsOn:\n    - resource:orders-db\n";
+const COMPOSE: &str = "services:\n  web:\n    image: acme/web:${TAG:-1}\n    environment:\n      DB_ADDR: db:5432\n  db:\n    image: postgres:16\n";
+
+#[test]
+fn wrong_types_are_errors_naming_file_line_and_field_and_keep_the_facts() {
+    let cases: Vec<(&str, String, String, &str)> = vec![
+        (
+            "k8s/cart.yaml",
+            deployment("cart", "cart:1"),
+            deployment("cart", "cart:1").replace(
+                "      containers:\n        - name: cart\n          image: cart:1\n",
+                "      containers: 5\n",
+            ),
+            "cart.yaml:15: Deployment cart: `containers` is a number (5)",
+        ),
+        (
+            "catalog/orders.yaml",
+            CATALOG.to_string(),
+            CATALOG.replace("  dependsOn:\n    - resource:orders-db\n", "  dependsOn: 42\n"),
+            "orders.yaml:8: Component orders: `dependsOn` is a number (42)",
+        ),
+        (
+            "compose/compose.yaml",
+            COMPOSE.to_string(),
+            "services:\n  - web\n  - db\n".to_string(),
+            "compose.yaml:1: `services` is a list",
+        ),
+        (
+            "compose/compose.yaml",
+            COMPOSE.to_string(),
+            COMPOSE.replace("${TAG:-1}", "${UNCLOSED"),
+            "compose.yaml:3: malformed interpolation `${UNCLOSED`",
+        ),
+        (
+            "compose/compose.yaml",
+            COMPOSE.to_string(),
+            COMPOSE.replace("${TAG:-1}", "${}"),
+            "compose.yaml:3: malformed interpolation `${}`: no variable name",
+        ),
+    ];
+    for (rel, good, bad, expected) in cases {
+        let (_work, root, _data, engine) = setup(&[(rel, good)]);
+        let first = ingest(&engine, &root, 10);
+        assert!(errors(&first).is_empty(), "{rel}: {:?}", errors(&first));
+        std::fs::write(root.join(rel), bad).unwrap();
+        let report = ingest(&engine, &root, 20);
+        let errs = errors(&report);
+        assert!(
+            errs.iter().any(|e| e.contains(expected)),
+            "{rel}: expected `{expected}` in {errs:?}"
+        );
+        assert_eq!(report.closed, 0, "{rel} ({expected}): facts kept: {report:?}");
+    }
+
+    // A garbage `.env` is an error at its line, and the compose file using it keeps its facts.
+    let (_work, root, _data, engine) = setup(&[
+        ("compose/compose.yaml", COMPOSE.to_string()),
+        ("compose/.env", "TAG=2\n".to_string()),
+    ]);
+    assert!(errors(&ingest(&engine, &root, 10)).is_empty());
+    std::fs::write(root.join("compose/.env"), "TAG=2\nthis is not an env file\nX=${Y\n").unwrap();
+    let report = ingest(&engine, &root, 20);
+    let errs = errors(&report);
+    assert!(errs.iter().any(|e| e.contains("compose/.env:2: not a KEY=value line")), "{errs:?}");
+    assert!(errs.iter().any(|e| e.contains("compose/.env:3: malformed interpolation")), "{errs:?}");
+    assert_eq!(report.closed, 0, "{report:?}");
+}
