@@ -212,3 +212,23 @@ fn wrong_types_are_errors_naming_file_line_and_field_and_keep_the_facts() {
     assert!(errs.iter().any(|e| e.contains("compose/.env:3: malformed interpolation")), "{errs:?}");
     assert_eq!(report.closed, 0, "{report:?}");
 }
+
+#[test]
+fn a_very_long_name_does_not_slow_other_lookups() {
+    let service = |name: &str| {
+        format!(
+            "apiVersion: v1\nkind: Service\nmetadata:\n  name: {name}\n  namespace: shop\nspec:\n  \
+             selector: {{app: x}}\n  ports: [{{port: 80}}]\n"
+        )
+    };
+    let (_work, root, _data, engine) = setup(&[
+        ("k8s/cart.yaml", deployment("cart", "cart:1")),
+        ("k8s/long.yaml", service(&"a".repeat(10_000))),
+        ("k8s/longer.yaml", service(&"b".repeat(100_000))),
+    ]);
+    let started = std::time::Instant::now();
+    ingest(&engine, &root, 10);
+    engine.show("cart", None).unwrap();
+    let elapsed = started.elapsed();
+    assert!(elapsed.as_secs_f64() < 2.0, "ingest and show took {elapsed:?}");
+}
