@@ -170,6 +170,8 @@ pub struct EventsReport {
     pub updated: usize,
     /// Events already stored as they are.
     pub unchanged: usize,
+    /// Secrets redacted from the events' free text (`redact.rs`).
+    pub redacted: usize,
 }
 
 /// The weight of a change kind in the ranking (see the module docs).
@@ -341,8 +343,12 @@ impl Engine {
 
     /// Stores events pushed over HTTP under [`API_EVENTS_SOURCE`], additively: an id
     /// already stored with the same content is left alone, other events are never closed.
-    pub fn add_events(&self, events: Vec<ChangeEvent>, now: i64) -> Result<EventsReport> {
+    /// An event whose id is already stored (by any source) with other content is a
+    /// conflict (409) and nothing of the request is stored. Free text is redacted first.
+    pub fn add_events(&self, mut events: Vec<ChangeEvent>, now: i64) -> Result<EventsReport> {
         let accepted = events.len();
+        let redacted = events.iter_mut().map(crate::redact::event).sum();
+        self.check_event_conflicts(&events)?;
         let records =
             events.iter().map(|e| ("events".to_string(), Record::Change(e.clone()))).collect();
         let stats = self.store().upsert_records(API_EVENTS_SOURCE, records, now)?;
@@ -358,7 +364,43 @@ impl Engine {
             added: stats.added,
             updated: stats.updated,
             unchanged: stats.unchanged,
+            redacted,
         })
+    }
+
+    /// Refuses events whose id is stored with other content, by this or another source.
+    fn check_event_conflicts(&self, events: &[ChangeEvent]) -> Result<()> {
+        let index = self.change_index()?;
+        let mut first: std::collections::HashMap<&str, &ChangeEvent> = Default::default();
+        for (i, event) in events.iter().enumerate() {
+            let conflict =
+                |reason: String| Error::Conflict { name: format!("events[{i}].id"), reason };
+            if let Some(earlier) = first.insert(event.id.as_str(), event)
+                && earlier != event
+            {
+                return Err(conflict(format!(
+                    "`{}` appears twice with different content",
+                    event.id
+                )));
+            }
+            let Some(stored) = index.get(&event.id) else { continue };
+            let same = ChangeEvent { provenance: event.provenance.clone(), ..stored.event.clone() };
+            if same == *event {
+                continue;
+            }
+            return Err(conflict(if stored.source == API_EVENTS_SOURCE {
+                format!(
+                    "`{}` is already stored with other content; post the change under a new id",
+                    event.id
+                )
+            } else {
+                format!(
+                    "`{}` belongs to source `{}` with other content; events posted through the API cannot replace it",
+                    event.id, stored.source
+                )
+            }));
+        }
+        Ok(())
     }
 }
 

@@ -18,6 +18,13 @@
 //!
 //! [queries]
 //! dir = "queries.d"           # LORE_QUERIES_DIR: named queries added to the built-ins
+//!
+//! [auth]                      # tokens of `lore serve` (see `auth.rs`); LORE_TOKENS adds more
+//! allowed_hosts = ["lore.internal"]
+//! [[auth.tokens]]
+//! name = "ci"
+//! scopes = ["write"]          # read | write | admin
+//! token_blake3 = "…"          # or token = "…"
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -46,6 +53,9 @@ pub struct Config {
     /// Named queries of the team (`queries.rs`).
     #[serde(default)]
     pub queries: QueriesConfig,
+    /// Tokens and `Host` names of `lore serve` (`auth.rs`).
+    #[serde(default)]
+    pub auth: crate::auth::AuthConfig,
 }
 
 /// `[queries]`: a folder of `*.toml` named queries adding to (or overriding) the built-ins.

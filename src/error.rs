@@ -11,6 +11,8 @@ pub enum ErrorCode {
     BadRequest,
     /// The request is well-formed but names nothing Lore can act on.
     Unprocessable,
+    /// The request contradicts what is stored (an event id another source owns).
+    Conflict,
     /// Lore failed.
     Internal,
 }
@@ -22,6 +24,7 @@ impl ErrorCode {
             ErrorCode::NotFound => "not_found",
             ErrorCode::BadRequest => "bad_request",
             ErrorCode::Unprocessable => "unprocessable",
+            ErrorCode::Conflict => "conflict",
             ErrorCode::Internal => "internal",
         }
     }
@@ -71,6 +74,14 @@ pub enum Error {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+    /// The request contradicts what is stored.
+    #[error("conflict on `{name}`: {reason}")]
+    Conflict {
+        /// The field in conflict.
+        name: String,
+        /// Why.
+        reason: String,
+    },
     /// No stored item of this kind (a note, a piece of feedback) has this id.
     #[error("{what} `{id}` not found")]
     NotFound {
@@ -90,6 +101,7 @@ impl Error {
                 ErrorCode::BadRequest
             }
             Error::Unresolved { .. } => ErrorCode::Unprocessable,
+            Error::Conflict { .. } => ErrorCode::Conflict,
             Error::Store(_) | Error::Internal(_) => ErrorCode::Internal,
         }
     }

@@ -177,7 +177,10 @@ impl Engine {
             (None, Some(b)) => graph.lookup(b)?.id.clone(),
             (None, None) => return Err(invalid("focus", "focus or bundle_id is required")),
         };
-        let comment = optional(req.comment.as_deref());
+        let mut comment = optional(req.comment.as_deref());
+        if let Some(c) = comment.as_mut() {
+            crate::redact::in_place(c);
+        }
         if comment.as_ref().is_some_and(|c| c.chars().count() > MAX_COMMENT_CHARS) {
             return Err(invalid(
                 "comment",

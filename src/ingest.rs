@@ -4,7 +4,11 @@
 //! A path is walked in name order; hidden directories are skipped; `.env` files are not
 //! ingested themselves but feed `${VAR}` interpolation of the files below them. A file
 //! that cannot be read or parsed is reported and the rest goes on; a source's previous
-//! facts from a file that now fails to parse are kept, not closed.
+//! facts from a file that now fails to read or parse, wholly or in part, are kept, not
+//! closed: a file that had facts and is now unreadable (not UTF-8, emptied, no longer a
+//! known format) is an error naming it, and a file with an error diagnostic keeps every
+//! earlier fact it did not produce this time. Only a file that is gone, or a clean read
+//! that no longer has a fact, closes facts.
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
@@ -43,6 +47,8 @@ pub struct SourceReport {
     /// Trace files read into observed edges (`traces/`), when the source has any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub traces: Option<crate::traces::TraceSummary>,
+    /// Secrets redacted from free text (`[redacted:<kind>]`, see `redact.rs`).
+    pub redacted: usize,
 }
 
 /// A skipped file.
@@ -91,13 +97,18 @@ pub fn ingest_path(store: &Store, path: &Path, now: i64) -> Result<SourceReport>
     let root_shown = path.to_string_lossy().trim_end_matches('/').to_string();
     let files = list_files(path, &abs, &root_shown)?;
     let progress = progress_bar(files.len() as u64, "ingesting");
-    let mut env_cache: BTreeMap<PathBuf, BTreeMap<String, String>> = BTreeMap::new();
+    let mut env_cache = EnvCache::default();
     let mut records: Vec<(String, Record)> = Vec::new();
     let mut skipped = Vec::new();
     let mut diagnostics = Vec::new();
     let mut files_read = 0;
     let mut failed_files = Vec::new();
     let mut trace_files = Vec::new();
+    let source = abs.to_string_lossy().into_owned();
+    // Facts known from each file: a file that had some and can no longer be read keeps
+    // them, and that is an error, not a skip.
+    let known = store.open_facts_by_file(&source)?;
+    let mut unreadable: Vec<(&FileEntry, String)> = Vec::new();
     for file in &files {
         progress.inc(1);
         if file.abs.file_name().is_some_and(|n| n == ".env") {
@@ -106,10 +117,7 @@ pub fn ingest_path(store: &Store, path: &Path, now: i64) -> Result<SourceReport>
         let bytes = match std::fs::read(&file.abs) {
             Ok(b) => b,
             Err(e) => {
-                skipped.push(Skipped {
-                    path: file.shown.clone(),
-                    reason: format!("cannot read: {e}"),
-                });
+                unreadable.push((file, format!("cannot read: {e}")));
                 continue;
             }
         };
@@ -117,11 +125,20 @@ pub fn ingest_path(store: &Store, path: &Path, now: i64) -> Result<SourceReport>
             trace_files.push((file.shown.clone(), file.abs.clone(), format));
             continue;
         }
-        let Ok(text) = String::from_utf8(bytes) else {
-            skipped
-                .push(Skipped { path: file.shown.clone(), reason: "not UTF-8 text".to_string() });
-            continue;
+        let text = match String::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(e) => {
+                let at = e.utf8_error().valid_up_to();
+                let line = e.as_bytes()[..at].iter().filter(|b| **b == b'\n').count() + 1;
+                let reason = format!("not UTF-8 text (line {line}, byte {at})");
+                unreadable.push((file, reason));
+                continue;
+            }
         };
+        if text.trim().is_empty() && known.contains_key(&file.rel) {
+            unreadable.push((file, "the file is empty".to_string()));
+            continue;
+        }
         let format = match detect(&file.shown, &text) {
             Detection::Ingest(f) => f,
             Detection::Skip(reason) => {
@@ -134,26 +151,43 @@ pub fn ingest_path(store: &Store, path: &Path, now: i64) -> Result<SourceReport>
                 continue;
             }
             Detection::Unknown => {
-                skipped.push(Skipped {
-                    path: file.shown.clone(),
-                    reason: "not a format lore ingests".to_string(),
-                });
+                unreadable.push((file, "not a format lore ingests".to_string()));
                 continue;
             }
         };
-        let env = env_for(&file.abs, &abs, &mut env_cache);
+        let (env, bad_env) = env_for(&file.abs, &abs, &root_shown, &mut env_cache);
+        if bad_env {
+            failed_files.push(file.rel.clone());
+        }
         let input = Input { path: &file.shown, text: &text, env };
         let out = lore_ingestors::ingest(format, &input);
         files_read += 1;
-        if out.diagnostics.iter().any(|d| d.severity == Severity::Error) && out.records.is_empty() {
+        // A file with an error (in one document, one line) keeps its earlier facts that
+        // were not read this time; what was read is updated.
+        if out.diagnostics.iter().any(|d| d.severity == Severity::Error) {
             failed_files.push(file.rel.clone());
         }
         diagnostics.extend(out.diagnostics.into_iter().map(DiagnosticView::from));
         records.extend(out.records.into_iter().map(|r| (file.rel.clone(), r)));
     }
     progress.finish_and_clear();
+    diagnostics.append(&mut env_cache.diagnostics);
+    for (file, reason) in unreadable {
+        match known.get(&file.rel) {
+            Some(n) => {
+                diagnostics.push(DiagnosticView {
+                    locator: file.shown.clone(),
+                    severity: "error",
+                    message: format!(
+                        "{reason}; its {n} facts from the last good read are kept (delete the file to remove them)"
+                    ),
+                });
+                failed_files.push(file.rel.clone());
+            }
+            None => skipped.push(Skipped { path: file.shown.clone(), reason }),
+        }
+    }
     let n_records = records.len();
-    let source = abs.to_string_lossy().into_owned();
     let meta = SourceMeta { root: root_shown.clone(), changed_at: now, files: files_read };
     let stats: ApplyStats = store.apply_source(&source, meta, records, &failed_files, now)?;
     let traces = (!trace_files.is_empty()).then(|| {
@@ -173,6 +207,7 @@ pub fn ingest_path(store: &Store, path: &Path, now: i64) -> Result<SourceReport>
         closed: stats.closed,
         unchanged: stats.unchanged,
         traces,
+        redacted: stats.redacted,
     })
 }
 
@@ -201,19 +236,51 @@ fn list_files(path: &Path, abs: &Path, root_shown: &str) -> Result<Vec<FileEntry
     Ok(files)
 }
 
-/// Variables of the nearest `.env` in the file's directory or its ancestors up to the root.
+/// The nearest `.env` of each directory: its variables and whether it had problems.
+#[derive(Default)]
+struct EnvCache {
+    by_dir: BTreeMap<PathBuf, (BTreeMap<String, String>, bool)>,
+    /// Problems of the `.env` files read, as diagnostics (each file once).
+    diagnostics: Vec<DiagnosticView>,
+}
+
+/// Variables of the nearest `.env` in the file's directory or its ancestors up to the
+/// root, and whether that `.env` has lines that are not `KEY=value` or malformed
+/// interpolations (each an error naming `.env:line`).
 fn env_for<'c>(
     file: &Path,
     root: &Path,
-    cache: &'c mut BTreeMap<PathBuf, BTreeMap<String, String>>,
-) -> &'c BTreeMap<String, String> {
+    root_shown: &str,
+    cache: &'c mut EnvCache,
+) -> (&'c BTreeMap<String, String>, bool) {
     let dir = file.parent().unwrap_or(root).to_path_buf();
-    if !cache.contains_key(&dir) {
-        let mut found = BTreeMap::new();
+    if !cache.by_dir.contains_key(&dir) {
+        let mut found = (BTreeMap::new(), false);
         let mut cur = Some(dir.as_path());
         while let Some(d) = cur {
-            if let Ok(text) = std::fs::read_to_string(d.join(".env")) {
-                found = lore_ingestors::util::dotenv::parse(&text);
+            let path = d.join(".env");
+            if let Ok(bytes) = std::fs::read(&path) {
+                let rel =
+                    path.strip_prefix(root).unwrap_or(&path).to_string_lossy().replace('\\', "/");
+                let shown = format!("{root_shown}/{rel}");
+                let known = cache.diagnostics.iter().any(|d| d.locator.starts_with(&shown));
+                let text = String::from_utf8_lossy(&bytes);
+                let mut problems = lore_ingestors::util::dotenv::problems(&text);
+                if std::str::from_utf8(&bytes).is_err() {
+                    problems.insert(0, (1, "not UTF-8 text".to_string()));
+                }
+                if !known {
+                    cache.diagnostics.extend(problems.iter().map(|(line, reason)| {
+                        DiagnosticView {
+                            locator: format!("{shown}:{line}"),
+                            severity: "error",
+                            message: format!(
+                                "{reason}; files using this .env keep their earlier facts"
+                            ),
+                        }
+                    }));
+                }
+                found = (lore_ingestors::util::dotenv::parse(&text), !problems.is_empty());
                 break;
             }
             if d == root {
@@ -221,9 +288,10 @@ fn env_for<'c>(
             }
             cur = d.parent();
         }
-        cache.insert(dir.clone(), found);
+        cache.by_dir.insert(dir.clone(), found);
     }
-    &cache[&dir]
+    let (vars, bad) = &cache.by_dir[&dir];
+    (vars, *bad)
 }
 
 /// A progress bar on a terminal, hidden otherwise.

@@ -5,6 +5,7 @@
 //! sources' records into one graph of nodes and edges; [`graph`] holds it in petgraph and
 //! answers traversals; [`engine::Engine`] is the façade the CLI and HTTP server use.
 
+pub mod auth;
 pub mod changes;
 pub mod config;
 pub mod context;
@@ -19,6 +20,7 @@ pub mod model;
 pub mod notes;
 pub(crate) mod portal;
 pub mod queries;
+pub mod redact;
 pub mod resolve;
 pub mod retrieval;
 pub mod search;

@@ -172,7 +172,8 @@ fn clean_tags(tags: &[String]) -> Result<Vec<String>> {
 impl Engine {
     /// Adds a note on the node `req.node` names, written at `now`.
     pub fn add_note(&self, req: &NoteRequest, now: i64) -> Result<NoteView> {
-        let text = req.text.trim();
+        let (text, _) = crate::redact::text(req.text.trim());
+        let text = text.as_str();
         if text.is_empty() {
             return Err(invalid("text", "is empty"));
         }

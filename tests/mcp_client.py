@@ -18,6 +18,7 @@ import sys
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
 
 EXPECTED_TOOLS = {
     "blast_radius", "dependencies", "path", "what_changed", "owners", "runbook_for_alert",
@@ -135,7 +136,11 @@ async def main():
             async with ClientSession(read, write) as session:
                 await exercise(session, "stdio")
     else:
-        async with streamable_http_client(sys.argv[2]) as (read, write, *_):
+        # `lore serve` needs a token with the write scope for add_note and feedback.
+        token = os.environ.get("LORE_TOKEN")
+        headers = {"Authorization": f"Bearer {token}"} if token else None
+        client = create_mcp_http_client(headers=headers)
+        async with streamable_http_client(sys.argv[2], http_client=client) as (read, write, *_):
             async with ClientSession(read, write) as session:
                 await exercise(session, "http")
     print(f"{len(failures)} failed")

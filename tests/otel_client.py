@@ -10,6 +10,7 @@ call fails. checkout also queries `orders-db` (a CLIENT span with db.system). Pr
 counts it sent. Run by tests/it/traces.rs.
 """
 
+import os
 import sys
 
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
@@ -24,7 +25,10 @@ endpoint, calls = sys.argv[1], int(sys.argv[2])
 
 def provider(name):
     p = TracerProvider(resource=Resource.create({"service.name": name, "k8s.namespace.name": "shop"}))
-    p.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint), max_export_batch_size=512))
+    # Lore needs a write token for traces (LORE_TOKEN, as `lore serve` was given it).
+    headers = {"Authorization": f"Bearer {os.environ['LORE_TOKEN']}"} if os.environ.get("LORE_TOKEN") else None
+    exporter = OTLPSpanExporter(endpoint=endpoint, headers=headers)
+    p.add_span_processor(BatchSpanProcessor(exporter, max_export_batch_size=512))
     return p
 
 

@@ -133,7 +133,17 @@ impl Ctx<'_, '_> {
         let items: Vec<&Value> = match value {
             Value::Sequence(items) => items.iter().collect(),
             Value::Null => Vec::new(),
-            other => vec![other],
+            Value::String(_) => vec![value],
+            other => {
+                let msg = format!(
+                    "{} {}: `{field}` is {}, expected a list of entity references",
+                    self.kind,
+                    self.name,
+                    crate::util::yaml::type_name(other)
+                );
+                out.diagnostic(Severity::Error, key_line, msg);
+                return Vec::new();
+            }
         };
         let mut refs = Vec::new();
         for item in items {

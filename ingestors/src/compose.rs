@@ -71,6 +71,14 @@ pub fn is_optional_layer(layer: &str) -> bool {
 
 /// Parses one compose file.
 pub fn ingest(input: &Input<'_>, out: &mut Emitter) {
+    for (idx, line) in input.text.lines().enumerate() {
+        if line.trim_start().starts_with('#') {
+            continue;
+        }
+        for problem in dotenv::interpolation_problems(line) {
+            out.diagnostic(Severity::Error, idx + 1, problem);
+        }
+    }
     let docs = split_documents(input.text);
     let mut parsed = Vec::new();
     for doc in &docs {
@@ -102,8 +110,11 @@ pub fn ingest(input: &Input<'_>, out: &mut Emitter) {
                     let Some(name) = scalar_text(key) else { continue };
                     let line = lines.iter().find(|c| c.head == name).map_or(fallback, |c| c.line);
                     if !(body.is_mapping() || body.is_null()) {
-                        let msg = format!("service {name} is not a mapping; skipped");
-                        out.diagnostic(Severity::Warning, line, msg);
+                        let msg = format!(
+                            "service {name} is {}, expected a mapping; skipped",
+                            crate::util::yaml::type_name(body)
+                        );
+                        out.diagnostic(Severity::Error, line, msg);
                         continue;
                     }
                     let keys = doc.children(Some(line));
@@ -111,7 +122,14 @@ pub fn ingest(input: &Input<'_>, out: &mut Emitter) {
                 }
             }
             Some(Value::Null) => {}
-            Some(_) => out.diagnostic(Severity::Warning, fallback, "`services` is not a mapping"),
+            Some(other) => out.diagnostic(
+                Severity::Error,
+                fallback,
+                format!(
+                    "`services` is {}, expected a mapping of service names",
+                    crate::util::yaml::type_name(other)
+                ),
+            ),
             None => out.diagnostic(Severity::Info, doc.start_line, "no `services` in document"),
         }
     }
@@ -488,7 +506,7 @@ services:
             [
                 "entity service:b ds=- role=- aliases= attrs={\"compose_file\": \"compose.yaml\"} @compose.yaml:3",
                 "entity service:c ds=- role=- aliases= attrs={\"compose_file\": \"compose.yaml\", \"image\": \"${NS}/c:${TAG:-1}\"} @compose.yaml:4",
-                "warning compose.yaml:2 service a is not a mapping; skipped",
+                "error compose.yaml:2 service a is a number (3), expected a mapping; skipped",
             ]
         );
     }

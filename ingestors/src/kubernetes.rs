@@ -176,6 +176,17 @@ fn workload(ctx: &Ctx<'_, '_, '_>, configmaps: &ConfigMaps, out: &mut Emitter) {
         );
         return;
     };
+    for field in ["containers", "initContainers"] {
+        if let Some(value) = pod_spec.get(field).filter(|v| !v.is_sequence() && !v.is_null()) {
+            let msg = format!(
+                "{} {}: `{field}` is {}, expected a list of containers",
+                ctx.kind,
+                ctx.name,
+                crate::util::yaml::type_name(value)
+            );
+            out.diagnostic(Severity::Error, ctx.line_of(&format!("{field}:")), msg);
+        }
+    }
     let containers: Vec<&Value> =
         seq(pod_spec.get("containers")).iter().chain(seq(pod_spec.get("initContainers"))).collect();
     let images: Vec<&str> =

@@ -179,6 +179,11 @@ impl ChangeIndex {
         Ok(index)
     }
 
+    /// The event that speaks for `id`, with its source.
+    pub(crate) fn get(&self, id: &str) -> Option<&StoredChange> {
+        self.by_id.get(id).map(|&pos| &self.events[pos])
+    }
+
     /// Events with `since <= ts < until`, resolved against `graph`: the prebuilt lists
     /// when `graph` is the one the index was built on, else lists of the window alone.
     pub(crate) fn window<'a>(&'a self, graph: &Arc<Graph>, since: i64, until: i64) -> Window<'a> {

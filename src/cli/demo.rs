@@ -8,6 +8,7 @@ use lore::{Engine, time};
 pub(crate) fn run(
     engine: Engine,
     queries: lore::queries::Registry,
+    policy: lore::auth::Policy,
     org: &Path,
     bind: &str,
 ) -> anyhow::Result<ExitCode> {
@@ -68,6 +69,6 @@ pub(crate) fn run(
     );
     println!("  .venv/bin/python examples/mcp_agent.py --url {base}/mcp");
     println!("Press Ctrl-C to stop.");
-    lore::server::serve(engine, queries, bind, None)?;
+    lore::server::serve(engine, queries, policy, bind, None)?;
     Ok(ExitCode::SUCCESS)
 }

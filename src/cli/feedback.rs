@@ -74,6 +74,7 @@ pub(crate) fn run(engine: &Engine, args: FeedbackArgs) -> anyhow::Result<ExitCod
         FeedbackCommand::Add { focus, bundle, item, verdict, author, comment, json } => {
             let req = FeedbackRequest { bundle_id: bundle, focus, item, verdict, author, comment };
             let feedback = engine.add_feedback(&req, now)?;
+            super::audit::record(engine, format!("feedback add {}", feedback.id))?;
             if json {
                 super::output::json(&feedback)?;
             } else {
@@ -95,6 +96,7 @@ pub(crate) fn run(engine: &Engine, args: FeedbackArgs) -> anyhow::Result<ExitCod
         }
         FeedbackCommand::Rm { id, json } => {
             let feedback = engine.remove_feedback(&id, now)?;
+            super::audit::record(engine, format!("feedback rm {}", feedback.id))?;
             if json {
                 super::output::json(&feedback)?;
             } else {

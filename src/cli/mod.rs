@@ -1,6 +1,7 @@
 //! Command-line interface: clap definitions and dispatch. Every query command prints
 //! the same JSON object the HTTP API returns when given `--json`.
 
+mod audit;
 mod bench;
 mod changes;
 mod context;
@@ -130,12 +131,20 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// List the audit log: every write through the API (token name, time, route, peer,
+    /// status) and the CLI's own writes.
+    Audit {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Serve the HTTP API on 127.0.0.1 (`/v1`, OpenAPI at /v1/openapi.json; MCP over
     /// streamable HTTP at `/mcp`; OTLP/HTTP traces at `/v1/traces`; Prometheus `/metrics`),
     /// and the portal for on-call engineers: open http://127.0.0.1:7474/ in a browser to
     /// search runbooks, postmortems, alerts and notes, read documents, and open service
     /// pages (owners, dependency picture, blast radius, changes); /services is the
     /// catalog, /incident the incident context.
+    /// Tokens: `[auth]` in lore.toml, `LORE_TOKENS`.
     Serve {
         /// Address to listen on [default: 127.0.0.1:7474, or `[serve] bind` in lore.toml].
         #[arg(long, env = "LORE_BIND")]
@@ -214,6 +223,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Ingest { paths, json, no_embed } => {
             let engine = open()?;
             let reports = engine.ingest(&paths, time::now())?;
+            for path in &paths {
+                audit::record(&engine, format!("ingest {}", path.display()))?;
+            }
             let embedded = if no_embed {
                 lore::retrieval::EmbedReport {
                     notice: Some("embedding skipped (--no-embed)".to_string()),
@@ -264,10 +276,16 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Dangling { json } => search::dangling(&open()?, json),
         Command::Serve { bind: flag } => {
             let engine = open()?;
-            lore::server::serve(engine, registry(), &bind(flag), None)?;
+            let bind = bind(flag);
+            let policy = policy(&config.auth, &bind)?;
+            lore::server::serve(engine, registry(), policy, &bind, None)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Demo { bind: flag, org } => demo::run(open()?, registry(), &org, &bind(flag)),
+        Command::Demo { bind: flag, org } => {
+            let bind = bind(flag);
+            let policy = policy(&config.auth, &bind)?;
+            demo::run(open()?, registry(), policy, &org, &bind)
+        }
         Command::Bench(bench_args) => bench::run(&bench_args),
         Command::Changes(a) => changes::changes(&open()?, a),
         Command::Context(a) => context::context(&open()?, a),
@@ -275,6 +293,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::IngestGit(a) => changes::ingest_git(&open()?, a),
         Command::Note(a) => notes::run(&open()?, a),
         Command::Feedback(a) => feedback::run(&open()?, a),
+        Command::Audit { json } => audit::list(&open()?, json),
         Command::Query(a) => query::run(open, &registry(), a),
         Command::Observed(a) => traces::observed(&open()?, a),
         Command::Drift(a) => traces::drift(&open()?, a),
@@ -283,6 +302,12 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The access rules of `lore serve` on `bind`: `[auth]` of lore.toml and `LORE_TOKENS`.
+fn policy(auth: &lore::auth::AuthConfig, bind: &str) -> anyhow::Result<lore::auth::Policy> {
+    let env = std::env::var("LORE_TOKENS").ok();
+    Ok(lore::auth::Policy::from_config(auth, env.as_deref(), bind.parse().ok())?)
 }
 
 fn parse_at(at: Option<String>) -> anyhow::Result<Option<i64>> {

@@ -73,6 +73,7 @@ pub(crate) fn run(engine: &Engine, args: NoteArgs) -> anyhow::Result<ExitCode> {
     match args.command {
         NoteCommand::Add { node, text, author, expires, tags, json } => {
             let note = engine.add_note(&NoteRequest { node, text, author, expires, tags }, now)?;
+            super::audit::record(engine, format!("note add {}", note.id))?;
             if json {
                 super::output::json(&note)?;
             } else {
@@ -95,6 +96,7 @@ pub(crate) fn run(engine: &Engine, args: NoteArgs) -> anyhow::Result<ExitCode> {
         }
         NoteCommand::Rm { id, json } => {
             let note = engine.remove_note(&id, now)?;
+            super::audit::record(engine, format!("note rm {}", note.id))?;
             if json {
                 super::output::json(&note)?;
             } else {

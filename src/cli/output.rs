@@ -42,6 +42,9 @@ pub(crate) fn ingest_summary(
             "  facts: {} added, {} updated, {} closed, {} unchanged",
             r.added, r.updated, r.closed, r.unchanged
         )?;
+        if r.redacted > 0 {
+            writeln!(out, "  secrets redacted from free text: {}", r.redacted)?;
+        }
         for d in r.diagnostics.iter().filter(|d| d.severity != "info") {
             writeln!(out, "  {}: {}: {}", d.severity, d.locator, d.message)?;
         }

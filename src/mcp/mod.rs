@@ -122,6 +122,11 @@ impl LoreMcp {
     }
 }
 
+/// Whether tool `name` writes (`add_note`, `feedback`): over HTTP it needs `write`.
+pub fn is_write_tool(name: &str) -> bool {
+    tools::WRITE_TOOLS.iter().any(|t| t.name == name)
+}
+
 fn kind_name(kind: lore_schema::DocumentKind) -> &'static str {
     match kind {
         lore_schema::DocumentKind::Runbook => "runbook",

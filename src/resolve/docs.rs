@@ -283,6 +283,9 @@ fn url_matches(index: &BTreeMap<String, Vec<usize>>, doc_path: &str) -> Vec<usiz
     }
 }
 
+/// Longest name looked for in document text (a DNS subdomain's limit).
+const MAX_MENTION_NAME: usize = 253;
+
 /// Finds service, datastore and alert names in document text.
 struct MentionMatcher {
     ac: Option<AhoCorasick>,
@@ -301,7 +304,12 @@ impl MentionMatcher {
                 _ => continue,
             };
             for name in std::iter::once(&n.name).chain(&n.aliases) {
-                if name.len() < min || name.contains(['.', '/', ' ']) {
+                // No document mentions a 10,000-character name, and each pattern byte
+                // costs the automaton a state: longer names than a DNS name are skipped.
+                if name.len() < min
+                    || name.len() > MAX_MENTION_NAME
+                    || name.contains(['.', '/', ' '])
+                {
                     continue;
                 }
                 let key = name.to_ascii_lowercase();

@@ -27,6 +27,9 @@ fn code_for(status: StatusCode) -> &'static str {
         StatusCode::UNPROCESSABLE_ENTITY => ErrorCode::Unprocessable.as_str(),
         StatusCode::TOO_MANY_REQUESTS => "too_many_requests",
         StatusCode::SERVICE_UNAVAILABLE => "unavailable",
+        StatusCode::CONFLICT => ErrorCode::Conflict.as_str(),
+        StatusCode::UNAUTHORIZED => "unauthorized",
+        StatusCode::FORBIDDEN => "forbidden",
         s if s.is_server_error() => ErrorCode::Internal.as_str(),
         _ => ErrorCode::BadRequest.as_str(),
     }
@@ -66,6 +69,7 @@ impl From<Error> for ApiError {
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
             ErrorCode::BadRequest => StatusCode::BAD_REQUEST,
             ErrorCode::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::Conflict => StatusCode::CONFLICT,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         };
         let message = if code == ErrorCode::Internal {

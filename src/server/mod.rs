@@ -5,6 +5,7 @@
 //! objects the CLI prints with `--json`. Every error is `{"error": {"code", "message"}}`.
 
 mod api;
+mod auth;
 mod changes;
 mod context;
 mod error;
@@ -25,6 +26,7 @@ use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
 use crate::Engine;
+use crate::auth::Policy;
 use crate::queries::Registry;
 pub use error::ApiError;
 pub use limits::{MAX_BODY_BYTES, MAX_URI_BYTES};
@@ -37,6 +39,7 @@ pub struct AppState {
     metrics: Arc<metrics::Metrics>,
     queries: Arc<Registry>,
     receiver: traces::Shared,
+    auth: Arc<Policy>,
 }
 
 impl AppState {
@@ -46,14 +49,21 @@ impl AppState {
     }
 }
 
-/// The router over an engine, with the built-in named queries.
+/// The router over an engine, with the built-in named queries, for in-process use: no
+/// token is needed ([`Policy::open`]); `Host` must be a loopback name when given.
 pub fn router(engine: Arc<Engine>) -> Router {
     router_with(engine, Arc::new(Registry::builtin()))
 }
 
-/// The router over an engine and a set of named queries.
+/// The router over an engine and a set of named queries, without tokens.
 pub fn router_with(engine: Arc<Engine>, queries: Arc<Registry>) -> Router {
-    app(engine, queries, &[], CancellationToken::new())
+    router_with_policy(engine, queries, Policy::open())
+}
+
+/// The router with the access rules of `policy` (tokens, scopes, `Host` names), as
+/// [`serve`] runs it.
+pub fn router_with_policy(engine: Arc<Engine>, queries: Arc<Registry>, policy: Policy) -> Router {
+    app(engine, queries, Arc::new(policy), &[], CancellationToken::new())
 }
 
 /// The routes of [`ROUTES`] and the MCP service at `/mcp` ([`MOUNTED`]); JSON errors for
@@ -62,11 +72,13 @@ pub fn router_with(engine: Arc<Engine>, queries: Arc<Registry>) -> Router {
 fn app(
     engine: Arc<Engine>,
     queries: Arc<Registry>,
+    auth: Arc<Policy>,
     extra_hosts: &[String],
     stop: CancellationToken,
 ) -> Router {
     let mcp = crate::mcp::http_service(engine.clone(), queries.clone(), extra_hosts, stop);
-    let state = AppState { engine, metrics: Arc::default(), queries, receiver: Arc::default() };
+    let state =
+        AppState { engine, metrics: Arc::default(), queries, receiver: Arc::default(), auth };
     routes::method_routers()
         .into_iter()
         .fold(Router::new(), |app, (path, methods)| app.route(path, methods))
@@ -76,16 +88,19 @@ fn app(
         .fallback(api::not_found)
         .layer(axum::middleware::from_fn(framework::json_errors))
         .layer(DefaultBodyLimit::max(limits::MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::guard))
         .layer(axum::middleware::from_fn(limits::uri_limit))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }
 
-/// Serves on `bind` until Ctrl-C (or until `shutdown` fires).
+/// Serves on `bind` with the access rules of `policy` until Ctrl-C (or until `shutdown`
+/// fires).
 pub fn serve(
     engine: Engine,
     queries: Registry,
+    policy: Policy,
     bind: &str,
     shutdown: Option<oneshot::Receiver<()>>,
 ) -> Result<(), ServeError> {
@@ -105,9 +120,13 @@ pub fn serve(
             .await
             .map_err(|e| ServeError(format!("cannot listen on {addr}: {e}")))?;
         tracing::info!(%addr, "serving");
+        if !addr.ip().is_loopback() {
+            tracing::warn!(%addr, "listening beyond loopback: every request needs a token");
+        }
         let stop = CancellationToken::new();
         let hosts = vec![addr.ip().to_string()];
-        let app = app(engine, Arc::new(queries), &hosts, stop.clone());
+        let app = app(engine, Arc::new(queries), Arc::new(policy), &hosts, stop.clone());
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(listener, app)
             .with_graceful_shutdown(async move {
                 match shutdown {

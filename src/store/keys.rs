@@ -10,6 +10,8 @@
 //!   its validity); `meta` `feedback_generation` → u64 big-endian, bumped by every
 //!   feedback write. Feedback is not a fact: it changes no graph or index, so writing it
 //!   leaves `generation` alone.
+//! - tree `audit`: sled's monotonic id, big-endian → JSON [`super::AuditEntry`] (one per
+//!   write through the API or the CLI; never changed).
 
 /// Version of the key layout and value encoding.
 pub(crate) const FORMAT_VERSION: u32 = 1;
@@ -18,6 +20,7 @@ pub(crate) const FACTS_TREE: &str = "facts";
 pub(crate) const SOURCES_TREE: &str = "sources";
 pub(crate) const VECTORS_TREE: &str = "vectors";
 pub(crate) const FEEDBACK_TREE: &str = "feedback";
+pub(crate) const AUDIT_TREE: &str = "audit";
 pub(crate) const FORMAT_KEY: &str = "format_version";
 pub(crate) const GENERATION_KEY: &str = "generation";
 pub(crate) const FEEDBACK_GENERATION_KEY: &str = "feedback_generation";

@@ -4,6 +4,7 @@
 //! validity; re-ingesting a source upserts what is there and closes what vanished, in one
 //! atomic batch. Nothing else in Lore touches sled.
 
+mod audit;
 mod codec;
 mod feedback;
 mod keys;
@@ -15,6 +16,7 @@ use std::path::Path;
 
 use lore_schema::Record;
 
+pub use audit::AuditEntry;
 pub use codec::{Fact, FactVersion, SourceMeta};
 pub use feedback::StoredFeedback;
 pub use observed::ObservedEntry;
@@ -56,6 +58,8 @@ pub struct ApplyStats {
     pub closed: usize,
     /// Facts unchanged.
     pub unchanged: usize,
+    /// Secrets redacted from the records before they were compared and written.
+    pub redacted: usize,
 }
 
 /// The sled-backed store.
@@ -67,6 +71,7 @@ pub struct Store {
     sources: sled::Tree,
     vectors: sled::Tree,
     feedback: sled::Tree,
+    audit: sled::Tree,
 }
 
 impl Store {
@@ -89,29 +94,32 @@ impl Store {
         let sources = db.open_tree(keys::SOURCES_TREE)?;
         let vectors = db.open_tree(keys::VECTORS_TREE)?;
         let feedback = db.open_tree(keys::FEEDBACK_TREE)?;
-        Ok(Store { db, meta, facts, sources, vectors, feedback })
+        let audit = db.open_tree(keys::AUDIT_TREE)?;
+        Ok(Store { db, meta, facts, sources, vectors, feedback, audit })
     }
 
     /// Replaces the facts of `source` by `records` (each with the file it came from), at
     /// time `now`: new facts open, changed facts get a new version, vanished facts close.
     /// Unchanged facts are not rewritten, so applying the same input twice writes nothing.
     /// Facts of `failed_files` (files that could not be parsed this time) are kept as they
-    /// are: a broken file does not erase what was known from it.
+    /// are: a broken file does not erase what was known from it. Every record's free text
+    /// is redacted first (`redact.rs`): no secret reaches sled.
     pub fn apply_source(
         &self,
         source: &str,
         meta: SourceMeta,
-        records: Vec<(String, Record)>,
+        mut records: Vec<(String, Record)>,
         failed_files: &[String],
         now: i64,
     ) -> Result<ApplyStats, StoreError> {
+        let redacted = crate::redact::records(records.iter_mut().map(|(_, r)| r));
         let failed: BTreeSet<Vec<u8>> =
             failed_files.iter().map(|f| keys::fact_key(source, f, "")).collect();
         let mut incoming: BTreeMap<Vec<u8>, Record> = BTreeMap::new();
         for (file, record) in records {
             incoming.entry(keys::fact_key(source, &file, &record.key())).or_insert(record);
         }
-        let mut stats = ApplyStats::default();
+        let mut stats = ApplyStats { redacted, ..ApplyStats::default() };
         let mut batch = sled::Batch::default();
         let mut seen = BTreeSet::new();
         for item in self.facts.scan_prefix(keys::source_prefix(source)) {
@@ -180,6 +188,22 @@ impl Store {
         }
         self.db.flush()?;
         Ok(stats)
+    }
+
+    /// How many current facts of `source` each file has (files with none are left out).
+    pub fn open_facts_by_file(&self, source: &str) -> Result<BTreeMap<String, usize>, StoreError> {
+        let prefix = keys::source_prefix(source);
+        let mut out = BTreeMap::new();
+        for item in self.facts.scan_prefix(&prefix) {
+            let (key, value) = item?;
+            let fact = codec::decode_fact(&key, &value)?;
+            if fact.versions.last().is_some_and(|v| v.valid_to.is_none()) {
+                let rest = &key[prefix.len()..];
+                let file = rest.split(|b| *b == 0).next().unwrap_or_default();
+                *out.entry(String::from_utf8_lossy(file).into_owned()).or_default() += 1;
+            }
+        }
+        Ok(out)
     }
 
     /// A counter bumped by every write that changes facts; projections (the search

@@ -17,19 +17,21 @@ impl Store {
     /// Adds `records` (each with the file it came from) to `source` at time `now`: a new
     /// key opens a fact, a key whose current version is equal is left alone (so the same
     /// records twice write nothing), a key whose content differs gets a new version (the
-    /// old one closes). Facts not in `records` are never closed. One atomic batch.
+    /// old one closes). Facts not in `records` are never closed. One atomic batch. Free
+    /// text is redacted first, as in [`Store::apply_source`].
     pub fn upsert_records(
         &self,
         source: &str,
-        records: Vec<(String, Record)>,
+        mut records: Vec<(String, Record)>,
         now: i64,
     ) -> Result<ApplyStats, StoreError> {
+        let redacted = crate::redact::records(records.iter_mut().map(|(_, r)| r));
         let _guard = UPSERT_LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let mut incoming: BTreeMap<Vec<u8>, Record> = BTreeMap::new();
         for (file, record) in records {
             incoming.entry(keys::fact_key(source, &file, &record.key())).or_insert(record);
         }
-        let mut stats = ApplyStats::default();
+        let mut stats = ApplyStats { redacted, ..ApplyStats::default() };
         let mut batch = sled::Batch::default();
         for (key, record) in incoming {
             let mut fact = match self.facts.get(&key)? {

@@ -251,23 +251,27 @@ async fn http_events_are_validated_whole_and_cli_and_http_agree() {
     let hit = view["results"].as_array().unwrap().iter().find(|r| r["id"] == "ff-1").unwrap();
     assert_eq!(hit["evidence"]["source"], "api:events");
     assert_eq!(hit["url"], "https://flags.example/ff-1");
-    // An id the deploy file already has is stored under the API but answered once, from
-    // the file.
+    // An id the deploy file already has is a conflict (409): the API never replaces
+    // another source's event; the answer still comes from the file.
     let dup = r#"{"id": "chg-0412", "ts": "2026-10-27T13:41:09Z", "service": "payment", "description": "resent by CI"}"#;
-    assert_eq!(send(&app, post(dup)).await.1["added"], 1);
+    let (status, body) = send(&app, post(dup)).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("deploys"), "{body}");
     let (_, view) = send(&app, Request::get(uri).body(Body::empty()).unwrap()).await;
     let hits: Vec<&Value> =
         view["results"].as_array().unwrap().iter().filter(|r| r["id"] == "chg-0412").collect();
     assert_eq!(hits.len(), 1);
     assert!(hits[0]["evidence"]["source"].as_str().unwrap().ends_with("deploys"), "{}", hits[0]);
-    // A corrected event replaces its earlier version in the answer.
+    // Re-posting an id with other content is a conflict too; the first version stays.
     let fixed = flag.replace("payment-secondary-acquirer on", "secondary acquirer on for EU cards");
-    assert_eq!(send(&app, post(&fixed)).await.1["updated"], 1);
+    let stored = engine.store().checksum().unwrap();
+    assert_eq!(send(&app, post(&fixed)).await.0, StatusCode::CONFLICT);
+    assert_eq!(engine.store().checksum().unwrap(), stored, "a conflict stores nothing");
     let (_, view) = send(&app, Request::get(uri).body(Body::empty()).unwrap()).await;
     let hits: Vec<&Value> =
         view["results"].as_array().unwrap().iter().filter(|r| r["id"] == "ff-1").collect();
     assert_eq!(hits.len(), 1);
-    assert_eq!(hits[0]["description"], "secondary acquirer on for EU cards");
+    assert_eq!(hits[0]["description"], "payment-secondary-acquirer on");
     let (status, spec) =
         send(&app, Request::get("/v1/openapi.json").body(Body::empty()).unwrap()).await;
     assert_eq!(status, StatusCode::OK);

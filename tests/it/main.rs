@@ -6,6 +6,7 @@ mod cli;
 mod context;
 mod corpora;
 mod gen_org;
+mod hardening;
 mod http;
 mod mcp;
 mod notes;

@@ -33,7 +33,16 @@ pub(crate) fn ingest_example(data: &Path) {
 }
 
 fn run_python(args: &[&std::ffi::OsStr]) -> String {
-    let out = Command::new(python()).args(args).current_dir(root()).output().unwrap();
+    run_python_with(args, &[])
+}
+
+fn run_python_with(args: &[&std::ffi::OsStr], env: &[(&str, &str)]) -> String {
+    let mut cmd = Command::new(python());
+    cmd.args(args).current_dir(root());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     stdout
@@ -106,6 +115,7 @@ fn the_official_python_sdk_uses_every_tool_over_stdio_and_http() {
         .arg("--data-dir")
         .arg(&data)
         .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .env("LORE_TOKENS", "agent:write:mcp-test-token")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -116,11 +126,14 @@ fn the_official_python_sdk_uses_every_tool_over_stdio_and_http() {
         assert!(Instant::now() < deadline, "server did not start");
         std::thread::sleep(Duration::from_millis(100));
     }
-    let http = run_python(&[
-        "tests/mcp_client.py".as_ref(),
-        "http".as_ref(),
-        format!("http://127.0.0.1:{port}/mcp").as_ref(),
-    ]);
+    let http = run_python_with(
+        &[
+            "tests/mcp_client.py".as_ref(),
+            "http".as_ref(),
+            format!("http://127.0.0.1:{port}/mcp").as_ref(),
+        ],
+        &[("LORE_TOKEN", "mcp-test-token")],
+    );
     eprintln!("{http}");
     assert!(http.contains("0 failed"), "{http}");
 

@@ -189,7 +189,8 @@ async fn every_route_answers_as_the_document_says() {
     let parts = ["k8s", "catalog", "alerts", "runbooks", "postmortems", "deploys"];
     let paths: Vec<PathBuf> = parts.map(|p| repo("examples/org").join(p)).into();
     engine.ingest(&paths, 1_000).unwrap();
-    let mut c = Capture { app: lore::server::router(Arc::new(engine)), cases: Vec::new() };
+    let engine = Arc::new(engine);
+    let mut c = Capture { app: lore::server::router(engine.clone()), cases: Vec::new() };
 
     let spec = c.get("/v1/openapi.json", "/v1/openapi.json", 200).await;
     assert_eq!(spec, self::spec(), "the served document is openapi.json");
@@ -258,6 +259,9 @@ async fn every_route_answers_as_the_document_says() {
     c.hit(events, "post", "/v1/events", Payload::Json(json!({"id": "x"})), 400).await;
     c.hit(events, "post", "/v1/events", Payload::Raw("application/json", b"{".to_vec()), 400).await;
     c.hit(events, "post", "/v1/events", Payload::Raw("text/plain", b"{}".to_vec()), 415).await;
+    let changed = json!({"id": "chg-9001", "ts": "2026-11-01T10:00:00Z", "service": "cart",
+                         "kind": "config", "description": "lower the cart cache TTL"});
+    c.hit(events, "post", "/v1/events", Payload::Json(changed), 409).await;
     let mut huge = br#"[{"id": ""#.to_vec();
     huge.resize(MAX_BODY_BYTES + 1, b'x');
     c.hit(events, "post", "/v1/events", Payload::Raw("application/json", huge), 413).await;
@@ -364,6 +368,40 @@ async fn every_route_answers_as_the_document_says() {
     c.hit_with(mcp, "post", "/mcp", Payload::Json(init.clone()), 403, &[accept, host, evil]).await;
     c.hit_with(mcp, "post", "/mcp", Payload::Json(init), 403, &[accept, ("host", "evil.example")])
         .await;
+
+    // With tokens configured: no token (401), a token without the scope (403), a Host
+    // that is not allowed (403).
+    let tokens = vec![lore::auth::Token::new("agent", &[lore::auth::Scope::Read], "read-token")];
+    let policy = lore::auth::Policy::new(tokens, &[], None);
+    let registry = Arc::new(lore::queries::Registry::builtin());
+    let open = std::mem::replace(
+        &mut c.app,
+        lore::server::router_with_policy(engine.clone(), registry, policy),
+    );
+    let read = ("authorization", "Bearer read-token");
+    let event = Payload::Json(json!([event]));
+    c.hit(events, "post", "/v1/events", event, 401).await;
+    let event =
+        Payload::Json(json!({"id": "chg-9002", "ts": "2026-11-01T10:00:00Z", "service": "cart"}));
+    c.hit_with(events, "post", "/v1/events", event, 403, &[read]).await;
+    let note = Payload::Json(json!({"node": "checkout", "text": "x"}));
+    c.hit_with(notes, "post", "/v1/notes", note, 403, &[read]).await;
+    c.hit(note_route, "delete", "/v1/notes/note-0", Payload::Empty, 401).await;
+    let verdict = Payload::Json(json!({"focus": "checkout", "item": "x", "verdict": "useful"}));
+    c.hit_with(fb, "post", "/v1/feedback", verdict, 403, &[read]).await;
+    c.hit_with(fb_route, "delete", "/v1/feedback/fb-0", Payload::Empty, 403, &[read]).await;
+    c.get("/v1/nodes", "/v1/nodes", 401).await;
+    c.hit_with(
+        Some("/v1/nodes"),
+        "get",
+        "/v1/nodes",
+        Payload::Empty,
+        403,
+        &[read, ("host", "evil.example")],
+    )
+    .await;
+    c.hit_with(Some("/healthz"), "get", "/healthz", Payload::Empty, 200, &[]).await;
+    c.app = open;
 
     // Every route: an unserved method (405) and a long URI (414); then no route at all.
     let pad = "a".repeat(MAX_URI_BYTES);

@@ -297,6 +297,7 @@ fn the_opentelemetry_python_sdk_sends_spans_to_lore_serve() {
         .arg("--data-dir")
         .arg(&data)
         .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .env("LORE_TOKENS", "otel:write:otel-test-token")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -310,6 +311,7 @@ fn the_opentelemetry_python_sdk_sends_spans_to_lore_serve() {
         .arg("tests/otel_client.py")
         .arg(format!("http://127.0.0.1:{port}/v1/traces"))
         .arg("25")
+        .env("LORE_TOKEN", "otel-test-token")
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .unwrap();

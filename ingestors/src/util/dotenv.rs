@@ -95,6 +95,66 @@ pub fn has_unset(text: &str, vars: &BTreeMap<String, String>) -> bool {
     false
 }
 
+/// What is wrong with the `${...}` interpolations of `text`: an unclosed `${`, an empty
+/// `${}`, a name that is not a variable name. Empty when every one is well formed.
+pub fn interpolation_problems(text: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut rest = text;
+    while let Some(idx) = rest.find('$') {
+        let after = &rest[idx + 1..];
+        if let Some(escaped) = after.strip_prefix('$') {
+            rest = escaped;
+            continue;
+        }
+        let Some(body) = after.strip_prefix('{') else {
+            rest = after;
+            continue;
+        };
+        let Some(end) = matching_brace(body) else {
+            let shown: String = rest[idx..].chars().take(40).collect();
+            problems.push(format!("malformed interpolation `{shown}`: `${{` is never closed"));
+            break;
+        };
+        let expr = &body[..end];
+        let name_len =
+            expr.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(expr.len());
+        let op = &expr[name_len..];
+        if name_len == 0 {
+            problems.push(format!("malformed interpolation `${{{expr}}}`: no variable name"));
+        } else if !op.is_empty()
+            && !["-", ":-", "?", ":?", "+", ":+"].iter().any(|o| op.starts_with(o))
+        {
+            problems
+                .push(format!("malformed interpolation `${{{expr}}}`: `{op}` is not an operator"));
+        }
+        rest = &body[end + 1..];
+    }
+    problems
+}
+
+/// Lines of a `.env` text that are not `KEY=value` (1-based line, reason).
+pub fn problems(text: &str) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    for (idx, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let line = line.strip_prefix("export ").unwrap_or(line);
+        let Some((key, raw)) = line.split_once('=') else {
+            out.push((idx + 1, "not a KEY=value line".to_string()));
+            continue;
+        };
+        let key = key.trim();
+        if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            out.push((idx + 1, format!("`{key}` is not a variable name")));
+            continue;
+        }
+        out.extend(interpolation_problems(raw).into_iter().map(|p| (idx + 1, p)));
+    }
+    out
+}
+
 fn matching_brace(body: &str) -> Option<usize> {
     let mut depth = 0usize;
     for (i, c) in body.char_indices() {

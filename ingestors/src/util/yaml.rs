@@ -15,6 +15,56 @@ pub struct YamlDoc<'a> {
     pub text: &'a str,
 }
 
+/// Deepest nesting a document may have (flow brackets plus block indentation levels).
+pub const MAX_DEPTH: usize = 100;
+
+/// The first line (1-based) where `text` nests deeper than [`MAX_DEPTH`], with the depth
+/// there: flow collections (`[`, `{` outside quotes and comments) plus block levels
+/// (distinct indentations open above the line, `- ` items counting as a level). One pass.
+fn too_deep(text: &str) -> Option<(usize, usize)> {
+    let mut indents: Vec<usize> = Vec::new();
+    let mut flow = 0usize;
+    for (idx, line) in text.lines().enumerate() {
+        let body = line.trim_start_matches(' ');
+        if flow == 0 && !body.is_empty() && !body.starts_with('#') {
+            let mut indent = line.len() - body.len();
+            let mut rest = body;
+            // Each `- ` of a compact sequence (`- - - x`) opens a level too.
+            let mut levels = Vec::new();
+            while let Some(after) = rest.strip_prefix("- ") {
+                levels.push(indent);
+                indent += 2 + after.len() - after.trim_start_matches(' ').len();
+                rest = after.trim_start_matches(' ');
+            }
+            levels.push(indent);
+            while indents.last().is_some_and(|&i| i >= levels[0]) {
+                indents.pop();
+            }
+            indents.extend(levels);
+        }
+        let (mut quote, mut prev, mut deepest) = (None, ' ', flow);
+        for c in line.chars() {
+            match (quote, c) {
+                (None, '#') if prev == ' ' => break,
+                (None, '"' | '\'') => quote = Some(c),
+                (Some(q), c) if c == q => quote = None,
+                (None, '[' | '{') => {
+                    flow += 1;
+                    deepest = deepest.max(flow);
+                }
+                (None, ']' | '}') => flow = flow.saturating_sub(1),
+                _ => {}
+            }
+            prev = c;
+        }
+        let depth = indents.len() + deepest;
+        if depth > MAX_DEPTH {
+            return Some((idx + 1, depth));
+        }
+    }
+    None
+}
+
 /// Splits a multi-document YAML file on `---` separator lines.
 pub fn split_documents(text: &str) -> Vec<YamlDoc<'_>> {
     let mut docs = Vec::new();
@@ -38,8 +88,15 @@ pub fn split_documents(text: &str) -> Vec<YamlDoc<'_>> {
 }
 
 impl YamlDoc<'_> {
-    /// Parses the document; an error carries the file line it happened at.
+    /// Parses the document; an error carries the file line it happened at. Nesting
+    /// deeper than [`MAX_DEPTH`] is refused before parsing, in one linear pass.
     pub fn parse(&self) -> Result<Value, (usize, String)> {
+        if let Some((line, depth)) = too_deep(self.text) {
+            return Err((
+                self.start_line + line - 1,
+                format!("nesting deeper than {MAX_DEPTH} levels ({depth} at this line)"),
+            ));
+        }
         serde_yaml::from_str(self.text).map_err(|err| {
             let line =
                 err.location().map_or(self.start_line, |loc| self.start_line + loc.line() - 1);
@@ -230,6 +287,19 @@ pub fn at<'v>(value: &'v Value, path: &[&str]) -> Option<&'v Value> {
     path.iter().try_fold(value, |v, key| v.get(*key))
 }
 
+/// What a value is, for messages: `a list`, `a number (5)`, ...
+pub fn type_name(value: &Value) -> String {
+    match value {
+        Value::Null => "empty".to_string(),
+        Value::Bool(b) => format!("a boolean ({b})"),
+        Value::Number(n) => format!("a number ({n})"),
+        Value::String(s) => format!("a string ({:?})", s.chars().take(40).collect::<String>()),
+        Value::Sequence(_) => "a list".to_string(),
+        Value::Mapping(_) => "a mapping".to_string(),
+        Value::Tagged(_) => "a tagged value".to_string(),
+    }
+}
+
 /// The items of a sequence at `value`, or nothing.
 pub fn seq(value: Option<&Value>) -> &[Value] {
     value.and_then(Value::as_sequence).map_or(&[], Vec::as_slice)
@@ -238,6 +308,22 @@ pub fn seq(value: Option<&Value>) -> &[Value] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deep_nesting_is_refused_in_linear_time() {
+        let flow = format!("a: {}{}\n", "[".repeat(30_000), "]".repeat(30_000));
+        let started = std::time::Instant::now();
+        let (line, msg) = split_documents(&flow)[0].parse().unwrap_err();
+        assert_eq!(line, 1);
+        assert!(msg.contains("nesting deeper than 100"), "{msg}");
+        let block: String = (0..30_000).map(|i| format!("{}k{i}:\n", " ".repeat(i))).collect();
+        assert!(split_documents(&block)[0].parse().unwrap_err().1.contains("nesting"));
+        let items = format!("{}x\n", "- ".repeat(20_000));
+        assert!(split_documents(&items)[0].parse().unwrap_err().1.contains("nesting"));
+        assert!(started.elapsed().as_secs() < 2, "{:?}", started.elapsed());
+        let fine = "a:\n  b: [1, {c: \"[[[[\"}]\n  d:\n    - - e\n";
+        assert!(split_documents(fine)[0].parse().is_ok());
+    }
 
     #[test]
     fn documents_keep_their_lines() {

@@ -1,0 +1,234 @@
+//! Ingest never drops good facts: a file that becomes unreadable (invalid UTF-8,
+//! emptied) is an error naming it and keeps its facts; a partly broken file (a TAB
+//! indent, an alias bomb in one YAML document; one garbage NDJSON line) keeps the facts
+//! of what it could not read; wrong types are diagnostics naming file:line.
+
+use std::path::{Path, PathBuf};
+
+use lore::Engine;
+use lore::ingest::SourceReport;
+
+fn deployment(name: &str, image: &str) -> String {
+    format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\n  namespace: shop\nspec:\n  \
+         selector:\n    matchLabels:\n      app: {name}\n  template:\n    metadata:\n      labels:\n        \
+         app: {name}\n    spec:\n      containers:\n        - name: {name}\n          image: {image}\n"
+    )
+}
+
+fn ingest(engine: &Engine, path: &Path, now: i64) -> SourceReport {
+    engine.ingest(&[path.to_path_buf()], now).unwrap().remove(0)
+}
+
+fn has_node(engine: &Engine, name: &str) -> bool {
+    engine.graph(None).unwrap().lookup(name).is_ok()
+}
+
+fn has_runbook(engine: &Engine) -> bool {
+    engine.graph(None).unwrap().nodes().iter().any(|n| n.id.as_str().starts_with("runbook:"))
+}
+
+fn errors(report: &SourceReport) -> Vec<String> {
+    report
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == "error")
+        .map(|d| format!("{}: {}", d.locator, d.message))
+        .collect()
+}
+
+fn setup(files: &[(&str, String)]) -> (tempfile::TempDir, PathBuf, tempfile::TempDir, Engine) {
+    let work = tempfile::tempdir().unwrap();
+    let root = work.path().join("src");
+    for (rel, text) in files {
+        let path = root.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    let (data, engine) = crate::support::engine();
+    (work, root, data, engine)
+}
+
+#[test]
+fn a_file_that_becomes_unreadable_is_an_error_and_keeps_its_facts() {
+    let runbook = "---\nservice: cart\n---\n# Cart cache misses\n\n## Diagnosis\n\nCheck the session cache hit rate.\n";
+    let (_work, root, _data, engine) = setup(&[
+        ("k8s/cart.yaml", deployment("cart", "cart:1")),
+        ("runbooks/cart-cache-misses.md", runbook.to_string()),
+    ]);
+    let first = ingest(&engine, &root, 10);
+    assert!(errors(&first).is_empty(), "{:?}", errors(&first));
+    let facts = first.added;
+    for (what, bytes) in [
+        ("invalid UTF-8", b"# Cart cache misses\n\n\xff\xfe bad byte\n".to_vec()),
+        ("emptied", Vec::new()),
+    ] {
+        std::fs::write(root.join("runbooks/cart-cache-misses.md"), &bytes).unwrap();
+        let report = ingest(&engine, &root, 20);
+        assert!(report.has_errors(), "{what}: an error, so `lore ingest` exits 1");
+        let errs = errors(&report);
+        assert!(
+            errs.len() == 1 && errs[0].contains("runbooks/cart-cache-misses.md"),
+            "{what}: the file is named: {errs:?}"
+        );
+        assert_eq!(report.closed, 0, "{what}: nothing closed");
+        assert!(has_runbook(&engine), "{what}: the runbook stays");
+        let hits = engine
+            .search(&lore::engine::SearchRequest {
+                query: "session cache hit rate".into(),
+                limit: 5,
+                mode: "bm25".into(),
+                ..Default::default()
+            })
+            .unwrap();
+        assert!(!hits.results.is_empty(), "{what}: still found by search");
+    }
+    // Deleting the file is what closes its facts.
+    std::fs::remove_file(root.join("runbooks/cart-cache-misses.md")).unwrap();
+    let report = ingest(&engine, &root, 30);
+    assert!(errors(&report).is_empty());
+    assert!(report.closed >= 1 && report.closed < facts, "{report:?}");
+    assert!(!has_runbook(&engine));
+}
+
+#[test]
+fn a_broken_yaml_document_keeps_the_facts_it_had() {
+    let docs = |middle: &str| {
+        [deployment("alpha", "alpha:1"), middle.to_string(), deployment("gamma", "gamma:1")]
+            .join("---\n")
+    };
+    let (_work, root, _data, engine) =
+        setup(&[("k8s/all.yaml", docs(&deployment("beta", "beta:1")))]);
+    ingest(&engine, &root, 10);
+    for name in ["alpha", "beta", "gamma"] {
+        assert!(has_node(&engine, name), "{name}");
+    }
+    let tab = deployment("beta", "beta:2").replace("  name: beta", "\tname: beta");
+    let bomb = "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n\
+                b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n\
+                d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n\
+                f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\ng: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]\n\
+                kind: Deployment\napiVersion: apps/v1\nmetadata: {name: beta}\n";
+    for (what, middle) in [("a TAB indent", tab), ("an alias bomb", bomb.to_string())] {
+        std::fs::write(root.join("k8s/all.yaml"), docs(&middle)).unwrap();
+        let started = std::time::Instant::now();
+        let report = ingest(&engine, &root, 20);
+        assert!(started.elapsed().as_secs() < 10, "{what}: bounded time");
+        let errs = errors(&report);
+        assert!(
+            !errs.is_empty() && errs.iter().all(|e| e.contains("all.yaml:")),
+            "{what}: {errs:?}"
+        );
+        assert_eq!(report.closed, 0, "{what}: {report:?}");
+        for name in ["alpha", "beta", "gamma"] {
+            assert!(has_node(&engine, name), "{what}: {name} kept");
+        }
+    }
+}
+
+#[test]
+fn one_garbage_ndjson_line_keeps_the_other_events() {
+    let line = |i: usize| {
+        format!(
+            r#"{{"id": "e{i}", "ts": "2026-10-27T13:{i:02}:00Z", "service": "cart", "kind": "deploy"}}"#
+        )
+    };
+    let good: Vec<String> = (0..40).map(line).collect();
+    let (_work, root, _data, engine) = setup(&[("deploys/events.ndjson", good.join("\n"))]);
+    assert_eq!(ingest(&engine, &root, 10).added, 40);
+    let mut broken = good.clone();
+    broken[20] = "{\"id\": \"e20\", \"ts\": garbage".to_string();
+    std::fs::write(root.join("deploys/events.ndjson"), broken.join("\n")).unwrap();
+    let report = ingest(&engine, &root, 20);
+    let errs = errors(&report);
+    assert!(errs.len() == 1 && errs[0].contains("events.ndjson:21"), "{errs:?}");
+    assert_eq!((report.closed, report.unchanged), (0, 40), "{report:?}");
+}
+
+const CATALOG: &str = "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: orders\nspec:\n  type: service\n  owner: team-a\n  dependsOn:\n    - resource:orders-db\n";
+const COMPOSE: &str = "services:\n  web:\n    image: acme/web:${TAG:-1}\n    environment:\n      DB_ADDR: db:5432\n  db:\n    image: postgres:16\n";
+
+#[test]
+fn wrong_types_are_errors_naming_file_line_and_field_and_keep_the_facts() {
+    let cases: Vec<(&str, String, String, &str)> = vec![
+        (
+            "k8s/cart.yaml",
+            deployment("cart", "cart:1"),
+            deployment("cart", "cart:1").replace(
+                "      containers:\n        - name: cart\n          image: cart:1\n",
+                "      containers: 5\n",
+            ),
+            "cart.yaml:15: Deployment cart: `containers` is a number (5)",
+        ),
+        (
+            "catalog/orders.yaml",
+            CATALOG.to_string(),
+            CATALOG.replace("  dependsOn:\n    - resource:orders-db\n", "  dependsOn: 42\n"),
+            "orders.yaml:8: Component orders: `dependsOn` is a number (42)",
+        ),
+        (
+            "compose/compose.yaml",
+            COMPOSE.to_string(),
+            "services:\n  - web\n  - db\n".to_string(),
+            "compose.yaml:1: `services` is a list",
+        ),
+        (
+            "compose/compose.yaml",
+            COMPOSE.to_string(),
+            COMPOSE.replace("${TAG:-1}", "${UNCLOSED"),
+            "compose.yaml:3: malformed interpolation `${UNCLOSED`",
+        ),
+        (
+            "compose/compose.yaml",
+            COMPOSE.to_string(),
+            COMPOSE.replace("${TAG:-1}", "${}"),
+            "compose.yaml:3: malformed interpolation `${}`: no variable name",
+        ),
+    ];
+    for (rel, good, bad, expected) in cases {
+        let (_work, root, _data, engine) = setup(&[(rel, good)]);
+        let first = ingest(&engine, &root, 10);
+        assert!(errors(&first).is_empty(), "{rel}: {:?}", errors(&first));
+        std::fs::write(root.join(rel), bad).unwrap();
+        let report = ingest(&engine, &root, 20);
+        let errs = errors(&report);
+        assert!(
+            errs.iter().any(|e| e.contains(expected)),
+            "{rel}: expected `{expected}` in {errs:?}"
+        );
+        assert_eq!(report.closed, 0, "{rel} ({expected}): facts kept: {report:?}");
+    }
+
+    // A garbage `.env` is an error at its line, and the compose file using it keeps its facts.
+    let (_work, root, _data, engine) = setup(&[
+        ("compose/compose.yaml", COMPOSE.to_string()),
+        ("compose/.env", "TAG=2\n".to_string()),
+    ]);
+    assert!(errors(&ingest(&engine, &root, 10)).is_empty());
+    std::fs::write(root.join("compose/.env"), "TAG=2\nthis is not an env file\nX=${Y\n").unwrap();
+    let report = ingest(&engine, &root, 20);
+    let errs = errors(&report);
+    assert!(errs.iter().any(|e| e.contains("compose/.env:2: not a KEY=value line")), "{errs:?}");
+    assert!(errs.iter().any(|e| e.contains("compose/.env:3: malformed interpolation")), "{errs:?}");
+    assert_eq!(report.closed, 0, "{report:?}");
+}
+
+#[test]
+fn a_very_long_name_does_not_slow_other_lookups() {
+    let service = |name: &str| {
+        format!(
+            "apiVersion: v1\nkind: Service\nmetadata:\n  name: {name}\n  namespace: shop\nspec:\n  \
+             selector: {{app: x}}\n  ports: [{{port: 80}}]\n"
+        )
+    };
+    let (_work, root, _data, engine) = setup(&[
+        ("k8s/cart.yaml", deployment("cart", "cart:1")),
+        ("k8s/long.yaml", service(&"a".repeat(10_000))),
+        ("k8s/longer.yaml", service(&"b".repeat(100_000))),
+    ]);
+    let started = std::time::Instant::now();
+    ingest(&engine, &root, 10);
+    engine.show("cart", None).unwrap();
+    let elapsed = started.elapsed();
+    assert!(elapsed.as_secs_f64() < 2.0, "ingest and show took {elapsed:?}");
+}
