@@ -410,9 +410,9 @@ mod tests {
 
     #[test]
     fn closer_newer_riskier_changes_rank_higher() {
-        let deploy_here_now = score(&ChangeKind::Deploy, 0, 0);
-        assert_eq!(deploy_here_now, 1.0);
-        assert!(score(&ChangeKind::Deploy, 1, 0) < deploy_here_now);
+        // Ten minutes before the incident, on the node itself.
+        let deploy_here_now = score(&ChangeKind::Deploy, 0, 600);
+        assert!(score(&ChangeKind::Deploy, 1, 600) < deploy_here_now);
         assert!(score(&ChangeKind::Deploy, 0, 3600) < deploy_here_now);
         assert!(score(&ChangeKind::Commit, 0, 0) < score(&ChangeKind::FeatureFlag, 0, 0));
         // Ten minutes before beats the moment of the incident (not rolled out yet) and an
