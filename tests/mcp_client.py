@@ -22,7 +22,7 @@ from mcp.shared._httpx_utils import create_mcp_http_client
 
 EXPECTED_TOOLS = {
     "blast_radius", "dependencies", "path", "what_changed", "owners", "runbook_for_alert",
-    "similar_incidents", "incident_context", "search", "show", "add_note", "feedback",
+    "similar_incidents", "incident_context", "search", "show", "drift", "add_note", "feedback",
 }
 
 failures = []
@@ -91,6 +91,8 @@ async def exercise(session, transport):
     res, text, out = await call(session, "show", {"node": "payment"})
     check(f"{transport}: show", not res.is_error and out.get("node", {}).get("id") == "service:payment"
           and out.get("edges_in"), text[:300])
+    res, text, out = await call(session, "drift", {"since": "2026-10-01"})
+    check(f"{transport}: drift", not res.is_error and "observed_only" in out and "declared_only" in out, text[:300])
     res, text, out = await call(session, "add_note",
                                 {"node": "payment", "text": f"{transport}: PSP fallback is active", "expires": "1d"})
     note = res.structured_content or {}

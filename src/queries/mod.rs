@@ -35,6 +35,7 @@ const BUILTIN: &[(&str, &str)] = &[
     ("incident_context.toml", include_str!("../../queries/incident_context.toml")),
     ("search.toml", include_str!("../../queries/search.toml")),
     ("show.toml", include_str!("../../queries/show.toml")),
+    ("drift.toml", include_str!("../../queries/drift.toml")),
 ];
 
 /// The queries a process serves.

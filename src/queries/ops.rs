@@ -34,6 +34,8 @@ pub enum Op {
     Search,
     /// The incident-context bundle.
     Context,
+    /// Where traces and declarations disagree.
+    Drift,
     /// Keep the results whose field matches.
     Filter,
     /// Keep the first N results.
@@ -52,12 +54,13 @@ impl std::str::FromStr for Op {
             "changes" => Op::Changes,
             "search" => Op::Search,
             "context" => Op::Context,
+            "drift" => Op::Drift,
             "filter" => Op::Filter,
             "limit" => Op::Limit,
             _ => {
                 return Err(format!(
                     "op: unknown operation `{s}` (expected resolve, show, owners, traverse, \
-                     path, changes, search, context, filter or limit)"
+                     path, changes, search, context, drift, filter or limit)"
                 ));
             }
         })
@@ -154,6 +157,12 @@ struct Filter {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct Drift {
+    since: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Limit {
     n: usize,
 }
@@ -189,6 +198,7 @@ pub(super) fn check(
         Op::Search => parse::<Search>(args).map(drop),
         Op::Filter => parse::<Filter>(args).map(drop),
         Op::Limit => parse::<Limit>(args).map(drop),
+        Op::Drift => parse::<Drift>(args).map(drop),
         Op::Context => match args.keys().find(|k| !CONTEXT_KEYS.contains(&k.as_str())) {
             Some(k) => {
                 Err(format!("unknown field `{k}`, expected one of {}", CONTEXT_KEYS.join(", ")))
@@ -209,6 +219,7 @@ fn name(op: Op) -> &'static str {
         Op::Changes => "changes",
         Op::Search => "search",
         Op::Context => "context",
+        Op::Drift => "drift",
         Op::Filter => "filter",
         Op::Limit => "limit",
     }
@@ -319,6 +330,10 @@ pub(super) fn run(
             let (bundle, markdown) = engine.context(&req)?;
             state.value = to_json(&bundle)?;
             state.markdown = Some(markdown);
+        }
+        Op::Drift => {
+            let a: Drift = parse(args).map_err(|e| invalid(op, e))?;
+            state.value = to_json(&engine.drift(a.since)?)?;
         }
         Op::Filter => {
             let a: Filter = parse(args).map_err(|e| invalid(op, e))?;

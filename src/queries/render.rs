@@ -123,6 +123,34 @@ fn lines(result: &Value) -> (Vec<String>, Vec<String>) {
         } else {
             head.push(format!("no dependency path from {from} to {to}"));
         }
+    } else if let (Some(only), Some(declared)) = (
+        result.get("observed_only").and_then(Value::as_array),
+        result.get("declared_only").and_then(Value::as_array),
+    ) {
+        head.push(format!(
+            "drift: {} observed edges no source declares, {} declared edges not observed",
+            only.len(),
+            declared.len()
+        ));
+        for e in only {
+            items.push(format!(
+                "- observed only: {} -{}-> {} ({} requests, last trace {})",
+                s(e, "from"),
+                s(e, "kind"),
+                s(e, "to"),
+                e["requests"],
+                s(&e["evidence"], "last_trace")
+            ));
+        }
+        for e in declared {
+            items.push(format!(
+                "- declared only: {} -{}-> {}{}",
+                s(e, "from"),
+                s(e, "kind"),
+                s(e, "to"),
+                evidence(e)
+            ));
+        }
     } else if let Some(esc) = result.get("escalation").and_then(Value::as_array) {
         head.push(node_line(&result["node"]));
         for e in esc {

@@ -50,6 +50,7 @@ fn cases() -> Vec<(&'static str, Value)> {
         ),
         ("search", json!({"query": "order events consumer lag", "kind": "runbook", "limit": 3})),
         ("show", json!({"node": "payment"})),
+        ("drift", json!({"since": "2026-10-01"})),
     ]
 }
 

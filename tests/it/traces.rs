@@ -95,6 +95,11 @@ fn gen_org_traces_give_exactly_the_true_observed_edges() {
     let undeclared: BTreeSet<(String, String)> =
         truth.iter().filter(|(_, t)| t[3] == "no").map(|(k, _)| k.clone()).collect();
     assert_eq!(only, undeclared);
+    // The named query `drift` (an MCP tool too) answers the same.
+    let registry = lore::queries::Registry::builtin();
+    let answer = registry.run(&engine, "drift", &serde_json::Map::new()).unwrap();
+    assert_eq!(answer.result, drift);
+    assert!(answer.text.contains("3 observed edges no source declares"), "{}", answer.text);
 
     // Services reporting their catalog name land on the declared node.
     let ids: BTreeSet<&str> = got.keys().flat_map(|(f, t)| [f.as_str(), t.as_str()]).collect();
