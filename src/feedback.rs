@@ -47,7 +47,8 @@ type Counts = BTreeMap<(String, String), (i32, i32)>;
 pub(crate) type FeedbackCache = Mutex<Option<(u64, Arc<Counts>)>>;
 
 /// Feedback to add.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FeedbackRequest {
     /// The bundle the item was in (`<focus>@<secs>~<hash>`); gives the focus when `focus`
     /// is not set.

@@ -31,7 +31,8 @@ const MAX_TEXT_CHARS: usize = 10_000;
 const TITLE_CHARS: usize = 80;
 
 /// A note to add.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct NoteRequest {
     /// The node it is about: id, name or alias.
     pub node: String,
@@ -43,6 +44,7 @@ pub struct NoteRequest {
     /// (`2h`, `30m`, `1d`, `1w`).
     pub expires: Option<String>,
     /// Free-form tags.
+    #[serde(default)]
     pub tags: Vec<String>,
 }
 

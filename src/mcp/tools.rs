@@ -1,6 +1,5 @@
 //! The MCP tools that are not named queries: the writes `add_note` and `feedback`.
 
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::Engine;
@@ -65,28 +64,6 @@ fn feedback_schema() -> Value {
     })
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NoteArgs {
-    node: String,
-    text: String,
-    author: Option<String>,
-    expires: Option<String>,
-    #[serde(default)]
-    tags: Vec<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FeedbackArgs {
-    bundle_id: Option<String>,
-    focus: Option<String>,
-    item: String,
-    verdict: String,
-    author: Option<String>,
-    comment: Option<String>,
-}
-
 fn args<T: serde::de::DeserializeOwned>(tool: &str, value: Value) -> Result<T> {
     serde_json::from_value(value)
         .map_err(|e| Error::InvalidParam { name: tool.into(), reason: e.to_string() })
@@ -98,28 +75,13 @@ pub(super) fn run(engine: &Engine, name: &str, value: Value) -> Option<Result<(V
     let run = || -> Result<(Value, String)> {
         match name {
             "add_note" => {
-                let a: NoteArgs = args(name, value)?;
-                let req = NoteRequest {
-                    node: a.node,
-                    text: a.text,
-                    author: a.author,
-                    expires: a.expires,
-                    tags: a.tags,
-                };
+                let req: NoteRequest = args(name, value)?;
                 let note = engine.add_note(&req, now)?;
                 let text = format!("note {} added on {}", note.id, note.node);
                 Ok((serde_json::to_value(&note).unwrap_or_default(), text))
             }
             _ => {
-                let a: FeedbackArgs = args(name, value)?;
-                let req = FeedbackRequest {
-                    bundle_id: a.bundle_id,
-                    focus: a.focus,
-                    item: a.item,
-                    verdict: a.verdict,
-                    author: a.author,
-                    comment: a.comment,
-                };
+                let req: FeedbackRequest = args(name, value)?;
                 let fb = engine.add_feedback(&req, now)?;
                 let text = format!(
                     "feedback {} recorded: {} is {} for {}",

@@ -14,29 +14,11 @@ use super::{ApiError, AppState};
 use crate::feedback::{FeedbackList, FeedbackRequest, FeedbackView};
 use crate::notes::{NoteList, NoteRequest, NoteView};
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct NoteBody {
-    node: String,
-    text: String,
-    author: Option<String>,
-    expires: Option<String>,
-    #[serde(default)]
-    tags: Vec<String>,
-}
-
 pub(super) async fn add_note(
     State(state): State<AppState>,
-    body: Result<Json<NoteBody>, JsonRejection>,
+    body: Result<Json<NoteRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<NoteView>), ApiError> {
-    let Json(b) = body?;
-    let req = NoteRequest {
-        node: b.node,
-        text: b.text,
-        author: b.author,
-        expires: b.expires,
-        tags: b.tags,
-    };
+    let Json(req) = body?;
     let now = crate::time::now();
     let note = blocking(&state, move |e| e.add_note(&req, now)).await?;
     Ok((StatusCode::CREATED, Json(note)))
@@ -67,30 +49,11 @@ pub(super) async fn remove_note(
     Ok(Json(blocking(&state, move |e| e.remove_note(&id, now)).await?))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct FeedbackBody {
-    bundle_id: Option<String>,
-    focus: Option<String>,
-    item: String,
-    verdict: String,
-    author: Option<String>,
-    comment: Option<String>,
-}
-
 pub(super) async fn add_feedback(
     State(state): State<AppState>,
-    body: Result<Json<FeedbackBody>, JsonRejection>,
+    body: Result<Json<FeedbackRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<FeedbackView>), ApiError> {
-    let Json(b) = body?;
-    let req = FeedbackRequest {
-        bundle_id: b.bundle_id,
-        focus: b.focus,
-        item: b.item,
-        verdict: b.verdict,
-        author: b.author,
-        comment: b.comment,
-    };
+    let Json(req) = body?;
     let now = crate::time::now();
     let feedback = blocking(&state, move |e| e.add_feedback(&req, now)).await?;
     Ok((StatusCode::CREATED, Json(feedback)))

@@ -244,6 +244,15 @@ fn tag_text(v: &Value) -> Option<String> {
     }
 }
 
+/// `[{"key", "value"}]` lists (Jaeger tags, Zipkin v1 binary annotations) as pairs.
+fn key_values(list: Option<&Value>) -> Vec<(String, String)> {
+    list.and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|t| Some((t.get("key")?.as_str()?.to_string(), tag_text(t.get("value")?)?)))
+        .collect()
+}
+
 fn from_jaeger(v: &Value) -> Result<(Vec<Span>, u64), String> {
     let data =
         v.get("data").and_then(Value::as_array).ok_or("data: expected an array of traces")?;
@@ -256,30 +265,14 @@ fn from_jaeger(v: &Value) -> Result<(Vec<Span>, u64), String> {
             .and_then(Value::as_array)
             .ok_or_else(|| format!("data[{t}].spans: expected an array"))?;
         for s in spans {
-            let tags: Vec<(String, String)> = s
-                .get("tags")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(|t| {
-                    Some((t.get("key")?.as_str()?.to_string(), tag_text(t.get("value")?)?))
-                })
-                .collect();
+            let tags = key_values(s.get("tags"));
             let tag = |keys: &[&str]| {
                 keys.iter()
                     .find_map(|k| tags.iter().find(|(tk, _)| tk == k).map(|(_, v)| v.clone()))
             };
             let process =
                 s.get("processID").and_then(Value::as_str).and_then(|p| processes?.get(p));
-            let ptags: Vec<(String, String)> = process
-                .and_then(|p| p.get("tags"))
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(|t| {
-                    Some((t.get("key")?.as_str()?.to_string(), tag_text(t.get("value")?)?))
-                })
-                .collect();
+            let ptags = key_values(process.and_then(|p| p.get("tags")));
             let ptag = |k: &str| {
                 ptags.iter().find(|(tk, _)| tk == k).map(|(_, v)| v.clone()).unwrap_or_default()
             };
@@ -351,15 +344,7 @@ fn from_zipkin(v: &Value) -> Result<(Vec<Span>, u64), String> {
         let dur_ns = s.get("duration").and_then(Value::as_i64).unwrap_or(0) * 1000;
         let tags: Vec<(String, String)> = match s.get("tags").and_then(Value::as_object) {
             Some(map) => map.iter().filter_map(|(k, v)| Some((k.clone(), tag_text(v)?))).collect(),
-            None => s
-                .get("binaryAnnotations")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(|b| {
-                    Some((b.get("key")?.as_str()?.to_string(), tag_text(b.get("value")?)?))
-                })
-                .collect(),
+            None => key_values(s.get("binaryAnnotations")),
         };
         let tag = |keys: &[&str]| {
             keys.iter().find_map(|k| tags.iter().find(|(tk, _)| tk == k).map(|(_, v)| v.clone()))
