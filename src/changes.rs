@@ -115,7 +115,7 @@ pub struct ChangeHit {
     /// Hops from the queried node (0: the node itself).
     pub hops: usize,
     /// Edges from the queried node to the changed node, with their evidence.
-    pub path: Vec<Edge>,
+    pub path: Vec<std::sync::Arc<Edge>>,
     /// Rank for an incident at `until` (see the module docs).
     pub score: f64,
     /// Version rolled out.
@@ -271,7 +271,8 @@ impl Engine {
         let depth = req.depth.unwrap_or(DEFAULT_DEPTH);
         let graph = self.graph(req.at)?;
         let node = graph.lookup(&req.node)?.clone();
-        let mut near: Vec<(NodeId, usize, Vec<Edge>)> = vec![(node.id.clone(), 0, Vec::new())];
+        let mut near: Vec<(NodeId, usize, Vec<std::sync::Arc<Edge>>)> =
+            vec![(node.id.clone(), 0, Vec::new())];
         if depth > 0 {
             let hits = graph.impact(
                 &node.id,

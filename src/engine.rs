@@ -194,7 +194,7 @@ pub struct PathView {
     /// Hops.
     pub hops: usize,
     /// Edges from `from` to `to`.
-    pub path: Vec<Edge>,
+    pub path: Vec<Arc<Edge>>,
 }
 
 impl Engine {

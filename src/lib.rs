@@ -2,7 +2,7 @@
 //!
 //! Reading order: [`store`] keeps every fact in sled; [`ingest`] runs the ingestors over
 //! files and applies their records to the store per source; [`resolve`] turns all
-//! sources' records into one graph of nodes and edges; [`graph`] holds it in petgraph and
+//! sources' records into one graph of nodes and edges; [`graph`] holds it with a compact adjacency and
 //! answers traversals; [`engine::Engine`] is the façade the CLI and HTTP server use.
 
 pub mod auth;

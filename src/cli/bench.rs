@@ -1,9 +1,12 @@
 //! `lore bench`: impact-query latency, graph load time and memory on a generated
 //! organisation (`../shared/tools/gen-org`); what-changed (`--changes`) and
-//! incident-context bundles (`--context`).
+//! incident-context bundles (`--context`). `--org DIR` runs an existing org's truth
+//! queries side by side with the peer harness (`org.rs`).
 
 mod changes;
+mod cold;
 mod context;
+mod org;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -40,12 +43,33 @@ pub(crate) struct BenchArgs {
     /// one incident-context bundle per incident of `truth/postmortems.jsonl`.
     #[arg(long)]
     context: bool,
+    /// Run this gen-org organisation's own truth queries (impact, changes, search) the
+    /// way ../shared/bench/peers runs its peers, and print the peer harness's JSON lines
+    /// (plus a `footprint` row). The data dir is `--work-dir`/data (a temporary one by
+    /// default).
+    #[arg(long, value_name = "DIR")]
+    org: Option<PathBuf>,
+    /// With `--org`: also embed the documents and time hybrid search.
+    #[arg(long)]
+    embed: bool,
+    /// With `--org`: reuse the data dir if it exists instead of ingesting again.
+    #[arg(long)]
+    reuse: bool,
+}
+
+/// Peak resident set of this process so far, in KiB.
+fn peak_rss_kib() -> u64 {
+    status_kib("VmHWM:")
 }
 
 fn rss_kib() -> u64 {
+    status_kib("VmRSS:")
+}
+
+fn status_kib(key: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).map(str::to_string))
+        .and_then(|s| s.lines().find(|l| l.starts_with(key)).map(str::to_string))
         .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
         .unwrap_or(0)
 }
@@ -59,6 +83,9 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
+    if let Some(org) = &args.org {
+        return run_org(args, org);
+    }
     let tmp;
     let work = match &args.work_dir {
         Some(w) => w.clone(),
@@ -146,6 +173,24 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         println!("{report:#}");
+    }
+    if args.work_dir.is_none() {
+        let _ = std::fs::remove_dir_all(&work);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_org(args: &BenchArgs, org: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let work = match &args.work_dir {
+        Some(w) => w.clone(),
+        None => tempfile_dir()?,
+    };
+    let opts = org::OrgRun { org, data: work.join("data"), embed: args.embed, reuse: args.reuse };
+    let rows = org::run(&opts)?;
+    let label = format!("{} services", org.display());
+    for mut row in rows {
+        row["dataset"] = serde_json::json!(label);
+        println!("{}", serde_json::to_string(&row)?);
     }
     if args.work_dir.is_none() {
         let _ = std::fs::remove_dir_all(&work);

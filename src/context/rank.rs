@@ -163,7 +163,7 @@ fn ago(secs: i64) -> String {
 }
 
 /// `a → b → c` for a path of edges.
-pub(crate) fn path_text(graph: &Graph, path: &[Edge]) -> String {
+pub(crate) fn path_text(graph: &Graph, path: &[std::sync::Arc<Edge>]) -> String {
     let name =
         |id: &lore_schema::NodeId| graph.node(id).map_or(id.name().to_string(), |n| n.name.clone());
     let mut out = Vec::new();
@@ -174,7 +174,7 @@ pub(crate) fn path_text(graph: &Graph, path: &[Edge]) -> String {
     out.join(" → ")
 }
 
-fn cite_of(path: &[Edge]) -> Cite {
+fn cite_of(path: &[std::sync::Arc<Edge>]) -> Cite {
     path.first()
         .and_then(|e| e.evidence.first())
         .map(|ev| Cite { source: ev.source.clone(), locator: ev.locator.clone() })

@@ -1,14 +1,17 @@
-//! The topology graph: petgraph projection of the resolved records.
+//! The topology graph: the resolved records with a compact adjacency for traversals.
 //!
-//! Built from the store on open (never persisted); `NodeIndex` values never leave this
-//! module tree. Lookups by id, name or alias go through [`Graph::lookup`].
+//! Built from the store on open; node indices never leave this module tree. Lookups by
+//! id, name or alias go through [`Graph::lookup`].
 
+mod adjacency;
 mod traverse;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use lore_schema::NodeId;
-use petgraph::stable_graph::{NodeIndex, StableDiGraph};
+
+use adjacency::{Adjacency, Link, VisitPool, kind_bit};
 
 use crate::error::{Error, Result};
 use crate::model::{Edge, Member, Node};
@@ -16,17 +19,20 @@ use crate::resolve::{DanglingLink, Resolved, Unresolved};
 
 pub use traverse::{Direction, EdgeFilter, ImpactHit, PathHit};
 
-/// The resolved topology with its petgraph projection.
+/// The resolved topology with its adjacency.
 #[derive(Debug)]
 pub struct Graph {
     nodes: Vec<Node>,
     members: Vec<Vec<Member>>,
-    edges: Vec<Edge>,
+    /// Shared with traversal results, which carry paths of them.
+    edges: Vec<Arc<Edge>>,
     unresolved: Vec<Unresolved>,
     documents: BTreeMap<NodeId, lore_schema::Document>,
     dangling: Vec<DanglingLink>,
-    graph: StableDiGraph<usize, usize>,
-    index: Vec<NodeIndex>,
+    /// Links out of each node (dependent to dependency) and into it.
+    outgoing: Adjacency,
+    incoming: Adjacency,
+    visits: VisitPool,
     by_id: BTreeMap<NodeId, usize>,
     by_name: BTreeMap<String, BTreeSet<usize>>,
 }
@@ -35,8 +41,6 @@ impl Graph {
     /// Projects resolved records into a graph.
     pub fn new(resolved: Resolved) -> Graph {
         let Resolved { nodes, members, edges, unresolved, documents, dangling } = resolved;
-        let mut graph = StableDiGraph::with_capacity(nodes.len(), edges.len());
-        let index: Vec<NodeIndex> = (0..nodes.len()).map(|i| graph.add_node(i)).collect();
         let by_id: BTreeMap<NodeId, usize> =
             nodes.iter().enumerate().map(|(i, n)| (n.id.clone(), i)).collect();
         let mut by_name: BTreeMap<String, BTreeSet<usize>> = BTreeMap::new();
@@ -45,20 +49,29 @@ impl Graph {
                 by_name.entry(name.to_ascii_lowercase()).or_default().insert(i);
             }
         }
+        let (mut out, mut inc) = (Vec::new(), Vec::new());
         for (e_idx, e) in edges.iter().enumerate() {
             if let (Some(&f), Some(&t)) = (by_id.get(&e.from), by_id.get(&e.to)) {
-                graph.add_edge(index[f], index[t], e_idx);
+                let link = |node: usize| Link {
+                    node: node as u32,
+                    edge: e_idx as u32,
+                    kind_bit: kind_bit(e.kind),
+                    optional: e.optional,
+                };
+                out.push((f as u32, link(t)));
+                inc.push((t as u32, link(f)));
             }
         }
         Graph {
+            outgoing: Adjacency::build(nodes.len(), &out),
+            incoming: Adjacency::build(nodes.len(), &inc),
+            visits: VisitPool::new(nodes.len()),
+            edges: edges.into_iter().map(Arc::new).collect(),
             nodes,
             members,
-            edges,
             unresolved,
             documents,
             dangling,
-            graph,
-            index,
             by_id,
             by_name,
         }
@@ -70,7 +83,7 @@ impl Graph {
     }
 
     /// All edges.
-    pub fn edges(&self) -> &[Edge] {
+    pub fn edges(&self) -> &[Arc<Edge>] {
         &self.edges
     }
 
@@ -127,16 +140,9 @@ impl Graph {
     /// Edges out of and into a node.
     pub fn edges_of(&self, id: &NodeId) -> (Vec<&Edge>, Vec<&Edge>) {
         let Some(&i) = self.by_id.get(id) else { return (Vec::new(), Vec::new()) };
-        let out = self
-            .graph
-            .edges_directed(self.index[i], petgraph::Direction::Outgoing)
-            .map(|e| &self.edges[*e.weight()])
-            .collect();
-        let inc = self
-            .graph
-            .edges_directed(self.index[i], petgraph::Direction::Incoming)
-            .map(|e| &self.edges[*e.weight()])
-            .collect();
-        (out, inc)
+        let edges = |adjacency: &Adjacency| {
+            adjacency.row(i as u32).iter().map(|l| &*self.edges[l.edge as usize]).collect()
+        };
+        (edges(&self.outgoing), edges(&self.incoming))
     }
 }

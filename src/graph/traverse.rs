@@ -1,13 +1,13 @@
 //! Bounded traversals: impact (transitive callers or dependencies) and paths.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use lore_schema::{EdgeKind, NodeId, NodeKind};
-use petgraph::Direction as PgDirection;
-use petgraph::visit::EdgeRef;
 use serde::{Deserialize, Serialize};
 
 use super::Graph;
+use super::adjacency::{ROOT, kind_bit};
 use crate::model::Edge;
 
 /// Which way an impact query walks.
@@ -55,8 +55,9 @@ impl EdgeFilter {
         self
     }
 
-    fn follows(&self, edge: &Edge) -> bool {
-        self.kinds.contains(&edge.kind) && (self.include_optional || !edge.optional)
+    /// The kinds followed as a bit mask over [`kind_bit`].
+    fn mask(&self) -> u64 {
+        self.kinds.iter().fold(0, |m, &k| m | kind_bit(k))
     }
 }
 
@@ -73,7 +74,7 @@ pub struct ImpactHit {
     pub depth: usize,
     /// Edges from the hit to the queried node (upstream) or from the queried node to the
     /// hit (downstream), in call direction, each with its evidence.
-    pub path: Vec<Edge>,
+    pub path: Vec<Arc<Edge>>,
 }
 
 /// A path between two nodes.
@@ -82,11 +83,12 @@ pub struct PathHit {
     /// Hops.
     pub hops: usize,
     /// Edges in order, from the first node to the last.
-    pub path: Vec<Edge>,
+    pub path: Vec<Arc<Edge>>,
 }
 
 impl Graph {
-    /// Breadth-first impact from `start`, up to `max_depth` hops.
+    /// Breadth-first impact from `start`, up to `max_depth` hops. Hits come by depth
+    /// then id; each carries its path, edges shared with the graph.
     pub fn impact(
         &self,
         start: &NodeId,
@@ -95,105 +97,88 @@ impl Graph {
         filter: &EdgeFilter,
     ) -> Vec<ImpactHit> {
         let Some(&s) = self.by_id.get(start) else { return Vec::new() };
-        let pg_dir = match direction {
-            Direction::Upstream => PgDirection::Incoming,
-            Direction::Downstream => PgDirection::Outgoing,
+        let adjacency = match direction {
+            Direction::Upstream => &self.incoming,
+            Direction::Downstream => &self.outgoing,
         };
-        // parent[node] = (previous node, edge index), for path reconstruction.
-        let mut parent: Vec<Option<(usize, usize)>> = vec![None; self.nodes.len()];
-        let mut depth = vec![usize::MAX; self.nodes.len()];
-        depth[s] = 0;
-        let mut queue = VecDeque::from([s]);
-        let mut order = Vec::new();
-        while let Some(n) = queue.pop_front() {
-            if max_depth.is_some_and(|m| depth[n] >= m) {
-                continue;
+        let (mask, optional) = (filter.mask(), filter.include_optional);
+        let limit = max_depth.map_or(u32::MAX, |m| m.min(u32::MAX as usize) as u32);
+        self.visits.with(|visit| {
+            visit.reach(s as u32, 0, ROOT);
+            let mut head = 0;
+            while head < visit.order.len() {
+                let n = visit.order[head];
+                head += 1;
+                let d = visit.depth(n);
+                if d >= limit {
+                    continue;
+                }
+                for link in adjacency.row(n) {
+                    if link.kind_bit & mask != 0 && (optional || !link.optional) {
+                        visit.reach(link.node, d + 1, (n, link.edge));
+                    }
+                }
             }
-            let mut next: Vec<(usize, usize)> = self
-                .graph
-                .edges_directed(self.index[n], pg_dir)
-                .filter(|e| filter.follows(&self.edges[*e.weight()]))
-                .map(|e| {
-                    let other = match pg_dir {
-                        PgDirection::Incoming => e.source(),
-                        PgDirection::Outgoing => e.target(),
-                    };
-                    (self.graph[other], *e.weight())
+            // BFS order is by depth already; nodes are indexed in id order.
+            let mut reached: Vec<(u32, u32)> =
+                visit.order[1..].iter().map(|&m| (visit.depth(m), m)).collect();
+            reached.sort_unstable();
+            reached
+                .into_iter()
+                .map(|(d, m)| {
+                    let mut path = Vec::with_capacity(d as usize);
+                    let mut cur = m;
+                    while visit.parent(cur) != ROOT {
+                        let (prev, e) = visit.parent(cur);
+                        path.push(self.edges[e as usize].clone());
+                        cur = prev;
+                    }
+                    if direction == Direction::Downstream {
+                        path.reverse();
+                    }
+                    let node = &self.nodes[m as usize];
+                    ImpactHit {
+                        id: node.id.clone(),
+                        kind: node.kind,
+                        name: node.name.clone(),
+                        depth: d as usize,
+                        path,
+                    }
                 })
-                .collect();
-            next.sort_unstable();
-            for (m, e_idx) in next {
-                if depth[m] == usize::MAX {
-                    depth[m] = depth[n] + 1;
-                    parent[m] = Some((n, e_idx));
-                    order.push(m);
-                    queue.push_back(m);
-                }
-            }
-        }
-        let mut hits: Vec<ImpactHit> = order
-            .into_iter()
-            .map(|m| {
-                let mut path = Vec::new();
-                let mut cur = m;
-                while let Some((prev, e_idx)) = parent[cur] {
-                    path.push(self.edges[e_idx].clone());
-                    cur = prev;
-                }
-                if direction == Direction::Downstream {
-                    path.reverse();
-                }
-                let node = &self.nodes[m];
-                ImpactHit {
-                    id: node.id.clone(),
-                    kind: node.kind,
-                    name: node.name.clone(),
-                    depth: depth[m],
-                    path,
-                }
-            })
-            .collect();
-        hits.sort_by(|a, b| (a.depth, &a.id).cmp(&(b.depth, &b.id)));
-        hits
+                .collect()
+        })
     }
 
     /// Shortest path from `from` to `to` along edges the filter follows, in their
     /// direction (dependent to dependency).
     pub fn path(&self, from: &NodeId, to: &NodeId, filter: &EdgeFilter) -> Option<PathHit> {
         let (&f, &t) = (self.by_id.get(from)?, self.by_id.get(to)?);
-        let mut parent: Vec<Option<(usize, usize)>> = vec![None; self.nodes.len()];
-        let mut seen = vec![false; self.nodes.len()];
-        seen[f] = true;
-        let mut queue = VecDeque::from([f]);
-        while let Some(n) = queue.pop_front() {
-            if n == t {
-                break;
-            }
-            let mut next: Vec<(usize, usize)> = self
-                .graph
-                .edges_directed(self.index[n], PgDirection::Outgoing)
-                .filter(|e| filter.follows(&self.edges[*e.weight()]))
-                .map(|e| (self.graph[e.target()], *e.weight()))
-                .collect();
-            next.sort_unstable();
-            for (m, e_idx) in next {
-                if !seen[m] {
-                    seen[m] = true;
-                    parent[m] = Some((n, e_idx));
-                    queue.push_back(m);
+        let (f, t) = (f as u32, t as u32);
+        let (mask, optional) = (filter.mask(), filter.include_optional);
+        self.visits.with(|visit| {
+            visit.reach(f, 0, ROOT);
+            let mut head = 0;
+            while head < visit.order.len() && !visit.seen(t) {
+                let n = visit.order[head];
+                head += 1;
+                for link in self.outgoing.row(n) {
+                    if link.kind_bit & mask != 0 && (optional || !link.optional) {
+                        visit.reach(link.node, visit.depth(n) + 1, (n, link.edge));
+                    }
                 }
             }
-        }
-        if !seen[t] {
-            return None;
-        }
-        let mut path = Vec::new();
-        let mut cur = t;
-        while let Some((prev, e_idx)) = parent[cur] {
-            path.push(self.edges[e_idx].clone());
-            cur = prev;
-        }
-        path.reverse();
-        Some(PathHit { hops: path.len(), path })
+            if !visit.seen(t) {
+                return None;
+            }
+            let mut path = Vec::new();
+            let mut cur = t;
+            while visit.parent(cur) != ROOT {
+                let (prev, e) = visit.parent(cur);
+                path.push(self.edges[e as usize].clone());
+                cur = prev;
+            }
+            path.reverse();
+            Some(PathHit { hops: path.len(), path })
+        })
     }
 }

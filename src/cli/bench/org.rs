@@ -1,0 +1,290 @@
+//! `lore bench --org DIR`: an organisation's own truth queries (`truth/queries.jsonl`:
+//! impact, changes, search) run in-process the way `../shared/bench/peers` runs its
+//! peers — every query twice, the second pass timed per query, nearest-rank p50/p99,
+//! scored against the truth — printed as the peer harness's JSON lines, plus a
+//! `footprint` row: ingest, cold open of a fresh process, peak RSS and store size.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Context;
+use lore::changes::ChangesRequest;
+use lore::engine::{ImpactRequest, SearchRequest};
+use lore::{Engine, time};
+use serde_json::{Value, json};
+
+/// Results fetched per search; recall@5 and MRR@10 are scored on them (as the peers do).
+const TOP_K: usize = 10;
+
+/// Options of the org run.
+pub(super) struct OrgRun<'a> {
+    pub(super) org: &'a Path,
+    pub(super) data: PathBuf,
+    /// Embed the documents and time hybrid search too (slow: the model runs over every
+    /// section at ingest).
+    pub(super) embed: bool,
+    /// Reuse a data dir already ingested from this org.
+    pub(super) reuse: bool,
+}
+
+/// Nearest-rank percentile of an ascending list, as the peer harness computes it.
+pub(super) fn nearest_rank(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let k = ((p / 100.0 * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[k - 1]
+}
+
+/// Runs every query twice and times the second pass, per query, in milliseconds.
+fn warm<Q, R>(queries: &[Q], mut f: impl FnMut(&Q) -> R) -> (Vec<R>, Vec<f64>) {
+    let mut out = (Vec::new(), Vec::new());
+    for _ in 0..2 {
+        out = (Vec::new(), Vec::new());
+        for q in queries {
+            let t = Instant::now();
+            let r = f(q);
+            out.1.push(t.elapsed().as_secs_f64() * 1000.0);
+            out.0.push(r);
+        }
+    }
+    out
+}
+
+fn row(class: &str, peer: &str, lat: &mut [f64], load_s: f64, correct: f64) -> Value {
+    lat.sort_by(f64::total_cmp);
+    json!({
+        "peer": peer, "class": class, "n": lat.len(),
+        "p50_ms": round3(nearest_rank(lat, 50.0)), "p99_ms": round3(nearest_rank(lat, 99.0)),
+        "load_s": round3(load_s), "correct": round4(correct),
+    })
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+fn round4(x: f64) -> f64 {
+    (x * 10000.0).round() / 10000.0
+}
+
+fn str_set(v: &Value) -> BTreeSet<String> {
+    v.as_array().into_iter().flatten().filter_map(|s| s.as_str().map(str::to_string)).collect()
+}
+
+fn share(ok: usize, of: usize) -> f64 {
+    if of == 0 { 0.0 } else { ok as f64 / of as f64 }
+}
+
+fn queries(org: &Path, class: &str) -> anyhow::Result<Vec<Value>> {
+    let path = org.join("truth/queries.jsonl");
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let q: Value =
+            serde_json::from_str(line).with_context(|| format!("{}:{}", path.display(), i + 1))?;
+        if q["class"] == class {
+            out.push(q);
+        }
+    }
+    Ok(out)
+}
+
+fn ts(q: &Value, key: &str) -> anyhow::Result<Option<i64>> {
+    q[key].as_str().map(time::parse).transpose().map_err(anyhow::Error::msg)
+}
+
+fn impact_rows(engine: &Engine, org: &Path, load_s: f64) -> anyhow::Result<Value> {
+    let qs = queries(org, "impact")?;
+    let reqs = qs
+        .iter()
+        .map(|q| {
+            let direction = q["direction"].as_str().unwrap_or_default();
+            Ok(ImpactRequest {
+                depth: q["depth"].as_u64().map(|d| d as usize),
+                ..ImpactRequest::new(
+                    q["node"].as_str().unwrap_or_default(),
+                    direction.parse().map_err(anyhow::Error::msg)?,
+                )
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let (answers, mut lat) = warm(&reqs, |r| engine.impact(r));
+    let (mut exact, mut evidenced) = (0, 0);
+    for (q, a) in qs.iter().zip(&answers) {
+        let Ok(view) = a else { continue };
+        let got: BTreeSet<String> = view.results.iter().map(|h| h.id.to_string()).collect();
+        exact += usize::from(got == str_set(&q["expected"]));
+        evidenced += usize::from(
+            view.results
+                .iter()
+                .all(|h| h.path.len() == h.depth && h.path.iter().all(|e| !e.evidence.is_empty())),
+        );
+    }
+    let mut r = row("impact", "lore", &mut lat, load_s, share(exact, qs.len()));
+    r["paths_with_evidence"] = json!(round4(share(evidenced, qs.len())));
+    Ok(r)
+}
+
+fn changes_row(engine: &Engine, org: &Path, load_s: f64) -> anyhow::Result<Value> {
+    let qs = queries(org, "changes")?;
+    let reqs = qs
+        .iter()
+        .map(|q| {
+            Ok(ChangesRequest {
+                node: q["node"].as_str().unwrap_or_default().to_string(),
+                depth: q["depth"].as_u64().map(|d| d as usize),
+                since: ts(q, "since")?,
+                until: ts(q, "until")?,
+                at: None,
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let (answers, mut lat) = warm(&reqs, |r| engine.changes(r));
+    let exact = qs
+        .iter()
+        .zip(&answers)
+        .filter(|(q, a)| {
+            a.as_ref().is_ok_and(|v| {
+                v.results.iter().map(|h| h.id.clone()).collect::<BTreeSet<_>>()
+                    == str_set(&q["expected"])
+            })
+        })
+        .count();
+    Ok(row("changes", "lore", &mut lat, load_s, share(exact, qs.len())))
+}
+
+/// Truth document id of each ingested path (relative to the org), from `truth/docs.tsv`.
+fn doc_ids(org: &Path) -> anyhow::Result<BTreeMap<String, String>> {
+    let text = std::fs::read_to_string(org.join("truth/docs.tsv")).context("reading docs.tsv")?;
+    Ok(text
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_once('\t'))
+        .map(|(p, id)| (p.to_string(), id.to_string()))
+        .collect())
+}
+
+fn search_row(engine: &Engine, org: &Path, mode: &str, load_s: f64) -> anyhow::Result<Value> {
+    let qs = queries(org, "search")?;
+    let ids = doc_ids(org)?;
+    let prefix = format!("{}/", org.display());
+    let reqs: Vec<SearchRequest> = qs
+        .iter()
+        .map(|q| SearchRequest {
+            query: q["q"].as_str().unwrap_or_default().to_string(),
+            kinds: q["kind"].as_str().map(|k| vec![k.to_string()]).unwrap_or_default(),
+            service: q["service"].as_str().map(str::to_string),
+            limit: TOP_K,
+            mode: mode.to_string(),
+            ..SearchRequest::default()
+        })
+        .collect();
+    let (answers, mut lat) = warm(&reqs, |r| engine.search(r));
+    let mut by_difficulty: BTreeMap<String, (f64, usize)> = BTreeMap::new();
+    let (mut recall, mut mrr, mut n) = (0.0, 0.0, 0);
+    for (q, a) in qs.iter().zip(&answers) {
+        let relevant = str_set(&q["relevant"]);
+        if relevant.is_empty() {
+            continue;
+        }
+        let ranked: Vec<&str> = a
+            .as_ref()
+            .map(|v| {
+                v.results
+                    .iter()
+                    .filter_map(|h| ids.get(h.source.strip_prefix(&prefix).unwrap_or(&h.source)))
+                    .map(String::as_str)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let hit5 = ranked.iter().take(5).filter(|d| relevant.contains(**d)).count();
+        let r = hit5 as f64 / relevant.len() as f64;
+        recall += r;
+        mrr += ranked
+            .iter()
+            .take(TOP_K)
+            .position(|d| relevant.contains(*d))
+            .map_or(0.0, |i| 1.0 / (i + 1) as f64);
+        n += 1;
+        let d = by_difficulty.entry(q["difficulty"].as_str().unwrap_or("all").into()).or_default();
+        d.0 += r;
+        d.1 += 1;
+    }
+    let mut r = row("search", &format!("lore-{mode}"), &mut lat, load_s, recall / n.max(1) as f64);
+    r["mrr"] = json!(round4(mrr / n.max(1) as f64));
+    for (d, (sum, k)) in by_difficulty {
+        r[format!("recall_{d}")] = json!(round4(sum / k.max(1) as f64));
+    }
+    Ok(r)
+}
+
+fn dir_bytes(dir: &Path) -> u64 {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter_map(|e| e.metadata().ok())
+        .filter(|m| m.is_file())
+        .map(|m| m.len())
+        .sum()
+}
+
+/// Ingests the org (unless reused) and returns the rows.
+pub(super) fn run(opts: &OrgRun<'_>) -> anyhow::Result<Vec<Value>> {
+    let org = opts.org;
+    let mut ingest_s = None;
+    if !opts.reuse || !opts.data.exists() {
+        let _ = std::fs::remove_dir_all(&opts.data);
+        let t = Instant::now();
+        let engine = Engine::open(&opts.data)?;
+        let names = ["k8s", "catalog", "runbooks", "postmortems", "deploys.ndjson"];
+        let paths: Vec<PathBuf> =
+            names.iter().map(|p| org.join(p)).filter(|p| p.exists()).collect();
+        engine.ingest(&paths, time::now())?;
+        if opts.embed {
+            engine.embed_pending()?;
+        }
+        ingest_s = Some(t.elapsed().as_secs_f64());
+    }
+    let cold = super::cold::open(&opts.data, org)?;
+    let t = Instant::now();
+    let engine = Engine::open(&opts.data)?;
+    engine.graph(None)?;
+    let graph_s = t.elapsed().as_secs_f64();
+    let mut rows = vec![impact_rows(&engine, org, graph_s)?];
+    let first = queries(org, "changes")?;
+    if let Some(q) = first.first() {
+        let t = Instant::now();
+        let req = ChangesRequest {
+            node: q["node"].as_str().unwrap_or_default().to_string(),
+            depth: Some(0),
+            since: ts(q, "since")?,
+            until: ts(q, "until")?,
+            at: None,
+        };
+        engine.changes(&req)?;
+        rows.push(changes_row(&engine, org, graph_s + t.elapsed().as_secs_f64())?);
+    }
+    let t = Instant::now();
+    engine.search(&SearchRequest {
+        query: "warm up".into(),
+        limit: 1,
+        mode: "bm25".into(),
+        ..Default::default()
+    })?;
+    let index_s = t.elapsed().as_secs_f64();
+    rows.push(search_row(&engine, org, "bm25", index_s)?);
+    if opts.embed {
+        rows.push(search_row(&engine, org, "hybrid", index_s)?);
+    }
+    rows.push(json!({
+        "peer": "lore", "class": "footprint",
+        "ingest_s": ingest_s.map(round3),
+        "cold_show_s": round3(cold.seconds), "cold_show_rss_mib": cold.rss_mib,
+        "bench_peak_rss_mib": super::peak_rss_kib() / 1024,
+        "store_mib": dir_bytes(&opts.data) / (1 << 20),
+    }));
+    Ok(rows)
+}
