@@ -29,7 +29,12 @@ const QUERY_EMBED_MAX: usize = 256;
 /// Candidates each ranking contributes to fusion.
 const CANDIDATES: usize = 50;
 /// Reciprocal rank fusion constant (20 to 100 measured the same on the dev cases).
-const RRF_K: f32 = 60.0;
+const RRF_K: f32 = 20.0;
+/// Hybrid score added to documents about a service the query names (a rank-1 vote of
+/// one of the two rankings); half of it for documents about its direct neighbours.
+pub const GRAPH_BOOST_MAX: f32 = 0.5;
+/// Least weight of a ranking's votes in hybrid fusion (its evidence adds the rest).
+const VOTE_FLOOR: f32 = 0.05;
 /// Prior of an alert rule against a document: with equal evidence the runbook, which says
 /// what to do, ranks first (0.5 to 0.7 measured the same).
 const ALERT_PRIOR: f32 = 0.5;
@@ -207,7 +212,8 @@ impl Engine {
             limit: CANDIDATES.max(limit),
         };
         let runbooks = self.alert_runbooks()?;
-        let bm25 = redirect(self.search_index()?.search(&query)?, &runbooks, &query);
+        let (bm25, bm25_ev) = self.search_index()?.search_with_evidence(&query)?;
+        let bm25 = redirect(bm25, &runbooks, &query);
         let now = crate::time::now();
         let view = |mode: &str, mut hits: Vec<SearchHit>, notice: Option<String>| {
             hits.retain(|h| h.kind != "note" || !crate::notes::expired_hit(&graph, &h.id, now));
@@ -216,13 +222,13 @@ impl Engine {
             Ok(SearchView { query: req.query.clone(), mode: mode.into(), results, notice })
         };
         if mode == "bm25" {
-            return view(mode, bm25, None);
+            return view(mode, mark_weak(bm25, bm25_ev.confident), None);
         }
         let embedder = match self.embedder() {
             Ok(e) => e,
             Err(reason) => {
                 let notice = Some(format!("{}; answered with bm25", model_missing(&reason)));
-                return view("bm25", bm25, notice);
+                return view("bm25", mark_weak(bm25, bm25_ev.confident), notice);
             }
         };
         let qvec = embedder
@@ -231,7 +237,10 @@ impl Engine {
             .next()
             .unwrap_or_default();
         let index = self.vector_index(embedder.as_ref())?;
-        let vector = redirect(index.search(&qvec, &query), &runbooks, &query);
+        let vector = index.search(&qvec, &query);
+        let cosines: Vec<f32> = vector.iter().map(|h| h.score).collect();
+        let vector_ev = crate::search::evidence::vector(&cosines);
+        let vector = redirect(vector, &runbooks, &query);
         let notice = (index.missing() > 0).then(|| {
             format!(
                 "vector search is missing {} texts that are not embedded yet: run `lore \
@@ -240,13 +249,23 @@ impl Engine {
             )
         });
         if mode == "vector" {
-            return view(mode, vector, notice);
+            return view(mode, mark_weak(vector, vector_ev.confident), notice);
         }
-        let lists = [Ranking { hits: bm25, weight: 1.0 }, Ranking { hits: vector, weight: 1.0 }];
-        let prior = |h: &SearchHit| if h.kind == "alert" { ALERT_PRIOR } else { 1.0 };
-        let mut fused = fuse(&lists, RRF_K, prior, CANDIDATES);
+        let lists = [
+            Ranking { hits: bm25, weight: vote_weight(bm25_ev.weight) },
+            Ranking { hits: vector, weight: vote_weight(vector_ev.weight) },
+        ];
+        // An alert with runbooks gives way to them; one without is itself the answer.
+        let prior = |h: &SearchHit| {
+            if h.kind == "alert" && runbooks.by_alert.contains_key(&h.id) { ALERT_PRIOR } else { 1.0 }
+        };
+        let mut fused = fuse(&lists, crate::search::evidence::tun("K", RRF_K), prior, CANDIDATES);
         boost_by_graph(&graph, &focus, &mut fused);
-        view(mode, fused, notice)
+        let confident = bm25_ev.confident || vector_ev.confident;
+        if std::env::var_os("LORE_DEBUG_EVIDENCE").is_some() {
+            eprintln!("EVIDENCE\t{}\t{:?}\t{:?}\t{:?}", req.query, bm25_ev, vector_ev, cosines.first());
+        }
+        view(mode, mark_weak(fused, confident), notice)
     }
 
     /// The runbooks of each alert, rebuilt when the store changed.
@@ -327,6 +346,21 @@ fn redirect(hits: Vec<SearchHit>, runbooks: &AlertRunbooks, q: &SearchQuery) -> 
     alerts_to_runbooks(hits, &targets)
 }
 
+/// Weight of a ranking's votes in hybrid fusion from its evidence for this query (in
+/// [0, 1]): a ranking without evidence keeps a small say, so ties still break.
+fn vote_weight(evidence: f32) -> f32 {
+    let f = crate::search::evidence::tun("V", VOTE_FLOOR);
+    f + (1.0 - f) * evidence
+}
+
+/// `hits`, all marked weak unless the ranking cleared its relevance floor.
+fn mark_weak(mut hits: Vec<SearchHit>, confident: bool) -> Vec<SearchHit> {
+    for h in &mut hits {
+        h.weak = !confident;
+    }
+    hits
+}
+
 /// Service and datastore nodes whose name (4+ characters) is a word of the query.
 fn services_named_in(graph: &Graph, query: &str) -> Vec<NodeId> {
     let mut out = Vec::new();
@@ -358,7 +392,7 @@ fn boost_by_graph(graph: &Graph, focus: &[NodeId], hits: &mut [SearchHit]) {
             near.insert(if &e.from == id { e.to.clone() } else { e.from.clone() });
         }
     }
-    let vote = 1.0 / (RRF_K + 1.0);
+    let vote = crate::search::evidence::tun("G", GRAPH_BOOST_MAX);
     for hit in hits.iter_mut() {
         let Ok(doc) = hit.id.parse::<NodeId>() else { continue };
         let (links, _) = graph.edges_of(&doc);
@@ -374,9 +408,9 @@ fn boost_by_graph(graph: &Graph, focus: &[NodeId], hits: &mut [SearchHit]) {
             })
         };
         if about(&|id| focus.contains(id)) {
-            hit.score += vote;
+            hit.score *= 1.0 + vote;
         } else if about(&|id| near.contains(id)) {
-            hit.score += vote / 2.0;
+            hit.score *= 1.0 + vote / 2.0;
         }
     }
     crate::search::rank::sort(hits);
