@@ -26,10 +26,9 @@ pub struct Evidence {
 pub const BM25_FLOOR: f32 = 0.45;
 /// Idf coverage at which BM25's votes start to count (semantic queries, whose words are
 /// common ones, cover 0.1 to 0.3 of their idf).
-fn bm25_zero() -> f32 { tun("Z", 0.2) }
+const BM25_ZERO: f32 = 0.2;
 /// Idf coverage at which BM25's votes count fully.
-fn bm25_full() -> f32 { tun("F", 0.6) }
-pub(crate) fn tun(k: &str, d: f32) -> f32 { std::env::var(format!("LT_{k}")).ok().and_then(|v| v.parse().ok()).unwrap_or(d) }
+const BM25_FULL: f32 = 0.6;
 /// Cosine of the best vector hit below which it is not confident.
 pub const VECTOR_FLOOR: f32 = 0.38;
 /// Cosine an unrelated text typically reaches (the zero of the vector weight).
@@ -73,14 +72,10 @@ pub fn bm25(query_terms: &[String], idf: &[f32], top_terms: &[String]) -> (f32, 
     if total <= 0.0 {
         return (0.0, Evidence::default());
     }
-    let found: f32 = query_terms
-        .iter()
-        .zip(idf)
-        .filter(|(t, _)| top_terms.contains(t))
-        .map(|(_, i)| *i)
-        .sum();
+    let found: f32 =
+        query_terms.iter().zip(idf).filter(|(t, _)| top_terms.contains(t)).map(|(_, i)| *i).sum();
     let coverage = found / total;
-    let weight = ((coverage - bm25_zero()) / (bm25_full() - bm25_zero())).clamp(0.0, 1.0);
+    let weight = ((coverage - BM25_ZERO) / (BM25_FULL - BM25_ZERO)).clamp(0.0, 1.0);
     (coverage, Evidence { measure: coverage, weight, confident: coverage >= BM25_FLOOR })
 }
 

@@ -5,6 +5,7 @@
 //! from the store's. Only this module touches tantivy.
 
 mod chunks;
+pub mod describe;
 pub mod embed;
 pub mod evidence;
 pub mod rank;
@@ -111,8 +112,9 @@ pub struct SearchHit {
     /// Score on the scale of the mode that answered: `bm25` the BM25 score of the best
     /// section (0 up, unbounded); `vector` the cosine similarity of the best section to
     /// the query (-1 to 1, unrelated text about 0.1 to 0.35); `hybrid` the fused votes,
-    /// 0 to 1 (1 = ranked first by both rankings with full evidence), plus up to
-    /// [`crate::retrieval::GRAPH_BOOST_MAX`] for documents about a service the query names.
+    /// 0 to 1 (1 = ranked first by every ranking with full evidence), times up to
+    /// 1 + [`crate::retrieval::GRAPH_BOOST_MAX`] for documents about a service the query
+    /// names.
     pub score: f32,
     /// Text around the matched words, which are wrapped in `**`.
     pub snippet: String,
@@ -322,7 +324,8 @@ impl SearchIndex {
             }
             let body = get(f.body);
             if hits.is_empty() {
-                top_text = [get(f.title), get(f.section), body.clone(), get(f.alert_text)].join("\n");
+                top_text =
+                    [get(f.title), get(f.section), body.clone(), get(f.alert_text)].join("\n");
             }
             let snippet = snippets.snippet(&body);
             best.insert(unit.clone(), hits.len());

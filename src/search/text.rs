@@ -43,7 +43,11 @@ pub fn embed_items(chunks: &[Chunk]) -> Vec<EmbedItem<'_>> {
             && !first.alert_text.is_empty()
         {
             let text = format!("{}\n{}", first.title, first.alert_text.join("\n"));
-            out.push(EmbedItem { chunk: first, text: clip(humanize(&text), LEAD_CHARS), lead: true });
+            out.push(EmbedItem {
+                chunk: first,
+                text: clip(humanize(&text), LEAD_CHARS),
+                lead: true,
+            });
         }
         if let [first, _, ..] = doc {
             let mut text = first.title.clone();

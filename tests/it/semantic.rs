@@ -136,8 +136,11 @@ fn off_topic_queries_return_no_confident_result() {
     let Some((_, engine, _)) = engine() else { return };
     for query in OFF_TOPIC {
         for mode in ["bm25", "vector", "hybrid"] {
-            let req =
-                SearchRequest { query: query.into(), mode: mode.into(), ..SearchRequest::default() };
+            let req = SearchRequest {
+                query: query.into(),
+                mode: mode.into(),
+                ..SearchRequest::default()
+            };
             let view = engine.search(&req).unwrap();
             let confident: Vec<_> =
                 view.results.iter().filter(|h| !h.weak).map(|h| &h.source).collect();
@@ -145,7 +148,10 @@ fn off_topic_queries_return_no_confident_result() {
         }
     }
     // And a real symptom is confident.
-    let req = SearchRequest { query: "pods keep restarting after OOM".into(), ..SearchRequest::default() };
+    let req = SearchRequest {
+        query: "pods keep restarting after OOM".into(),
+        ..SearchRequest::default()
+    };
     let view = engine.search(&req).unwrap();
     assert!(view.results.first().is_some_and(|h| !h.weak), "{:?}", view.results.first());
 }
