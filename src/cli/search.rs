@@ -76,7 +76,12 @@ fn print_search(view: &SearchView, json: bool) -> anyhow::Result<()> {
 #[derive(Debug, clap::Args)]
 pub(crate) struct EvalArgs {
     /// Labelled cases, one JSON object per line.
-    file: PathBuf,
+    #[arg(required_unless_present = "org")]
+    file: Option<PathBuf>,
+    /// Instead of a case file: the search queries of a gen-org output dir
+    /// (`DIR/truth/queries.jsonl`), run against the data dir it was ingested into.
+    #[arg(long, value_name = "DIR", conflicts_with = "file")]
+    org: Option<PathBuf>,
     /// Directory the cases' paths are relative to (for impact cases' corpora).
     #[arg(long, default_value = "../shared/corpora")]
     corpora: PathBuf,
@@ -89,7 +94,11 @@ pub(crate) struct EvalArgs {
 }
 
 pub(crate) fn eval(engine: &Engine, args: EvalArgs) -> anyhow::Result<ExitCode> {
-    let cases = lore::eval::read_cases(&args.file)?;
+    let cases = match (&args.org, &args.file) {
+        (Some(dir), _) => lore::eval::read_org_cases(dir)?,
+        (None, Some(file)) => lore::eval::read_cases(file)?,
+        (None, None) => anyhow::bail!("give a case file or --org DIR"),
+    };
     let report = lore::eval::run(engine, &cases, &args.corpora, &args.modes)?;
     let mut out = std::io::stdout().lock();
     if args.json {

@@ -1,6 +1,9 @@
 //! Builds search chunks from the resolved graph: document sections (notes included, kind
 //! `note`) and alert rules, each with the services, teams and alerts the document is
 //! linked to. Expired notes stay in the index; queries drop them (`retrieval.rs`).
+//! A runbook's chunks also carry the symptom text (summary, description) of the alert
+//! rules it is the runbook of, so a symptom query reaches the runbook even when the
+//! runbook shares no word with it.
 
 use std::collections::BTreeSet;
 
@@ -8,6 +11,16 @@ use lore_schema::{EdgeKind, NodeKind};
 
 use super::Chunk;
 use crate::graph::Graph;
+use crate::model::CERTAIN;
+
+/// An alert rule's symptom language: its summary and description.
+fn symptoms(alert: &crate::model::Node) -> String {
+    let parts: Vec<&str> = ["summary", "description", "message"]
+        .iter()
+        .filter_map(|k| alert.attrs.get(*k).map(String::as_str))
+        .collect();
+    parts.join("\n")
+}
 
 /// Every chunk the index should hold for `graph`.
 pub(crate) fn chunks(graph: &Graph) -> Vec<Chunk> {
@@ -18,6 +31,7 @@ pub(crate) fn chunks(graph: &Graph) -> Vec<Chunk> {
         let mut service_ids = BTreeSet::new();
         let mut teams = BTreeSet::new();
         let mut alerts = BTreeSet::new();
+        let mut alert_text = BTreeSet::new();
         for e in links {
             if !matches!(
                 e.kind,
@@ -35,6 +49,9 @@ pub(crate) fn chunks(graph: &Graph) -> Vec<Chunk> {
                 }
                 NodeKind::Alert => {
                     alerts.insert(n.name.clone());
+                    if e.kind == EdgeKind::Documents && e.confidence >= CERTAIN {
+                        alert_text.insert(symptoms(n));
+                    }
                 }
                 _ => {}
             }
@@ -54,6 +71,7 @@ pub(crate) fn chunks(graph: &Graph) -> Vec<Chunk> {
             services: services.into_iter().collect(),
             service_ids: service_ids.into_iter().collect(),
             teams: teams.into_iter().collect(),
+            alert_text: alert_text.into_iter().filter(|t| !t.is_empty()).collect(),
             ..Chunk::default()
         };
         if doc.sections.is_empty() {
@@ -74,23 +92,20 @@ pub(crate) fn chunks(graph: &Graph) -> Vec<Chunk> {
             member.locator.rsplit_once(':').unwrap_or((member.locator.as_str(), "1"));
         let (fires_for, _) = graph.edges_of(&n.id);
         let targets: Vec<_> = fires_for.iter().filter_map(|e| graph.node(&e.to)).collect();
-        let body: Vec<&str> = ["summary", "description"]
-            .iter()
-            .filter_map(|k| n.attrs.get(*k).map(String::as_str))
-            .collect();
         out.push(Chunk {
             source: file.to_string(),
             doc_id: n.id.to_string(),
             kind: "alert".to_string(),
             title: n.name.clone(),
             section: n.attrs.get("group").map_or(n.name.clone(), |g| format!("{g} > {}", n.name)),
-            body: body.join("\n"),
+            body: symptoms(n),
             code: n.attrs.get("expr").cloned().unwrap_or_default(),
             line: line.parse().unwrap_or(1),
             alerts: vec![n.name.clone()],
             services: targets.iter().map(|t| t.name.clone()).collect(),
             service_ids: targets.iter().map(|t| t.id.to_string()).collect(),
             teams: targets.iter().flat_map(|t| t.owners.clone()).collect(),
+            alert_text: Vec::new(),
         });
     }
     out

@@ -5,7 +5,9 @@
 //! from the store's. Only this module touches tantivy.
 
 mod chunks;
+pub mod describe;
 pub mod embed;
+pub mod evidence;
 pub mod rank;
 pub mod text;
 mod tokenizer;
@@ -48,6 +50,8 @@ pub struct Chunk {
     pub line: u64,
     /// Alert names the document is about.
     pub alerts: Vec<String>,
+    /// Symptom text (summary, description) of the alert rules this runbook answers.
+    pub alert_text: Vec<String>,
     /// Names and aliases of services the document is about.
     pub services: Vec<String>,
     /// Ids of services (and datastores) the document is about, for filters.
@@ -68,6 +72,7 @@ impl Chunk {
             line: self.line,
             score,
             snippet,
+            weak: false,
         }
     }
 }
@@ -104,10 +109,18 @@ pub struct SearchHit {
     pub section: String,
     /// Line of the best section.
     pub line: u64,
-    /// BM25 score of the best section.
+    /// Score on the scale of the mode that answered: `bm25` the BM25 score of the best
+    /// section (0 up, unbounded); `vector` the cosine similarity of the best section to
+    /// the query (-1 to 1, unrelated text about 0.1 to 0.35); `hybrid` the fused votes,
+    /// 0 to 1 (1 = ranked first by every ranking with full evidence), times up to
+    /// 1 + [`crate::retrieval::GRAPH_BOOST_MAX`] for documents about a service the query
+    /// names.
     pub score: f32,
     /// Text around the matched words, which are wrapped in `**`.
     pub snippet: String,
+    /// Below the relevance floor: nothing in the query matched this confidently
+    /// (`search::evidence`).
+    pub weak: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -120,6 +133,7 @@ struct Fields {
     body: Field,
     line: Field,
     alerts: Field,
+    alert_text: Field,
     services: Field,
     service_ids: Field,
     teams: Field,
@@ -164,6 +178,7 @@ fn schema() -> (Schema, Fields) {
         body: b.add_text_field("body", text(true)),
         line: b.add_u64_field("line", STORED),
         alerts: b.add_text_field("alerts", text(false)),
+        alert_text: b.add_text_field("alert_text", text(true)),
         services: b.add_text_field("services", text(false)),
         service_ids: b.add_text_field("service_ids", STRING),
         teams: b.add_text_field("teams", STRING),
@@ -215,6 +230,7 @@ impl SearchIndex {
                 f.body => body,
                 f.line => c.line,
                 f.alerts => c.alerts.join(" "),
+                f.alert_text => c.alert_text.join("\n"),
                 f.services => c.services.join(" "),
             );
             for id in &c.service_ids {
@@ -238,15 +254,25 @@ impl SearchIndex {
     /// BM25 search with field boosts; one hit per unit (a document, or one alert rule),
     /// its best chunk.
     pub fn search(&self, q: &SearchQuery) -> Result<Vec<SearchHit>> {
+        Ok(self.search_with_evidence(q)?.0)
+    }
+
+    /// [`SearchIndex::search`] with the evidence of its ranking ([`evidence::bm25`]).
+    pub fn search_with_evidence(
+        &self,
+        q: &SearchQuery,
+    ) -> Result<(Vec<SearchHit>, evidence::Evidence)> {
         let f = self.fields;
         let mut parser = tantivy::query::QueryParser::for_index(
             &self.index,
-            vec![f.title, f.section, f.body, f.alerts, f.services],
+            vec![f.title, f.section, f.body, f.alerts, f.alert_text, f.services],
         );
         parser.set_field_boost(f.title, 2.0);
         parser.set_field_boost(f.section, 1.5);
         parser.set_field_boost(f.alerts, 2.0);
         parser.set_field_boost(f.services, 1.0);
+        // The symptoms of the alerts a runbook answers count less than its own words.
+        parser.set_field_boost(f.alert_text, 0.7);
         let (text_query, _errors) = parser.parse_query_lenient(&sanitize(&q.text));
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, text_query.box_clone())];
         let any_of = |field: Field, values: &[String]| -> Box<dyn Query> {
@@ -283,6 +309,7 @@ impl SearchIndex {
         snippets.set_max_num_chars(240);
         let mut best: BTreeMap<String, usize> = BTreeMap::new();
         let mut hits: Vec<SearchHit> = Vec::new();
+        let mut top_text = String::new();
         for (score, addr) in top {
             let d: TantivyDocument = searcher.doc(addr).map_err(err)?;
             let get = |field: Field| {
@@ -296,6 +323,10 @@ impl SearchIndex {
                 break;
             }
             let body = get(f.body);
+            if hits.is_empty() {
+                top_text =
+                    [get(f.title), get(f.section), body.clone(), get(f.alert_text)].join("\n");
+            }
             let snippet = snippets.snippet(&body);
             best.insert(unit.clone(), hits.len());
             hits.push(SearchHit {
@@ -307,9 +338,16 @@ impl SearchIndex {
                 line: d.get_first(f.line).and_then(|v| v.as_u64()).unwrap_or(0),
                 score,
                 snippet: highlight(&snippet, &body),
+                weak: false,
             });
         }
-        Ok(hits)
+        let mut analyzer = tokenizer::analyzer();
+        let query_terms = evidence::terms(&mut analyzer, &sanitize(&q.text));
+        let fields = [f.title, f.section, f.body, f.alerts, f.alert_text, f.services];
+        let idf = evidence::idfs(&searcher, &fields, &query_terms);
+        let top_terms = evidence::terms(&mut analyzer, &top_text);
+        let (_, ev) = evidence::bm25(&query_terms, &idf, &top_terms);
+        Ok((hits, ev))
     }
 }
 

@@ -54,7 +54,8 @@ pub struct Ranking {
 }
 
 /// Reciprocal rank fusion by unit id: a unit's score is the sum of `weight / (k + rank)`
-/// over the lists it appears in, times its `prior` (by kind, say). The hit shown is the
+/// over the lists it appears in, times its `prior` (by kind, say), scaled so that rank 1
+/// in every list at weight 1 scores 1. The hit shown is the
 /// one from the first list that has it (BM25 first, for its highlighted snippet).
 pub fn fuse(
     lists: &[Ranking],
@@ -63,6 +64,8 @@ pub fn fuse(
     limit: usize,
 ) -> Vec<SearchHit> {
     let mut fused: BTreeMap<String, (f32, SearchHit)> = BTreeMap::new();
+    // Ranked first by every list at full weight scores 1.
+    let scale = (k + 1.0) / lists.len().max(1) as f32;
     for list in lists {
         for (rank, hit) in list.hits.iter().enumerate() {
             let add = list.weight / (k + rank as f32 + 1.0);
@@ -72,7 +75,7 @@ pub fn fuse(
     let mut out: Vec<SearchHit> = fused
         .into_values()
         .map(|(score, mut hit)| {
-            hit.score = score * prior(&hit);
+            hit.score = score * prior(&hit) * scale;
             hit
         })
         .collect();
@@ -102,6 +105,7 @@ mod tests {
             line: 1,
             score,
             snippet: String::new(),
+            weak: false,
         }
     }
 

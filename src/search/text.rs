@@ -2,7 +2,7 @@
 //!
 //! Each section is embedded as its title, heading path and body; a document of several
 //! sections also as its lead (title and the start of every section), so it can match as
-//! a whole. Identifiers are split into words and template expressions dropped, because
+//! a whole; a runbook also as its title and the symptom text of the alerts it answers. Identifiers are split into words and template expressions dropped, because
 //! the model's vocabulary knows words, not `NodeClockSkewDetected` or `{{ $labels.pod }}`.
 //! Changing any of this changes the texts, so the next ingest embeds them again.
 
@@ -38,6 +38,17 @@ pub fn embed_items(chunks: &[Chunk]) -> Vec<EmbedItem<'_>> {
     let mut out = Vec::with_capacity(chunks.len() * 5 / 4);
     for doc in chunks.chunk_by(|a, b| a.doc_id == b.doc_id) {
         out.extend(doc.iter().map(|c| EmbedItem { chunk: c, text: chunk_text(c), lead: false }));
+        // A runbook is also embedded as the symptoms of the alerts it answers.
+        if let Some(first) = doc.first()
+            && !first.alert_text.is_empty()
+        {
+            let text = format!("{}\n{}", first.title, first.alert_text.join("\n"));
+            out.push(EmbedItem {
+                chunk: first,
+                text: clip(humanize(&text), LEAD_CHARS),
+                lead: true,
+            });
+        }
         if let [first, _, ..] = doc {
             let mut text = first.title.clone();
             for c in doc {

@@ -106,3 +106,52 @@ fn a_query_does_not_embed_a_whole_corpus_left_unembedded() {
         assert!(view.results.iter().any(|h| h.source.ends_with("etcdNoLeader.md")));
     }
 }
+
+/// Nonsense and out-of-domain queries, written for this test (none is a dev case).
+const OFF_TOPIC: [&str; 20] = [
+    "xyzzy plugh",
+    "qwerty asdf zxcv",
+    "chocolate cake recipe with vanilla frosting",
+    "who won the world cup in 1998",
+    "best hiking trails near the alps",
+    "how to knit a wool scarf",
+    "translate hello into french",
+    "the mitochondria is the powerhouse of the cell",
+    "my cat keeps sleeping on the keyboard",
+    "lyrics of a famous pop song",
+    "what is the capital of mongolia",
+    "cheap flights to lisbon in august",
+    "how long should I boil an egg",
+    "renaissance painters of florence",
+    "train my puppy to sit",
+    "flarn gribble snorkwax",
+    "tomato plants have yellow leaves",
+    "a sonnet about the autumn moon",
+    "marathon training plan for beginners",
+    "which wine goes with grilled salmon",
+];
+
+#[test]
+fn off_topic_queries_return_no_confident_result() {
+    let Some((_, engine, _)) = engine() else { return };
+    for query in OFF_TOPIC {
+        for mode in ["bm25", "vector", "hybrid"] {
+            let req = SearchRequest {
+                query: query.into(),
+                mode: mode.into(),
+                ..SearchRequest::default()
+            };
+            let view = engine.search(&req).unwrap();
+            let confident: Vec<_> =
+                view.results.iter().filter(|h| !h.weak).map(|h| &h.source).collect();
+            assert!(confident.is_empty(), "{mode} `{query}`: {confident:?}");
+        }
+    }
+    // And a real symptom is confident.
+    let req = SearchRequest {
+        query: "pods keep restarting after OOM".into(),
+        ..SearchRequest::default()
+    };
+    let view = engine.search(&req).unwrap();
+    assert!(view.results.first().is_some_and(|h| !h.weak), "{:?}", view.results.first());
+}
