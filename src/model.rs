@@ -89,6 +89,10 @@ pub struct Edge {
     /// impact unless asked for.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub optional: bool,
+    /// Declared only as a start order (compose `depends_on`, `links`) that no env var,
+    /// config value or URL corroborates: impact follows it, a reader may discount it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub start_order: bool,
     /// How sure the link is, in thousandths: 1000 for declared facts; document links
     /// found in text are weaker (see `resolve/docs.rs`).
     #[serde(skip_serializing_if = "is_certain")]

@@ -143,19 +143,68 @@ impl Ctx<'_, '_, '_> {
 
 type ConfigMaps = BTreeMap<(Option<String>, String), BTreeMap<String, String>>;
 
+/// ConfigMaps and the non-secret keys of Secrets in the file, by namespace and name. A
+/// Secret's values are only read to find the hosts they name (relations carry the key and
+/// the host, never the value); keys that name credentials are not read at all.
 fn collect_configmaps(objects: &[Object<'_, '_>]) -> ConfigMaps {
     let mut maps = ConfigMaps::new();
     for obj in objects {
-        if str_at(&obj.value, "kind") != Some("ConfigMap") {
-            continue;
-        }
+        let kind = str_at(&obj.value, "kind");
         let meta = obj.value.get("metadata").unwrap_or(&Value::Null);
-        if let Some(name) = str_at(meta, "name") {
-            let ns = str_at(meta, "namespace").map(str::to_string);
-            maps.insert((ns, name.to_string()), string_map(obj.value.get("data")));
-        }
+        let Some(name) = str_at(meta, "name") else { continue };
+        let ns = str_at(meta, "namespace").map(str::to_string);
+        let data = match kind {
+            Some("ConfigMap") => string_map(obj.value.get("data")),
+            Some("Secret") => secret_data(&obj.value),
+            _ => continue,
+        };
+        maps.insert((ns, name.to_string()), data);
     }
     maps
+}
+
+fn secret_data(secret: &Value) -> BTreeMap<String, String> {
+    let mut data: BTreeMap<String, String> = string_map(secret.get("data"))
+        .into_iter()
+        .filter_map(|(k, v)| base64_text(&v).map(|v| (k, v)))
+        .collect();
+    data.extend(string_map(secret.get("stringData")));
+    data.retain(|k, _| !is_credential_key(k));
+    data
+}
+
+/// Keys whose values are credentials, never read from a Secret.
+fn is_credential_key(key: &str) -> bool {
+    let upper = key.to_ascii_uppercase();
+    ["PASS", "PWD", "SECRET", "TOKEN", "KEY", "CREDENTIAL", "CERT", "PRIVATE", "SALT"]
+        .iter()
+        .any(|w| upper.contains(w))
+}
+
+/// Standard base64 decoded as UTF-8 text; `None` when it is not.
+fn base64_text(encoded: &str) -> Option<String> {
+    let mut bits = 0u32;
+    let mut n_bits = 0;
+    let mut bytes = Vec::new();
+    for c in encoded.trim().bytes().filter(|c| !c.is_ascii_whitespace()) {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            b'=' => break,
+            _ => return None,
+        };
+        bits = (bits << 6) | u32::from(v);
+        n_bits += 6;
+        if n_bits >= 8 {
+            n_bits -= 8;
+            bytes.push((bits >> n_bits) as u8);
+            bits &= (1 << n_bits) - 1;
+        }
+    }
+    String::from_utf8(bytes).ok()
 }
 
 fn workload(ctx: &Ctx<'_, '_, '_>, configmaps: &ConfigMaps, out: &mut Emitter) {
@@ -254,7 +303,9 @@ fn container_env(
     let mut env = Vec::new();
     let ns = ctx.namespace.map(str::to_string);
     for from in seq(container.get("envFrom")) {
-        if let Some(cm) = at(from, &["configMapRef", "name"]).and_then(Value::as_str) {
+        let source =
+            at(from, &["configMapRef", "name"]).or_else(|| at(from, &["secretRef", "name"]));
+        if let Some(cm) = source.and_then(Value::as_str) {
             let line = ctx.line_of(&format!("name: {cm}"));
             if let Some(data) = configmaps.get(&(ns.clone(), cm.to_string())) {
                 for (k, v) in data {
@@ -269,7 +320,9 @@ fn container_env(
         let line = ctx.line_of(&format!("name: {key}"));
         let value = if let Some(v) = var.get("value").and_then(scalar_text) {
             expand_kube_vars(&v, &vars)
-        } else if let Some(r) = at(var, &["valueFrom", "configMapKeyRef"]) {
+        } else if let Some(r) = at(var, &["valueFrom", "configMapKeyRef"])
+            .or_else(|| at(var, &["valueFrom", "secretKeyRef"]))
+        {
             let cm = str_at(r, "name").unwrap_or("");
             let k = str_at(r, "key").unwrap_or("");
             match configmaps.get(&(ns.clone(), cm.to_string())).and_then(|d| d.get(k)) {
@@ -481,6 +534,8 @@ fn kafka_cluster(ctx: &Ctx<'_, '_, '_>, out: &mut Emitter) {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+
     use super::*;
 
     fn check(text: &str) -> crate::Output {
@@ -522,5 +577,31 @@ mod tests {
         assert_eq!(entities, 2);
         assert_eq!(out.diagnostics.len(), 1);
         assert!(out.diagnostics[0].locator.starts_with("m.yaml:3"), "{:?}", out.diagnostics);
+    }
+
+    #[test]
+    fn configmap_and_secret_indirection_resolve_like_inline_env() {
+        // DB_HOST=orders-db, DB_PASSWORD=hunter2-s3cret (base64), and a stringData URL.
+        let text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg}\ndata:\n  CART_ADDR: cart:7070\n  FLAGS_KEY: x\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: db}\ndata:\n  DB_HOST: b3JkZXJzLWRi\n  DB_PASSWORD: aHVudGVyMi1zM2NyZXQ=\nstringData:\n  CACHE_URL: redis://:pw-in-url@cache:6379\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: checkout}\nspec:\n  template:\n    spec:\n      containers:\n      - name: c\n        image: shop/checkout:1\n        envFrom:\n        - configMapRef: {name: cfg}\n        - secretRef: {name: db}\n        env:\n        - name: SHIP_ADDR\n          valueFrom: {configMapKeyRef: {name: cfg, key: CART_ADDR}}\n        - name: PGHOST\n          valueFrom: {secretKeyRef: {name: db, key: DB_HOST}}\n";
+        let out = check(text);
+        let rels: BTreeSet<String> = out
+            .records
+            .iter()
+            .filter_map(|r| match r {
+                Record::Relation(r) => Some(format!("{} {} {}", r.from.key(), r.kind, r.to.key())),
+                _ => None,
+            })
+            .collect();
+        for want in [
+            "checkout calls host:cart",
+            "checkout calls host:orders-db",
+            "checkout depends_on host:cache",
+        ] {
+            assert!(rels.contains(want), "{want} in {rels:?}");
+        }
+        let dump = format!("{:?}", out.records);
+        for secret in ["hunter2", "s3cret", "pw-in-url", "aHVudGVy", "b3JkZXJz"] {
+            assert!(!dump.contains(secret), "{secret} stored: {dump}");
+        }
     }
 }

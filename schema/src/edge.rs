@@ -35,6 +35,14 @@ string_enum! {
         Discovery => "discovery",
         /// Reading feature flags.
         FeatureFlag => "feature_flag",
+        /// A health-check dashboard or probe polling a service (`HealthChecks` UIs,
+        /// `*_HC` settings).
+        HealthCheck => "health_check",
+        /// A URL handed to a browser or another system to follow (login redirects,
+        /// callback URLs, public asset or picture base URLs); the holder sends no request.
+        UrlReference => "url_reference",
+        /// Agent management and control planes (OpAMP and similar).
+        ControlPlane => "control_plane",
         /// A runbook documents a service or an alert.
         Documents => "documents",
         /// A document mentions a node.
@@ -63,7 +71,15 @@ impl EdgeKind {
 
     /// Plumbing edges: recorded and shown, left out of impact unless asked for.
     pub fn is_plumbing(self) -> bool {
-        matches!(self, EdgeKind::Telemetry | EdgeKind::Discovery | EdgeKind::FeatureFlag)
+        matches!(
+            self,
+            EdgeKind::Telemetry
+                | EdgeKind::Discovery
+                | EdgeKind::FeatureFlag
+                | EdgeKind::HealthCheck
+                | EdgeKind::UrlReference
+                | EdgeKind::ControlPlane
+        )
     }
 
     /// Edges between services and their dependencies (request path or plumbing), the ones

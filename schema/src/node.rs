@@ -99,6 +99,14 @@ string_enum! {
         Elasticsearch => "elasticsearch",
         /// Cassandra or ScyllaDB.
         Cassandra => "cassandra",
+        /// Microsoft SQL Server or Azure SQL Edge.
+        SqlServer => "sqlserver",
+        /// Oracle Database.
+        Oracle => "oracle",
+        /// CouchDB or Couchbase.
+        CouchDb => "couchdb",
+        /// ClickHouse.
+        ClickHouse => "clickhouse",
         /// An object-store bucket.
         Bucket => "bucket",
         /// A datastore whose technology is not known.

@@ -107,25 +107,11 @@ pub(crate) fn show(view: &ShowView, as_json: bool) -> anyhow::Result<()> {
     }
     writeln!(out, "  depends on:")?;
     for e in &view.edges_out {
-        writeln!(
-            out,
-            "    --{}--> {}{}  ({})",
-            e.kind,
-            e.to,
-            if e.optional { " [optional]" } else { "" },
-            evidence(e)
-        )?;
+        writeln!(out, "    --{}--> {}{}  ({})", e.kind, e.to, marks(e), evidence(e))?;
     }
     writeln!(out, "  used by:")?;
     for e in &view.edges_in {
-        writeln!(
-            out,
-            "    {} --{}-->{}  ({})",
-            e.from,
-            e.kind,
-            if e.optional { " [optional]" } else { "" },
-            evidence(e)
-        )?;
+        writeln!(out, "    {} --{}-->{}  ({})", e.from, e.kind, marks(e), evidence(e))?;
     }
     if !view.history.is_empty() {
         writeln!(out, "  history (no longer declared):")?;
@@ -207,4 +193,16 @@ pub(crate) fn embed_summary(report: &lore::retrieval::EmbedReport) {
             report.unchanged
         ),
     }
+}
+
+/// ` [optional]` and ` [start order only]` marks of an edge.
+fn marks(e: &Edge) -> String {
+    let mut s = String::new();
+    if e.optional {
+        s.push_str(" [optional]");
+    }
+    if e.start_order {
+        s.push_str(" [start order only]");
+    }
+    s
 }

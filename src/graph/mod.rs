@@ -126,7 +126,12 @@ impl Graph {
             .copied()
             .filter(|&i| self.nodes[i].name.eq_ignore_ascii_case(name))
             .collect();
-        let pick = if canonical.len() == 1 { canonical } else { found.into_iter().collect() };
+        let mut pick = if canonical.len() == 1 { canonical } else { found.into_iter().collect() };
+        // Names shared across kinds (`frontend` the team and the service): the most
+        // deployable kind wins; only candidates of the same kind are ambiguous.
+        if let Some(best) = pick.iter().map(|&i| lookup_rank(self.nodes[i].kind)).min() {
+            pick.retain(|&i| lookup_rank(self.nodes[i].kind) == best);
+        }
         match pick.as_slice() {
             [one] => Ok(&self.nodes[*one]),
             [] => Err(Error::NodeNotFound(name.to_string())),
@@ -144,5 +149,19 @@ impl Graph {
             adjacency.row(i as u32).iter().map(|l| &*self.edges[l.edge as usize]).collect()
         };
         (edges(&self.outgoing), edges(&self.incoming))
+    }
+}
+
+/// Preference among nodes of different kinds that share a name: services, then
+/// datastores, then APIs, systems, teams and the rest.
+fn lookup_rank(kind: lore_schema::NodeKind) -> u8 {
+    use lore_schema::NodeKind::*;
+    match kind {
+        Service => 0,
+        Datastore => 1,
+        Api => 2,
+        System => 3,
+        Team => 4,
+        _ => 5,
     }
 }

@@ -227,6 +227,7 @@ pub(super) fn link_documents(records: &[SourcedRecord], resolved: &mut Resolved)
                 to: resolved.nodes[to].id.clone(),
                 kind,
                 optional: false,
+                start_order: false,
                 confidence,
                 evidence,
             });

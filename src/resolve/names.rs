@@ -4,7 +4,7 @@
 //! exactly one candidate:
 //! 1. exact name or alias (case-insensitive);
 //! 2. separators folded (`order_engine` = `order-engine`, `checkout-service` = `checkoutservice`);
-//! 3. service affixes dropped (`svc-x`, `x-svc`, `x-service`, `xservice` = `x`);
+//! 3. service affixes dropped (`svc-x`, `app-x`, `x-svc`, `x-app`, `x-service`, `xservice` = `x`);
 //! 4. an `-api` suffix dropped (`store` = `store-api`);
 //! 5. a plural `s` dropped (`cart` = `carts`).
 
@@ -22,10 +22,13 @@ pub(crate) fn normalized(name: &str, level: usize) -> String {
         .collect();
     key = key.trim_matches('-').to_string();
     if level >= 1 {
-        if let Some(rest) = key.strip_prefix("svc-") {
-            key = rest.to_string();
+        for prefix in ["svc-", "app-"] {
+            if let Some(rest) = key.strip_prefix(prefix) {
+                key = rest.to_string();
+                break;
+            }
         }
-        for suffix in ["-svc", "-service", "service", "svc"] {
+        for suffix in ["-svc", "-service", "-app", "service", "svc"] {
             if key.len() > suffix.len() + 1 && key.ends_with(suffix) {
                 key.truncate(key.len() - suffix.len());
                 break;
@@ -51,7 +54,7 @@ pub(crate) fn normalized(name: &str, level: usize) -> String {
 pub(crate) fn level_rule(level: usize) -> &'static str {
     match level {
         0 => "same name once separators are folded",
-        1 => "same name once service affixes (svc-, -svc, -service) are dropped",
+        1 => "same name once service affixes (svc-, app-, -svc, -app, -service) are dropped",
         2 => "same name once an -api suffix is dropped",
         _ => "same name once a plural s is dropped",
     }
@@ -110,6 +113,9 @@ mod tests {
         assert_eq!(normalized("checkout-service", 1), normalized("checkoutservice", 1));
         assert_eq!(normalized("checkout-svc", 1), "checkout");
         assert_eq!(normalized("svc-licensing", 1), "licensing");
+        assert_eq!(normalized("billing-app", 1), "billing");
+        assert_eq!(normalized("app-billing", 1), "billing");
+        assert_eq!(normalized("order_engine-svc", 1), normalized("order-engine", 1));
         assert_eq!(normalized("store-api", 2), "store");
         assert_eq!(normalized("carts", 3), normalized("cart", 3));
         assert_ne!(normalized("checkout-service", 0), normalized("checkout", 0));

@@ -189,6 +189,11 @@ fn refine(kind: EdgeKind, route: bool, from: &Node, to: &Node) -> EdgeKind {
     kind
 }
 
+/// Evidence that only orders start-up: compose `depends_on` and `links`.
+fn is_start_order(e: &Evidence) -> bool {
+    e.ingestor == "compose" && (e.note.starts_with("depends_on ") || e.note.starts_with("links "))
+}
+
 pub(super) fn resolve_relations(
     records: &[SourcedRecord],
     facts: &[&Entity],
@@ -245,11 +250,13 @@ pub(super) fn resolve_relations(
             evidence.dedup();
             let optional = evidence.iter().all(|e| e.note.contains("(optional layer"))
                 || [f, t].iter().any(|&n| nodes[n].attrs.contains_key(OPTIONAL_LAYER));
+            let start_order = evidence.iter().all(is_start_order);
             Edge {
                 from: nodes[f].id.clone(),
                 to: nodes[t].id.clone(),
                 kind,
                 optional,
+                start_order,
                 confidence: crate::model::CERTAIN,
                 evidence,
             }

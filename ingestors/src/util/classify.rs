@@ -22,7 +22,11 @@ pub fn datastore_from_scheme(scheme: &str) -> Option<DatastoreType> {
         "amqp" | "amqps" => Rabbitmq,
         "nats" => Nats,
         "cassandra" => Cassandra,
-        "s3" | "gs" => Bucket,
+        "sqlserver" | "mssql" => SqlServer,
+        "oracle" => Oracle,
+        "couchdb" | "couchbase" => CouchDb,
+        "clickhouse" => ClickHouse,
+        "s3" | "gs" | "minio" => Bucket,
         _ => return None,
     })
 }
@@ -41,6 +45,10 @@ pub fn datastore_from_port(port: u16) -> Option<DatastoreType> {
         4222 => Nats,
         9200 => Elasticsearch,
         9042 => Cassandra,
+        1433 => SqlServer,
+        1521 => Oracle,
+        5984 => CouchDb,
+        8123 => ClickHouse,
         _ => return None,
     })
 }
@@ -112,6 +120,17 @@ fn image_repo(image: &str) -> String {
 }
 
 fn datastore_from_word(repo: &str) -> Option<DatastoreType> {
+    // Vendor paths whose last segment is generic (`mcr.microsoft.com/mssql/server`,
+    // `container-registry.oracle.com/database/free`, `amazon/dynamodb-local`).
+    if repo.contains("mssql/") || repo.contains("azure-sql-edge") {
+        return Some(DatastoreType::SqlServer);
+    }
+    if repo.contains("oracle.com/database/") {
+        return Some(DatastoreType::Oracle);
+    }
+    if repo.contains("azure-storage/azurite") {
+        return Some(DatastoreType::Bucket);
+    }
     let last = repo.rsplit('/').next().unwrap_or(repo);
     datastore_from_word_exact(last)
         .or_else(|| last.split(['-', '_']).find_map(datastore_from_word_exact))
@@ -132,7 +151,12 @@ fn datastore_from_word_exact(word: &str) -> Option<DatastoreType> {
         "nats" => Nats,
         "elasticsearch" | "opensearch" => Elasticsearch,
         "cassandra" | "scylla" | "scylladb" => Cassandra,
-        "minio" => Bucket,
+        "mssql" | "sqlserver" | "mssql-server" | "azure-sql-edge" => SqlServer,
+        "oracle" | "oracle-xe" | "oracle-free" => Oracle,
+        "couchdb" | "couchbase" => CouchDb,
+        "clickhouse" | "clickhouse-server" => ClickHouse,
+        "minio" | "azurite" | "localstack" | "fake-gcs-server" | "s3mock" => Bucket,
+        "dynamodb-local" | "cosmosdb" | "neo4j" | "influxdb" | "etcd" | "questdb" => Other,
         _ => return None,
     })
 }
@@ -152,6 +176,24 @@ mod tests {
         assert_eq!(datastore_from_image("weaveworksdemos/catalogue:0.3.5"), None);
         assert_eq!(datastore_from_image("confluentinc/cp-kafka:7"), Some(DatastoreType::Kafka));
         assert_eq!(datastore_from_name("catalogue-db"), Some(DatastoreType::Other));
+        assert_eq!(
+            datastore_from_image("mcr.microsoft.com/mssql/server:2022-latest"),
+            Some(DatastoreType::SqlServer)
+        );
+        assert_eq!(datastore_from_image("gvenzl/oracle-xe:21"), Some(DatastoreType::Oracle));
+        assert_eq!(datastore_from_image("couchdb:3"), Some(DatastoreType::CouchDb));
+        assert_eq!(
+            datastore_from_image("clickhouse/clickhouse-server:24"),
+            Some(DatastoreType::ClickHouse)
+        );
+        assert_eq!(datastore_from_image("minio/minio:latest"), Some(DatastoreType::Bucket));
+        assert_eq!(
+            datastore_from_image("mcr.microsoft.com/azure-storage/azurite"),
+            Some(DatastoreType::Bucket)
+        );
+        assert_eq!(datastore_from_image("cassandra:4"), Some(DatastoreType::Cassandra));
+        assert_eq!(datastore_from_port(1433), Some(DatastoreType::SqlServer));
+        assert_eq!(datastore_from_scheme("sqlserver"), Some(DatastoreType::SqlServer));
         assert_eq!(datastore_from_name("mongodb-profile"), Some(DatastoreType::Mongo));
         assert_eq!(datastore_from_name("checkout"), None);
         assert_eq!(

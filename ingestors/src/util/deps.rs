@@ -39,7 +39,11 @@ pub fn emit_var_relations(
                     .as_deref()
                     .and_then(classify::datastore_from_scheme)
                     .or_else(|| port.and_then(classify::datastore_from_port));
-                let kind = if datastore.is_some() { EdgeKind::DependsOn } else { EdgeKind::Calls };
+                let kind = match non_call_kind(key) {
+                    Some(kind) => kind,
+                    None if datastore.is_some() => EdgeKind::DependsOn,
+                    None => EdgeKind::Calls,
+                };
                 let shown = match port {
                     Some(p) => format!("{host}:{p}"),
                     None => host.clone(),
@@ -89,6 +93,47 @@ pub fn emit_var_relations(
             }
         }
     }
+}
+
+/// The kind of an edge a variable declares when it is not a request the holder sends:
+/// health-check dashboards (`HealthChecksUI__…__Uri`, `ORDERING_HC`, `BasketUrlHC`), URLs
+/// a browser or another system follows (login redirects, callback URLs, public picture or
+/// asset base URLs), and agent-management endpoints (OpAMP).
+pub fn non_call_kind(key: &str) -> Option<EdgeKind> {
+    let upper = key.to_ascii_uppercase();
+    let words: Vec<&str> = upper.split(|c: char| !c.is_ascii_alphanumeric()).collect();
+    let last = words.iter().rev().find(|w| !w.is_empty()).copied().unwrap_or("");
+    if upper.contains("HEALTHCHECK")
+        || upper.contains("HEALTH_CHECK")
+        || last == "HC"
+        || last.ends_with("URLHC")
+    {
+        return Some(EdgeKind::HealthCheck);
+    }
+    if upper.contains("OPAMP") || upper.contains("CONTROL_PLANE") {
+        return Some(EdgeKind::ControlPlane);
+    }
+    let reference = [
+        "REDIRECT",
+        "CALLBACK",
+        "RETURNURL",
+        "RETURN_URL",
+        "POSTLOGOUT",
+        "POST_LOGOUT",
+        "PICTURE",
+        "PICBASE",
+        "PIC_BASE",
+        "ASSET",
+        "PUBLIC_URL",
+        "PUBLICURL",
+        "EXTERNAL_URL",
+        "EXTERNALURL",
+        "CDN",
+    ];
+    if reference.iter().any(|w| upper.contains(w)) {
+        return Some(EdgeKind::UrlReference);
+    }
+    None
 }
 
 /// Hosts in a container's command line: URLs, `host:port`, and `-h host` style flags.

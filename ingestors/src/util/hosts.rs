@@ -93,14 +93,37 @@ pub fn references(key: &str, value: &str) -> Vec<Reference> {
     let host_key = HOST_KEY_HINTS.iter().any(|h| upper == *h || upper.ends_with(&format!("_{h}")))
         || upper.contains("HOST");
     let mut refs = Vec::new();
+    let shape = connection_string_scheme(value);
     for token in tokens(value) {
-        if let Some(r) = parse_token(token, host_key) {
+        if let Some(mut r) = parse_token(token, host_key) {
+            if let (Reference::Host { scheme: scheme @ None, .. }, Some(s)) = (&mut r, shape) {
+                *scheme = Some(s.to_string());
+            }
             refs.push(r);
         }
     }
     refs.sort();
     refs.dedup();
     refs
+}
+
+/// The technology an ADO.NET-style connection string implies: `Server=…;Database=…` (or
+/// `Data Source=…;Initial Catalog=…`) is SQL Server, `Host=…;Database=…` is PostgreSQL
+/// (Npgsql).
+fn connection_string_scheme(value: &str) -> Option<&'static str> {
+    let lower = value.to_ascii_lowercase();
+    let pairs: Vec<&str> = lower.split(';').map(str::trim).collect();
+    let has = |k: &str| pairs.iter().any(|p| p.split_once('=').is_some_and(|(a, _)| a.trim() == k));
+    if !(has("database") || has("initial catalog")) {
+        return None;
+    }
+    if has("server") || has("data source") {
+        Some("sqlserver")
+    } else if has("host") {
+        Some("postgres")
+    } else {
+        None
+    }
 }
 
 /// `Some(consumes)` when `key` names topics.
@@ -142,6 +165,16 @@ fn parse_token(token: &str, host_key: bool) -> Option<Reference> {
         return parse_token(v, hosty);
     }
     let token = token.trim_start_matches("jdbc:");
+    // `oracle:thin:@//host:port/service` and `oracle:thin:@host:port:sid`.
+    if let Some(rest) = token.strip_prefix("oracle:").and_then(|r| r.split_once('@')) {
+        let authority = rest.1.trim_start_matches('/').split('/').next().unwrap_or("");
+        let mut parts = authority.split(':');
+        let host = parts.next().unwrap_or("");
+        let port = parts.next().and_then(|p| p.parse().ok());
+        return host_ref(host, port, Some("oracle".to_string()));
+    }
+    // `tcp:host,1433` (SQL Server's protocol prefix).
+    let token = token.strip_prefix("tcp:").unwrap_or(token);
     if let Some((scheme, rest)) = token.split_once("://") {
         let scheme = scheme.to_ascii_lowercase();
         if !scheme.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '-')) {
