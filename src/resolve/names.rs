@@ -86,16 +86,28 @@ impl<T: Ord + Copy> NameIndex<T> {
             .unwrap_or_default()
     }
 
-    /// The unique candidate at the first loose level that has any, with the level.
+    /// The unique candidate at the first loose level that has any, with the level. Where
+    /// several share the loose key, or none does, a candidate whose own name is the
+    /// stripped name (`svc-x` and `x-app` -> `x`, not also `x-svc`) fits if it alone does.
     pub(crate) fn loose(&self, name: &str, accept: impl Fn(T) -> bool) -> Option<(T, usize)> {
         for (level, map) in self.loose.iter().enumerate() {
+            let key = normalized(name, level);
             let found: Vec<T> = map
-                .get(&normalized(name, level))
+                .get(&key)
                 .map(|s| s.iter().copied().filter(|v| accept(*v)).collect())
                 .unwrap_or_default();
-            match found.as_slice() {
-                [] => continue,
-                [one] => return Some((*one, level)),
+            let plain: Vec<T> = if level == 0 || found.len() == 1 {
+                Vec::new()
+            } else {
+                self.loose[0]
+                    .get(&key)
+                    .map(|s| s.iter().copied().filter(|v| accept(*v)).collect())
+                    .unwrap_or_default()
+            };
+            match (found.as_slice(), plain.as_slice()) {
+                ([one], _) => return Some((*one, level)),
+                (_, [one]) => return Some((*one, level)),
+                ([], []) => continue,
                 _ => return None,
             }
         }
@@ -119,6 +131,19 @@ mod tests {
         assert_eq!(normalized("store-api", 2), "store");
         assert_eq!(normalized("carts", 3), normalized("cart", 3));
         assert_ne!(normalized("checkout-service", 0), normalized("checkout", 0));
+    }
+
+    #[test]
+    fn a_stripped_name_prefers_the_candidate_named_exactly_so() {
+        let mut index = NameIndex::new();
+        index.insert("stop-manager", 1);
+        index.insert("stop-manager-svc", 2);
+        assert_eq!(index.loose("svc-stop-manager", |_| true), Some((1, 1)));
+        // Without a plain `x`, `svc-x` and `x-svc` stay ambiguous.
+        let mut index = NameIndex::new();
+        index.insert("svc-cart", 1);
+        index.insert("cart-svc", 2);
+        assert_eq!(index.loose("cart-app", |_| true), None);
     }
 
     #[test]

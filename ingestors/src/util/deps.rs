@@ -39,9 +39,11 @@ pub fn emit_var_relations(
                     .as_deref()
                     .and_then(classify::datastore_from_scheme)
                     .or_else(|| port.and_then(classify::datastore_from_port));
-                let kind = match non_call_kind(key) {
+                // A datastore URL (`s3://…`, a database port) is a dependency whatever the
+                // key says; only other URLs can be references or health checks.
+                let kind = match non_call_kind(key, &host) {
+                    _ if datastore.is_some() => EdgeKind::DependsOn,
                     Some(kind) => kind,
-                    None if datastore.is_some() => EdgeKind::DependsOn,
                     None => EdgeKind::Calls,
                 };
                 let shown = match port {
@@ -98,39 +100,38 @@ pub fn emit_var_relations(
 /// The kind of an edge a variable declares when it is not a request the holder sends:
 /// health-check dashboards (`HealthChecksUI__…__Uri`, `ORDERING_HC`, `BasketUrlHC`), URLs
 /// a browser or another system follows (login redirects, callback URLs, public picture or
-/// asset base URLs), and agent-management endpoints (OpAMP).
-pub fn non_call_kind(key: &str) -> Option<EdgeKind> {
+/// asset base URLs), and agent-management endpoints (OpAMP). Only the key's words that
+/// do not spell the target host count, so `ASSETS_WORKER_URL` pointing at
+/// `assets-worker` is a call, `STATIC_ASSETS_URL` pointing at a CDN is a reference.
+pub fn non_call_kind(key: &str, host: &str) -> Option<EdgeKind> {
     let upper = key.to_ascii_uppercase();
-    let words: Vec<&str> = upper.split(|c: char| !c.is_ascii_alphanumeric()).collect();
-    let last = words.iter().rev().find(|w| !w.is_empty()).copied().unwrap_or("");
-    if upper.contains("HEALTHCHECK")
-        || upper.contains("HEALTH_CHECK")
-        || last == "HC"
-        || last.ends_with("URLHC")
-    {
+    let target: Vec<String> =
+        host.split(|c: char| !c.is_ascii_alphanumeric()).map(str::to_ascii_uppercase).collect();
+    let words: Vec<&str> = upper
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty() && !target.iter().any(|t| t == w))
+        .collect();
+    let last = words.last().copied().unwrap_or("");
+    let joined = words.concat();
+    if joined.contains("HEALTHCHECK") || last == "HC" || last.ends_with("URLHC") {
         return Some(EdgeKind::HealthCheck);
     }
-    if upper.contains("OPAMP") || upper.contains("CONTROL_PLANE") {
+    if joined.contains("OPAMP") || joined.contains("CONTROLPLANE") {
         return Some(EdgeKind::ControlPlane);
     }
     let reference = [
         "REDIRECT",
         "CALLBACK",
         "RETURNURL",
-        "RETURN_URL",
         "POSTLOGOUT",
-        "POST_LOGOUT",
         "PICTURE",
         "PICBASE",
-        "PIC_BASE",
         "ASSET",
-        "PUBLIC_URL",
         "PUBLICURL",
-        "EXTERNAL_URL",
         "EXTERNALURL",
         "CDN",
     ];
-    if reference.iter().any(|w| upper.contains(w)) {
+    if reference.iter().any(|r| joined.contains(r)) {
         return Some(EdgeKind::UrlReference);
     }
     None
@@ -168,5 +169,26 @@ pub fn emit_args_refs(
         } else {
             emit_var_relations(me, namespace, "ARG", word, site, out);
         }
+    }
+}
+
+#[cfg(test)]
+mod non_call_tests {
+    use super::*;
+
+    #[test]
+    fn words_of_the_target_do_not_make_a_call_a_reference() {
+        assert_eq!(non_call_kind("ASSETS_WORKER_URL", "assets-worker"), None);
+        assert_eq!(non_call_kind("CDN_GATEWAY_ADDR", "cdn-gateway.edge"), None);
+        assert_eq!(non_call_kind("STATIC_ASSETS_URL", "static-host"), Some(EdgeKind::UrlReference));
+        assert_eq!(non_call_kind("PicBaseUrl", "webspa"), Some(EdgeKind::UrlReference));
+        assert_eq!(
+            non_call_kind("IdentityUrlExternal__RedirectUri", "identity-api"),
+            Some(EdgeKind::UrlReference)
+        );
+        assert_eq!(non_call_kind("BasketUrlHC", "basket-api"), Some(EdgeKind::HealthCheck));
+        assert_eq!(non_call_kind("ORDERING_HC", "ordering-api"), Some(EdgeKind::HealthCheck));
+        assert_eq!(non_call_kind("OPAMP_ENDPOINT", "collector"), Some(EdgeKind::ControlPlane));
+        assert_eq!(non_call_kind("CART_SERVICE_ADDR", "cart"), None);
     }
 }

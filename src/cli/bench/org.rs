@@ -17,6 +17,9 @@ use serde_json::{Value, json};
 /// Results fetched per search; recall@5 and MRR@10 are scored on them (as the peers do).
 const TOP_K: usize = 10;
 
+/// Wrong impact answers listed in the row, to say what differs.
+const MISSES_SHOWN: usize = 5;
+
 /// Options of the org run.
 pub(super) struct OrgRun<'a> {
     pub(super) org: &'a Path,
@@ -112,11 +115,21 @@ fn impact_rows(engine: &Engine, org: &Path, load_s: f64) -> anyhow::Result<Value
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let (answers, mut lat) = warm(&reqs, |r| engine.impact(r));
-    let (mut exact, mut evidenced) = (0, 0);
+    let (mut exact, mut evidenced, mut misses) = (0, 0, Vec::new());
     for (q, a) in qs.iter().zip(&answers) {
-        let Ok(view) = a else { continue };
+        let Ok(view) = a else {
+            misses.push(json!({"id": q["id"], "error": a.as_ref().err().map(|e| e.to_string())}));
+            continue;
+        };
         let got: BTreeSet<String> = view.results.iter().map(|h| h.id.to_string()).collect();
-        exact += usize::from(got == str_set(&q["expected"]));
+        let want = str_set(&q["expected"]);
+        if got == want {
+            exact += 1;
+        } else if misses.len() < MISSES_SHOWN {
+            let extra: Vec<&String> = got.difference(&want).take(3).collect();
+            let missing: Vec<&String> = want.difference(&got).take(3).collect();
+            misses.push(json!({"id": q["id"], "extra": extra, "missing": missing}));
+        }
         evidenced += usize::from(
             view.results
                 .iter()
@@ -125,6 +138,9 @@ fn impact_rows(engine: &Engine, org: &Path, load_s: f64) -> anyhow::Result<Value
     }
     let mut r = row("impact", "lore", &mut lat, load_s, share(exact, qs.len()));
     r["paths_with_evidence"] = json!(round4(share(evidenced, qs.len())));
+    if !misses.is_empty() {
+        r["misses"] = json!(misses);
+    }
     Ok(r)
 }
 
