@@ -8,6 +8,7 @@ mod corpora;
 mod gen_org;
 mod hardening;
 mod http;
+mod identity;
 mod mcp;
 mod notes;
 mod openapi;
