@@ -31,6 +31,8 @@ pub struct Engine {
     pub(crate) vectors: crate::retrieval::Cached<VectorIndex>,
     /// Runbooks of each alert, of the current store generation (`retrieval.rs`).
     pub(crate) runbooks: crate::retrieval::Cached<crate::retrieval::AlertRunbooks>,
+    /// Analysed service descriptions of the current store generation (`retrieval.rs`).
+    pub(crate) descriptions: crate::retrieval::Cached<crate::search::describe::Descriptions>,
     /// Change events by node, for what-changed queries (`changes.rs`).
     pub(crate) changes: crate::changes::ChangeCache,
     /// Recent context bundles, for `more` (`context/mod.rs`).
@@ -213,6 +215,7 @@ impl Engine {
             embedder: std::sync::OnceLock::new(),
             vectors: Mutex::default(),
             runbooks: Mutex::default(),
+            descriptions: Mutex::default(),
             changes: Default::default(),
             bundles: Default::default(),
             feedback_counts: Default::default(),

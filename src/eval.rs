@@ -126,20 +126,26 @@ fn latency(mut times: Vec<f64>) -> Latency {
 
 /// Reads cases from a JSONL file; a bad line is an error naming it.
 pub fn read_cases(path: &Path) -> Result<Vec<Case>> {
+    Ok(read_jsonl(path)?.into_iter().map(|(_, case)| case).collect())
+}
+
+/// The values of a JSONL file with their line numbers; blank lines are skipped and a bad
+/// line is an error naming it.
+fn read_jsonl<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Vec<(usize, T)>> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| Error::Input { path: path.to_path_buf(), reason: e.to_string() })?;
-    let mut cases = Vec::new();
+    let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
-        let case: Case = serde_json::from_str(line).map_err(|e| Error::Input {
+        let value = serde_json::from_str(line).map_err(|e| Error::Input {
             path: path.to_path_buf(),
             reason: format!("line {}: {e}", i + 1),
         })?;
-        cases.push(case);
+        out.push((i + 1, value));
     }
-    Ok(cases)
+    Ok(out)
 }
 
 /// The folders and files that describe one corpus system, relative to the corpora dir.
@@ -190,8 +196,6 @@ pub fn read_org_cases(dir: &Path) -> Result<Vec<Case>> {
     let path_of: BTreeMap<&str, &str> =
         docs.lines().skip(1).filter_map(|l| l.split_once('\t')).map(|(p, id)| (id, p)).collect();
     let path = dir.join("truth/queries.jsonl");
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| Error::Input { path: path.clone(), reason: e.to_string() })?;
     #[derive(Deserialize)]
     struct OrgQuery {
         class: String,
@@ -208,14 +212,7 @@ pub fn read_org_cases(dir: &Path) -> Result<Vec<Case>> {
         difficulty: String,
     }
     let mut cases = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let q: OrgQuery = serde_json::from_str(line).map_err(|e| Error::Input {
-            path: path.clone(),
-            reason: format!("line {}: {e}", i + 1),
-        })?;
+    for (line, q) in read_jsonl::<OrgQuery>(&path)? {
         if q.class != "search" {
             continue;
         }
@@ -224,7 +221,7 @@ pub fn read_org_cases(dir: &Path) -> Result<Vec<Case>> {
             let Some(p) = path_of.get(id.as_str()) else {
                 return Err(Error::Input {
                     path: path.clone(),
-                    reason: format!("line {}: document `{id}` is not in truth/docs.tsv", i + 1),
+                    reason: format!("line {line}: document `{id}` is not in truth/docs.tsv"),
                 });
             };
             relevant.push(p.to_string());

@@ -18,6 +18,7 @@ use crate::engine::{SearchRequest, SearchView};
 use crate::error::{Error, Result};
 use crate::graph::Graph;
 use crate::model::CERTAIN;
+use crate::search::describe::Descriptions;
 use crate::search::rank::{Ranking, alerts_to_runbooks, fuse, one_per_source};
 use crate::search::text::{chunk_key, embed_items, humanize};
 use crate::search::vector::{Embed, VectorIndex, passes};
@@ -259,7 +260,7 @@ impl Engine {
         // A service named by what it does: its own documents, ranked by the query, vote
         // as a third list weighted by how well the query restates its description.
         let described = if req.service.is_none() {
-            crate::search::describe::described_services(&graph, &req.query)
+            self.descriptions()?.restated_by(&req.query)
         } else {
             Vec::new()
         };
@@ -286,6 +287,13 @@ impl Engine {
     }
 
     /// The runbooks of each alert, rebuilt when the store changed.
+    /// Service descriptions of the current store generation, for descriptive queries.
+    fn descriptions(&self) -> Result<Arc<Descriptions>> {
+        cached(&self.descriptions, self.store().generation()?, "descriptions", || {
+            Ok((Descriptions::new(&*self.graph(None)?), true))
+        })
+    }
+
     fn alert_runbooks(&self) -> Result<Arc<AlertRunbooks>> {
         cached(&self.runbooks, self.store().generation()?, "runbook map", || {
             let graph = self.graph(None)?;

@@ -7,7 +7,7 @@ use lore_schema::{EdgeKind, NodeId, NodeKind};
 use serde::{Deserialize, Serialize};
 
 use super::Graph;
-use super::adjacency::{ROOT, kind_bit};
+use super::adjacency::{Adjacency, ROOT, Visit, kind_bit};
 use crate::model::Edge;
 
 /// Which way an impact query walks.
@@ -86,7 +86,50 @@ pub struct PathHit {
     pub path: Vec<Arc<Edge>>,
 }
 
+/// Where a breadth-first walk stops.
+struct Bounds {
+    /// Kinds followed, as a mask over [`kind_bit`].
+    mask: u64,
+    /// Follow edges declared only by opt-in layers.
+    optional: bool,
+    /// Nodes at this depth are not expanded.
+    max_depth: u32,
+    /// Stop once this node is reached.
+    target: Option<u32>,
+}
+
 impl Graph {
+    /// Breadth-first walk from `start` over `adjacency`; `visit.order` holds the nodes in
+    /// the order they were reached, each with its depth and parent link.
+    fn walk(&self, visit: &mut Visit, start: u32, adjacency: &Adjacency, bounds: &Bounds) {
+        visit.reach(start, 0, ROOT);
+        let mut head = 0;
+        while head < visit.order.len() && !bounds.target.is_some_and(|t| visit.seen(t)) {
+            let n = visit.order[head];
+            head += 1;
+            let d = visit.depth(n);
+            if d >= bounds.max_depth {
+                continue;
+            }
+            for link in adjacency.row(n) {
+                if link.kind_bit & bounds.mask != 0 && (bounds.optional || !link.optional) {
+                    visit.reach(link.node, d + 1, (n, link.edge));
+                }
+            }
+        }
+    }
+
+    /// The edges from a reached node back to the start, in walk order reversed.
+    fn path_back(&self, visit: &Visit, mut cur: u32) -> Vec<Arc<Edge>> {
+        let mut path = Vec::with_capacity(visit.depth(cur) as usize);
+        while visit.parent(cur) != ROOT {
+            let (prev, e) = visit.parent(cur);
+            path.push(self.edges[e as usize].clone());
+            cur = prev;
+        }
+        path
+    }
+
     /// Breadth-first impact from `start`, up to `max_depth` hops. Hits come by depth
     /// then id; each carries its path, edges shared with the graph.
     pub fn impact(
@@ -101,24 +144,14 @@ impl Graph {
             Direction::Upstream => &self.incoming,
             Direction::Downstream => &self.outgoing,
         };
-        let (mask, optional) = (filter.mask(), filter.include_optional);
-        let limit = max_depth.map_or(u32::MAX, |m| m.min(u32::MAX as usize) as u32);
+        let bounds = Bounds {
+            mask: filter.mask(),
+            optional: filter.include_optional,
+            max_depth: max_depth.map_or(u32::MAX, |m| m.min(u32::MAX as usize) as u32),
+            target: None,
+        };
         self.visits.with(|visit| {
-            visit.reach(s as u32, 0, ROOT);
-            let mut head = 0;
-            while head < visit.order.len() {
-                let n = visit.order[head];
-                head += 1;
-                let d = visit.depth(n);
-                if d >= limit {
-                    continue;
-                }
-                for link in adjacency.row(n) {
-                    if link.kind_bit & mask != 0 && (optional || !link.optional) {
-                        visit.reach(link.node, d + 1, (n, link.edge));
-                    }
-                }
-            }
+            self.walk(visit, s as u32, adjacency, &bounds);
             // BFS order is by depth already; nodes are indexed in id order.
             let mut reached: Vec<(u32, u32)> =
                 visit.order[1..].iter().map(|&m| (visit.depth(m), m)).collect();
@@ -126,13 +159,7 @@ impl Graph {
             reached
                 .into_iter()
                 .map(|(d, m)| {
-                    let mut path = Vec::with_capacity(d as usize);
-                    let mut cur = m;
-                    while visit.parent(cur) != ROOT {
-                        let (prev, e) = visit.parent(cur);
-                        path.push(self.edges[e as usize].clone());
-                        cur = prev;
-                    }
+                    let mut path = self.path_back(visit, m);
                     if direction == Direction::Downstream {
                         path.reverse();
                     }
@@ -153,30 +180,18 @@ impl Graph {
     /// direction (dependent to dependency).
     pub fn path(&self, from: &NodeId, to: &NodeId, filter: &EdgeFilter) -> Option<PathHit> {
         let (&f, &t) = (self.by_id.get(from)?, self.by_id.get(to)?);
-        let (f, t) = (f as u32, t as u32);
-        let (mask, optional) = (filter.mask(), filter.include_optional);
+        let bounds = Bounds {
+            mask: filter.mask(),
+            optional: filter.include_optional,
+            max_depth: u32::MAX,
+            target: Some(t as u32),
+        };
         self.visits.with(|visit| {
-            visit.reach(f, 0, ROOT);
-            let mut head = 0;
-            while head < visit.order.len() && !visit.seen(t) {
-                let n = visit.order[head];
-                head += 1;
-                for link in self.outgoing.row(n) {
-                    if link.kind_bit & mask != 0 && (optional || !link.optional) {
-                        visit.reach(link.node, visit.depth(n) + 1, (n, link.edge));
-                    }
-                }
-            }
-            if !visit.seen(t) {
+            self.walk(visit, f as u32, &self.outgoing, &bounds);
+            if !visit.seen(t as u32) {
                 return None;
             }
-            let mut path = Vec::new();
-            let mut cur = t;
-            while visit.parent(cur) != ROOT {
-                let (prev, e) = visit.parent(cur);
-                path.push(self.edges[e as usize].clone());
-                cur = prev;
-            }
+            let mut path = self.path_back(visit, t as u32);
             path.reverse();
             Some(PathHit { hops: path.len(), path })
         })

@@ -1,8 +1,19 @@
 //! Names shared across kinds and start-order-only edges, on small inline sources.
 
+use lore::Engine;
 use lore::engine::ImpactRequest;
+use lore::graph::Direction;
 
 use crate::support::engine;
+
+/// An engine over one source file named `file` holding `text` (temp dirs kept alive).
+fn ingest_one(file: &str, text: &str) -> (tempfile::TempDir, tempfile::TempDir, Engine) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(file), text).unwrap();
+    let (data, engine) = engine();
+    engine.ingest(&[dir.path().to_path_buf()], 1_000).unwrap();
+    (dir, data, engine)
+}
 
 const CATALOG: &str = r#"apiVersion: backstage.io/v1alpha1
 kind: Group
@@ -49,12 +60,9 @@ const COMPOSE: &str = r#"services:
 
 #[test]
 fn a_team_named_like_a_service_leaves_the_service_unambiguous() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("catalog-info.yaml"), CATALOG).unwrap();
-    let (_data, engine) = engine();
-    engine.ingest(&[dir.path().to_path_buf()], 1_000).unwrap();
+    let (_dir, _data, engine) = ingest_one("catalog-info.yaml", CATALOG);
     let view = engine
-        .impact(&ImpactRequest::new("frontend", lore::graph::Direction::Downstream))
+        .impact(&ImpactRequest::new("frontend", Direction::Downstream))
         .expect("frontend resolves to the service, not the team");
     assert_eq!(view.node.id.to_string(), "service:frontend");
     let hits: Vec<String> = view.results.iter().map(|h| h.id.to_string()).collect();
@@ -63,12 +71,8 @@ fn a_team_named_like_a_service_leaves_the_service_unambiguous() {
 
 #[test]
 fn a_depends_on_nothing_else_states_is_followed_but_marked_start_order() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("docker-compose.yml"), COMPOSE).unwrap();
-    let (_data, engine) = engine();
-    engine.ingest(&[dir.path().to_path_buf()], 1_000).unwrap();
-    let view =
-        engine.impact(&ImpactRequest::new("web", lore::graph::Direction::Downstream)).unwrap();
+    let (_dir, _data, engine) = ingest_one("docker-compose.yml", COMPOSE);
+    let view = engine.impact(&ImpactRequest::new("web", Direction::Downstream)).unwrap();
     let edge_to = |name: &str| {
         view.results
             .iter()

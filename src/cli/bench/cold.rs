@@ -14,20 +14,14 @@ pub(super) struct Cold {
     pub(super) rss_mib: u64,
 }
 
-/// Runs `lore show` on the first impact node of the org's truth in a child process.
-pub(super) fn open(data: &Path, org: &Path) -> anyhow::Result<Cold> {
-    let truth = std::fs::read_to_string(org.join("truth/queries.jsonl"))?;
-    let node = truth
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .find_map(|q| q["node"].as_str().map(str::to_string))
-        .context("no query names a node")?;
+/// Runs `lore show NODE --json` over the store in `data` in a child process.
+pub(super) fn open(data: &Path, node: &str) -> anyhow::Result<Cold> {
     let exe = std::env::current_exe()?;
     let t = Instant::now();
     let status = Command::new(exe)
         .arg("--data-dir")
         .arg(data)
-        .args(["show", &node, "--json"])
+        .args(["show", node, "--json"])
         .stdout(Stdio::null())
         .status()
         .context("running lore show")?;

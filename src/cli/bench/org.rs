@@ -80,17 +80,17 @@ fn share(ok: usize, of: usize) -> f64 {
     if of == 0 { 0.0 } else { ok as f64 / of as f64 }
 }
 
-fn queries(org: &Path, class: &str) -> anyhow::Result<Vec<Value>> {
+/// The truth queries of the org, by class (`impact`, `changes`, `search`).
+fn queries(org: &Path) -> anyhow::Result<BTreeMap<String, Vec<Value>>> {
     let path = org.join("truth/queries.jsonl");
     let text =
         std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-    let mut out = Vec::new();
+    let mut out: BTreeMap<String, Vec<Value>> = BTreeMap::new();
     for (i, line) in text.lines().enumerate() {
         let q: Value =
             serde_json::from_str(line).with_context(|| format!("{}:{}", path.display(), i + 1))?;
-        if q["class"] == class {
-            out.push(q);
-        }
+        let class = q["class"].as_str().unwrap_or_default().to_string();
+        out.entry(class).or_default().push(q);
     }
     Ok(out)
 }
@@ -99,8 +99,7 @@ fn ts(q: &Value, key: &str) -> anyhow::Result<Option<i64>> {
     q[key].as_str().map(time::parse).transpose().map_err(anyhow::Error::msg)
 }
 
-fn impact_rows(engine: &Engine, org: &Path, load_s: f64) -> anyhow::Result<Value> {
-    let qs = queries(org, "impact")?;
+fn impact_rows(engine: &Engine, qs: &[Value], load_s: f64) -> anyhow::Result<Value> {
     let reqs = qs
         .iter()
         .map(|q| {
@@ -144,8 +143,7 @@ fn impact_rows(engine: &Engine, org: &Path, load_s: f64) -> anyhow::Result<Value
     Ok(r)
 }
 
-fn changes_row(engine: &Engine, org: &Path, load_s: f64) -> anyhow::Result<Value> {
-    let qs = queries(org, "changes")?;
+fn changes_row(engine: &Engine, qs: &[Value], load_s: f64) -> anyhow::Result<Value> {
     let reqs = qs
         .iter()
         .map(|q| {
@@ -183,8 +181,13 @@ fn doc_ids(org: &Path) -> anyhow::Result<BTreeMap<String, String>> {
         .collect())
 }
 
-fn search_row(engine: &Engine, org: &Path, mode: &str, load_s: f64) -> anyhow::Result<Value> {
-    let qs = queries(org, "search")?;
+fn search_row(
+    engine: &Engine,
+    org: &Path,
+    qs: &[Value],
+    mode: &str,
+    load_s: f64,
+) -> anyhow::Result<Value> {
     let ids = doc_ids(org)?;
     let prefix = format!("{}/", org.display());
     let reqs: Vec<SearchRequest> = qs
@@ -264,14 +267,17 @@ pub(super) fn run(opts: &OrgRun<'_>) -> anyhow::Result<Vec<Value>> {
         }
         ingest_s = Some(t.elapsed().as_secs_f64());
     }
-    let cold = super::cold::open(&opts.data, org)?;
+    let truth = queries(org)?;
+    let class = |c: &str| truth.get(c).map_or(&[][..], Vec::as_slice);
+    let (impact, changes, search) = (class("impact"), class("changes"), class("search"));
+    let node = impact.first().and_then(|q| q["node"].as_str()).context("no impact query")?;
+    let cold = super::cold::open(&opts.data, node)?;
     let t = Instant::now();
     let engine = Engine::open(&opts.data)?;
     engine.graph(None)?;
     let graph_s = t.elapsed().as_secs_f64();
-    let mut rows = vec![impact_rows(&engine, org, graph_s)?];
-    let first = queries(org, "changes")?;
-    if let Some(q) = first.first() {
+    let mut rows = vec![impact_rows(&engine, impact, graph_s)?];
+    if let Some(q) = changes.first() {
         let t = Instant::now();
         let req = ChangesRequest {
             node: q["node"].as_str().unwrap_or_default().to_string(),
@@ -281,7 +287,7 @@ pub(super) fn run(opts: &OrgRun<'_>) -> anyhow::Result<Vec<Value>> {
             at: None,
         };
         engine.changes(&req)?;
-        rows.push(changes_row(&engine, org, graph_s + t.elapsed().as_secs_f64())?);
+        rows.push(changes_row(&engine, changes, graph_s + t.elapsed().as_secs_f64())?);
     }
     let t = Instant::now();
     engine.search(&SearchRequest {
@@ -291,9 +297,9 @@ pub(super) fn run(opts: &OrgRun<'_>) -> anyhow::Result<Vec<Value>> {
         ..Default::default()
     })?;
     let index_s = t.elapsed().as_secs_f64();
-    rows.push(search_row(&engine, org, "bm25", index_s)?);
+    rows.push(search_row(&engine, org, search, "bm25", index_s)?);
     if opts.embed {
-        rows.push(search_row(&engine, org, "hybrid", index_s)?);
+        rows.push(search_row(&engine, org, search, "hybrid", index_s)?);
     }
     rows.push(json!({
         "peer": "lore", "class": "footprint",
