@@ -19,7 +19,7 @@ use lore_schema::Record;
 pub use audit::AuditEntry;
 pub use codec::{Fact, FactVersion, SourceMeta};
 pub use feedback::StoredFeedback;
-pub use observed::ObservedEntry;
+pub use observed::{KeyValue, ObservedEntry};
 
 /// Errors of the store.
 #[derive(Debug, thiserror::Error)]

@@ -1,6 +1,8 @@
-//! Observed-edge figures from traces, in their own tree: per source, edge and time bucket
-//! (`traces/aggregate.rs`). Writes merge into what is stored; a source's figures are
-//! replaced whole when its files are ingested again.
+//! Observed-edge figures from traces, in their own tree: per source, segments of buckets
+//! keyed by a level and a sequence number (`traces/segment.rs` encodes and compacts
+//! them). Keys are `source \0 level seq`; stores written before segments hold one bucket
+//! per key (`source \0 {edge json} \0 width start`), which are still read. A source's
+//! figures are replaced whole when its files are ingested again.
 
 use std::sync::Mutex;
 
@@ -9,13 +11,16 @@ use super::{Store, StoreError};
 /// Tree of observed figures.
 const OBSERVED_TREE: &str = "observed";
 
-/// Merges read, add and write; two at once on one key would lose one.
+/// Replacements of segments, one at a time (a compaction must not lose a concurrent write).
 static OBSERVED_LOCK: Mutex<()> = Mutex::new(());
 
 /// Meta key of the counter bumped by every observed write.
 const OBSERVED_GENERATION_KEY: &str = "observed_generation";
 
-/// One stored bucket: its source, key (the caller's encoding) and value.
+/// A stored key (without its source) and value.
+pub type KeyValue = (Vec<u8>, Vec<u8>);
+
+/// One stored entry: its source, key (without the source) and value.
 pub type ObservedEntry = (String, Vec<u8>, Vec<u8>);
 
 fn key(source: &str, rest: &[u8]) -> Vec<u8> {
@@ -44,54 +49,72 @@ impl Store {
         Ok(())
     }
 
-    /// Merges `items` (key, value) of `source` into the stored buckets with `merge(old,
-    /// new) -> value`; returns how many keys were new.
-    pub fn merge_observed(
+    /// Stores `values` (level, value) as segments of `source`, and removes the segments
+    /// `remove` (keys without the source, as [`Store::observed`] gives them), in one
+    /// atomic batch. Returns the keys of the new segments, or `None` (and changes
+    /// nothing) when one of `remove` is gone: another compaction took it.
+    pub fn replace_observed(
         &self,
         source: &str,
-        items: Vec<(Vec<u8>, Vec<u8>)>,
-        merge: impl Fn(&[u8], &[u8]) -> Result<Vec<u8>, String>,
-    ) -> Result<usize, StoreError> {
+        remove: &[Vec<u8>],
+        values: Vec<(u8, Vec<u8>)>,
+    ) -> Result<Option<Vec<Vec<u8>>>, StoreError> {
         let _guard = OBSERVED_LOCK.lock().unwrap_or_else(|p| p.into_inner());
         let tree = self.observed_tree()?;
         let mut batch = sled::Batch::default();
-        let mut added = 0;
-        for (rest, value) in items {
-            let k = key(source, &rest);
-            let merged = match tree.get(&k)? {
-                Some(old) => merge(&old, &value).map_err(|reason| StoreError::Corrupt {
-                    key: String::from_utf8_lossy(&k).into_owned(),
-                    reason,
-                })?,
-                None => {
-                    added += 1;
-                    value
-                }
-            };
-            batch.insert(k, merged);
+        for k in remove {
+            let k = key(source, k);
+            if !tree.contains_key(&k)? {
+                return Ok(None);
+            }
+            batch.remove(k);
+        }
+        let mut added = Vec::with_capacity(values.len());
+        for (level, value) in values {
+            let mut rest = vec![level];
+            rest.extend_from_slice(&self.db.generate_id()?.to_be_bytes());
+            batch.insert(key(source, &rest), value);
+            added.push(rest);
         }
         tree.apply_batch(batch)?;
         self.bump_observed_generation()?;
-        tree.flush()?;
-        Ok(added)
+        Ok(Some(added))
     }
 
-    /// Removes every bucket of `source`, or of those keys of it `pick` selects.
-    pub fn remove_observed(
+    /// The segments of `source` at `level`: (key without the source, value).
+    pub fn observed_level(
         &self,
         source: &str,
-        pick: impl Fn(&[u8]) -> bool,
-    ) -> Result<usize, StoreError> {
+        level: u8,
+    ) -> Result<Vec<KeyValue>, StoreError> {
+        let prefix = key(source, &[level]);
+        let mut out = Vec::new();
+        for item in self.observed_tree()?.scan_prefix(&prefix) {
+            let (k, v) = item?;
+            if k.len() == prefix.len() + 8 {
+                out.push((k[source.len() + 1..].to_vec(), v.to_vec()));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Makes observed writes so far durable. Writes are otherwise made durable by sled
+    /// within its flush interval (500 ms): the receiver does not wait for a disk sync
+    /// per request, as a Collector's own buffers do not.
+    pub fn flush_observed(&self) -> Result<(), StoreError> {
+        self.observed_tree()?.flush()?;
+        Ok(())
+    }
+
+    /// Removes everything stored for `source`.
+    pub fn clear_observed(&self, source: &str) -> Result<usize, StoreError> {
         let _guard = OBSERVED_LOCK.lock().unwrap_or_else(|p| p.into_inner());
         let tree = self.observed_tree()?;
         let mut batch = sled::Batch::default();
         let mut n = 0;
         for item in tree.scan_prefix(key(source, &[])) {
-            let (k, _) = item?;
-            if pick(&k[source.len() + 1..]) {
-                batch.remove(k);
-                n += 1;
-            }
+            batch.remove(item?.0);
+            n += 1;
         }
         tree.apply_batch(batch)?;
         self.bump_observed_generation()?;
@@ -113,5 +136,17 @@ impl Store {
             out.push((source, k[split + 1..].to_vec(), v.to_vec()));
         }
         Ok(out)
+    }
+
+    /// Stores one raw entry (tests of data written by earlier versions).
+    #[cfg(test)]
+    pub(crate) fn insert_observed_raw(
+        &self,
+        source: &str,
+        rest: &[u8],
+        value: &[u8],
+    ) -> Result<(), StoreError> {
+        self.observed_tree()?.insert(key(source, rest), value)?;
+        Ok(())
     }
 }

@@ -1,117 +1,29 @@
-//! Observations into per-edge, per-time-bucket figures: requests, errors, a latency
-//! sketch (DDSketch, 1% relative accuracy), first and last seen, the last trace id.
+//! Observations into per-edge, per-time-bucket figures ([`Figures`]): requests, errors,
+//! latency, first and last seen, the last trace id.
 //!
 //! Buckets are one minute; a day after a minute bucket was first written it is rolled up
 //! into its hour (for live data: a day after it happened). An import of old traces thus
 //! keeps minute resolution for a day, which is when incident reviews look at it. Spans
 //! are never stored.
+//!
+//! Edges are interned as they are first seen (caller identity and target), so counting
+//! an observation hashes its identity once and builds no names.
 
-use std::collections::HashMap;
+use std::sync::Arc;
 
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
-use sketches_ddsketch::{Config, DDSketch};
 
 use super::decode::ServiceKey;
+pub use super::figures::{Figures, RELATIVE_ACCURACY};
 use super::join::{Observation, Target};
 
-/// Relative accuracy of latency quantiles.
-pub const RELATIVE_ACCURACY: f64 = 0.01;
 /// Seconds per fine bucket.
 pub const MINUTE: i64 = 60;
 /// Seconds per coarse bucket.
 pub const HOUR: i64 = 3600;
 /// Age (before the newest data) after which buckets are hourly.
 pub const ROLLUP_AFTER: i64 = 86_400;
-
-fn sketch() -> DDSketch {
-    DDSketch::new(Config::new(RELATIVE_ACCURACY, 4096, 1e-6))
-}
-
-/// Figures of one edge over one bucket (or any merge of them).
-#[derive(Clone, Serialize, Deserialize)]
-pub struct Figures {
-    /// Requests.
-    pub requests: u64,
-    /// Failed requests.
-    pub errors: u64,
-    /// Latency in milliseconds.
-    pub latency: DDSketch,
-    /// First request, unix seconds.
-    pub first: i64,
-    /// Last request, unix seconds.
-    pub last: i64,
-    /// Trace id of the last request (hex).
-    pub last_trace: String,
-    /// When the bucket was first written, unix seconds (0 until written).
-    #[serde(default)]
-    pub written: i64,
-}
-
-impl std::fmt::Debug for Figures {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Figures")
-            .field("requests", &self.requests)
-            .field("errors", &self.errors)
-            .finish()
-    }
-}
-
-impl Default for Figures {
-    fn default() -> Figures {
-        Figures {
-            requests: 0,
-            errors: 0,
-            latency: sketch(),
-            first: i64::MAX,
-            last: i64::MIN,
-            last_trace: String::new(),
-            written: 0,
-        }
-    }
-}
-
-impl Figures {
-    fn add(&mut self, o: &Observation) {
-        self.requests += 1;
-        self.errors += u64::from(o.error);
-        self.latency.add(o.dur_ns as f64 / 1e6);
-        let secs = o.start_ns.div_euclid(1_000_000_000);
-        self.first = self.first.min(secs);
-        if secs >= self.last {
-            self.last = secs;
-            self.last_trace = format!("{:032x}", o.trace);
-        }
-    }
-
-    /// Adds `other` into these figures.
-    pub fn merge(&mut self, other: &Figures) {
-        self.requests += other.requests;
-        self.errors += other.errors;
-        let _ = self.latency.merge(&other.latency);
-        self.first = self.first.min(other.first);
-        if other.last >= self.last {
-            self.last = other.last;
-            self.last_trace.clone_from(&other.last_trace);
-        }
-        self.written = match (self.written, other.written) {
-            (0, w) | (w, 0) => w,
-            (a, b) => a.min(b),
-        };
-    }
-
-    /// The nearest-rank `q` quantile of latency (ms), within [`RELATIVE_ACCURACY`].
-    pub fn quantile(&self, q: f64) -> Option<f64> {
-        let n = self.latency.count() as u64;
-        if n == 0 {
-            return None;
-        }
-        // Nearest rank: the ceil(q·n)-th smallest. The sketch answers the element at rank
-        // floor(q'·(n−1)) (0-based), so ask for the rank k−1 exactly.
-        let k = ((q * n as f64).ceil() as u64).clamp(1, n);
-        let q = if k == n || n == 1 { 1.0 } else { (k as f64 - 1.0 + 0.5) / (n as f64 - 1.0) };
-        self.latency.quantile(q.min(1.0)).ok().flatten()
-    }
-}
 
 /// What an edge connects, as names (resolved to nodes when read, so a catalog ingested
 /// later still lands them on the right node).
@@ -130,29 +42,69 @@ fn service_parts(s: &ServiceKey) -> Vec<String> {
 }
 
 impl EdgeKey {
-    fn of(o: &Observation) -> EdgeKey {
-        let (kind, to) = match &o.to {
+    fn of(from: &ServiceKey, to: &Target) -> EdgeKey {
+        let (kind, to) = match to {
             Target::Service(s) => ('s', service_parts(s)),
             Target::Store(names) => ('d', names.clone()),
             Target::Address(names) => ('a', names.clone()),
             Target::Own => ('r', Vec::new()),
         };
-        EdgeKey { kind, from: service_parts(&o.from), to }
+        EdgeKey { kind, from: service_parts(from), to }
     }
 }
 
-/// Figures per edge and bucket start, waiting to be written.
+/// Interned edges kept while nothing waits; beyond it they are forgotten (addresses seen
+/// once would otherwise grow the table forever).
+const MAX_INTERNED: usize = 200_000;
+
+/// Figures per edge and minute, waiting to be written.
 #[derive(Debug, Default)]
 pub struct Aggregate {
-    /// (edge, minute start, bucket seconds) → figures.
-    pub buckets: HashMap<(EdgeKey, i64, i64), Figures>,
+    /// Interned edges: caller and target → index into `keys`.
+    edges: FxHashMap<(Arc<ServiceKey>, Target), u32>,
+    /// Names of each interned edge.
+    keys: Vec<EdgeKey>,
+    /// (edge, minute start) → figures.
+    buckets: FxHashMap<(u32, i64), Figures>,
 }
 
 impl Aggregate {
     /// Counts `o` in its minute.
-    pub fn add(&mut self, o: &Observation) {
-        let secs = o.start_ns.div_euclid(1_000_000_000);
+    pub fn add(&mut self, o: Observation) {
+        if self.buckets.is_empty() && self.keys.len() > MAX_INTERNED {
+            self.edges.clear();
+            self.keys.clear();
+        }
+        let Observation { from, to, start_ns, dur_ns, error, trace } = o;
+        let secs = start_ns.div_euclid(1_000_000_000);
         let start = secs - secs.rem_euclid(MINUTE);
-        self.buckets.entry((EdgeKey::of(o), start, MINUTE)).or_default().add(o);
+        let key = (from, to);
+        let edge = match self.edges.get(&key) {
+            Some(e) => *e,
+            None => {
+                let next = self.keys.len() as u32;
+                self.keys.push(EdgeKey::of(&key.0, &key.1));
+                self.edges.insert(key, next);
+                next
+            }
+        };
+        self.buckets.entry((edge, start)).or_default().add(start_ns, dur_ns, error, trace);
+    }
+
+    /// Buckets waiting.
+    pub fn len(&self) -> usize {
+        self.buckets.len()
+    }
+
+    /// Whether nothing waits.
+    pub fn is_empty(&self) -> bool {
+        self.buckets.is_empty()
+    }
+
+    /// Every waiting bucket as (edge, minute start, figures), emptying the aggregate (the
+    /// interned edges stay).
+    pub fn drain(&mut self) -> impl Iterator<Item = (&EdgeKey, i64, Figures)> + '_ {
+        let keys = &self.keys;
+        self.buckets.drain().map(move |((e, start), fig)| (&keys[e as usize], start, fig))
     }
 }

@@ -8,9 +8,11 @@
 
 pub mod aggregate;
 pub mod decode;
+pub mod figures;
 pub mod identity;
 pub mod join;
 pub mod red;
+pub mod segment;
 pub mod view;
 
 pub use view::{DriftView, ObservedView};
@@ -19,13 +21,15 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::store::Store;
-use std::collections::{HashMap, HashSet};
-
-use aggregate::{Aggregate, EdgeKey, Figures, HOUR, MINUTE, ROLLUP_AFTER};
+use aggregate::{Aggregate, EdgeKey, MINUTE};
 use join::{Joiner, Observation, Unjoined};
 
 /// Spans held waiting for their other side before the oldest is attributed.
 pub const JOIN_WINDOW: usize = 500_000;
+/// Buckets counted in memory before file ingest writes them (bounds its memory).
+pub const FLUSH_BUCKETS: usize = 100_000;
+/// Seconds between two roll-ups of a source's minute buckets into hours.
+const ROLLUP_EVERY: i64 = 3600;
 
 /// What reading traces did.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -55,20 +59,16 @@ pub struct Sink {
     joiner: Joiner,
     aggregate: Aggregate,
     services: std::collections::HashSet<std::sync::Arc<decode::ServiceKey>>,
+    /// Whether the first write replaces what the source had (file ingest).
+    replace: bool,
+    /// When minute buckets were last rolled up.
+    rolled_at: i64,
     /// Totals so far.
     pub summary: TraceSummary,
 }
 
-/// Key of a bucket: edge, then width and start (big-endian, so a source's keys sort by edge).
-fn bucket_key(edge: &EdgeKey, start: i64, width: i64) -> Vec<u8> {
-    let mut k = serde_json::to_vec(edge).unwrap_or_default();
-    k.push(0);
-    k.extend_from_slice(&width.to_be_bytes());
-    k.extend_from_slice(&start.to_be_bytes());
-    k
-}
-
-/// A stored bucket key back into (edge, start, width).
+/// A bucket key of stores before segments (JSON edge, 0, width and start big-endian) back
+/// into (edge, start, width).
 pub(crate) fn parse_bucket_key(k: &[u8]) -> Option<(EdgeKey, i64, i64)> {
     if k.len() < 17 {
         return None;
@@ -79,13 +79,6 @@ pub(crate) fn parse_bucket_key(k: &[u8]) -> Option<(EdgeKey, i64, i64)> {
     Some((serde_json::from_slice(edge).ok()?, start, width))
 }
 
-fn merge_values(old: &[u8], new: &[u8]) -> std::result::Result<Vec<u8>, String> {
-    let mut a: Figures = serde_json::from_slice(old).map_err(|e| e.to_string())?;
-    let b: Figures = serde_json::from_slice(new).map_err(|e| e.to_string())?;
-    a.merge(&b);
-    serde_json::to_vec(&a).map_err(|e| e.to_string())
-}
-
 impl Sink {
     /// A sink for `source` (`api:otlp` for the receiver, the ingest root for files).
     pub fn new(source: &str) -> Sink {
@@ -94,8 +87,20 @@ impl Sink {
             joiner: Joiner::new(JOIN_WINDOW),
             aggregate: Aggregate::default(),
             services: Default::default(),
+            replace: false,
+            rolled_at: 0,
             summary: TraceSummary::default(),
         }
+    }
+
+    /// A sink whose first write replaces every bucket the source had (file ingest).
+    pub fn replacing(source: &str) -> Sink {
+        Sink { replace: true, ..Sink::new(source) }
+    }
+
+    /// Buckets counted and not yet written.
+    pub fn pending(&self) -> usize {
+        self.aggregate.len()
     }
 
     /// Joins and counts `spans`.
@@ -109,10 +114,10 @@ impl Sink {
             self.joiner.push(span, &mut out);
         }
         self.summary.services = self.services.len();
-        self.count(&out);
+        self.count(out);
     }
 
-    fn count(&mut self, out: &[Observation]) {
+    fn count(&mut self, out: Vec<Observation>) {
         for o in out {
             if !matches!(o.to, join::Target::Own) {
                 self.summary.requests += 1;
@@ -127,51 +132,45 @@ impl Sink {
     pub fn close_window(&mut self) {
         let mut out = Vec::new();
         self.joiner.flush(&mut out);
-        self.count(&out);
+        self.count(out);
     }
 
-    /// Writes what was counted since the last write into the store at `now`, and rolls
-    /// the source's minute buckets first written more than a day before `now` up into
-    /// their hours.
+    /// Writes what was counted since the last write into the store at `now` (new
+    /// segments, compacted), and at most once per [`ROLLUP_EVERY`] rolls the source's
+    /// minute buckets first written more than a day before `now` up into their hours.
     pub fn write(&mut self, store: &Store, now: i64) -> Result<()> {
-        let mut merged: HashMap<(EdgeKey, i64, i64), Figures> = HashMap::new();
-        for (key, mut fig) in std::mem::take(&mut self.aggregate.buckets) {
-            fig.written = now;
-            merged.insert(key, fig);
+        if std::mem::take(&mut self.replace) {
+            store.clear_observed(&self.source).map_err(Error::from)?;
         }
-        let cutoff = now - ROLLUP_AFTER;
-        let mut rolled = HashSet::new();
-        for (_, k, v) in store.observed(Some(&self.source)).map_err(Error::from)? {
-            let Some((edge, start, MINUTE)) = parse_bucket_key(&k) else { continue };
-            let Ok(fig) = serde_json::from_slice::<Figures>(&v) else { continue };
-            if fig.written != 0 && fig.written < cutoff {
-                merged.entry((edge, start - start.rem_euclid(HOUR), HOUR)).or_default().merge(&fig);
-                rolled.insert(k);
+        if !self.aggregate.is_empty() {
+            let mut builder = segment::Builder::default();
+            for (edge, start, mut fig) in self.aggregate.drain() {
+                fig.written = now;
+                builder.add(edge, start, MINUTE, fig);
             }
+            self.summary.buckets += builder.len();
+            segment::write(store, &self.source, builder)?;
         }
-        if !rolled.is_empty() {
-            store.remove_observed(&self.source, |k| rolled.contains(k)).map_err(Error::from)?;
+        if now - self.rolled_at >= ROLLUP_EVERY {
+            segment::roll_up(store, &self.source, now)?;
+            self.rolled_at = now;
         }
-        let items: Vec<(Vec<u8>, Vec<u8>)> = merged
-            .iter()
-            .map(|((edge, start, width), fig)| {
-                (bucket_key(edge, *start, *width), serde_json::to_vec(fig).unwrap_or_default())
-            })
-            .collect();
-        self.summary.buckets += items.len();
-        store.merge_observed(&self.source, items, merge_values).map_err(Error::from)?;
         Ok(())
     }
 }
 
-/// Reads trace `files` (path, format) of `source`, replacing what the source had.
+/// Reads trace `files` (path, format) of `source`, replacing what the source had once a
+/// file has been read. Buckets are written every [`FLUSH_BUCKETS`], so memory stays
+/// bounded by the join window and that many buckets, whatever the files hold.
 pub fn ingest_files(
     store: &Store,
     source: &str,
     files: &[(String, std::path::PathBuf, decode::Format)],
 ) -> (TraceSummary, Vec<crate::ingest::DiagnosticView>) {
-    let mut sink = Sink::new(source);
+    let mut sink = Sink::replacing(source);
     let mut diagnostics = Vec::new();
+    let now = crate::time::now();
+    let mut written = Ok(());
     for (shown, path, format) in files {
         let decoded = std::fs::read(path)
             .map_err(|e| e.to_string())
@@ -181,6 +180,9 @@ pub fn ingest_files(
                 sink.summary.files += 1;
                 sink.summary.rejected += rejected;
                 sink.push(spans);
+                if sink.pending() >= FLUSH_BUCKETS {
+                    written = written.and_then(|_| sink.write(store, now));
+                }
             }
             Err(message) => diagnostics.push(crate::ingest::DiagnosticView {
                 locator: format!("{shown}:1"),
@@ -190,14 +192,10 @@ pub fn ingest_files(
         }
     }
     sink.close_window();
-    let written = if diagnostics.is_empty() || sink.summary.files > 0 {
-        store
-            .remove_observed(source, |_| true)
-            .map_err(Error::from)
-            .and_then(|_| sink.write(store, crate::time::now()))
-    } else {
-        Ok(())
-    };
+    if sink.summary.files > 0 || diagnostics.is_empty() {
+        written = written.and_then(|_| sink.write(store, now));
+    }
+    let written = written.and_then(|_| store.flush_observed().map_err(Error::from));
     if let Err(e) = written {
         diagnostics.push(crate::ingest::DiagnosticView {
             locator: source.to_string(),

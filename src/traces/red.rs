@@ -28,7 +28,6 @@ use serde::Serialize;
 
 use super::aggregate::Figures;
 use super::identity::Resolver;
-use super::parse_bucket_key;
 use crate::Engine;
 use crate::error::Result;
 
@@ -156,17 +155,15 @@ impl Engine {
         let mut resolver = Resolver::new(&graph);
         let mut index = RedIndex::default();
         let mut merged: HashMap<(bool, NodeId, i64, i64), Figures> = HashMap::new();
-        for (_, key, value) in self.store().observed(None)? {
-            let Some((edge, start, width)) = parse_bucket_key(&key) else { continue };
-            let Ok(fig) = serde_json::from_slice::<Figures>(&value) else { continue };
+        super::segment::for_each(self.store(), None, |_, edge, start, width, fig| {
             let (own, node) = match edge.kind {
                 'r' => (true, resolver.service(&edge.from).id),
                 's' => (false, resolver.service(&edge.to).id),
                 'd' => (false, resolver.store(&edge.to).id),
                 _ => (false, resolver.address(&edge.to).id),
             };
-            merged.entry((own, node, start, width)).or_default().merge(&fig);
-        }
+            merged.entry((own, node, start, width)).or_default().merge(fig);
+        })?;
         for ((own, node, start, width), fig) in merged {
             let map = if own { &mut index.own } else { &mut index.inbound };
             map.entry(node).or_default().0.push((start, width, fig));

@@ -13,7 +13,6 @@ use serde::Serialize;
 
 use super::aggregate::Figures;
 use super::identity::{Resolved, Resolver};
-use super::parse_bucket_key;
 use crate::Engine;
 use crate::error::Result;
 use crate::model::Evidence;
@@ -134,16 +133,14 @@ impl Engine {
         let mut resolver = Resolver::new(&graph);
         let mut edges: Merged = BTreeMap::new();
         let mut red: BTreeMap<NodeId, Figures> = BTreeMap::new();
-        for (source, key, value) in self.store().observed(None)? {
-            let Some((edge, start, width)) = parse_bucket_key(&key) else { continue };
+        super::segment::for_each(self.store(), None, |source, edge, start, width, fig| {
             if since.is_some_and(|s| start + width <= s) || until.is_some_and(|u| start >= u) {
-                continue;
+                return;
             }
-            let Ok(fig) = serde_json::from_slice::<Figures>(&value) else { continue };
             let from = resolver.service(&edge.from);
             if edge.kind == 'r' {
-                red.entry(from.id).or_default().merge(&fig);
-                continue;
+                red.entry(from.id).or_default().merge(fig);
+                return;
             }
             let to: Resolved = match edge.kind {
                 's' => resolver.service(&edge.to),
@@ -156,14 +153,16 @@ impl Engine {
                 EdgeKind::DependsOn
             };
             let entry = edges.entry((from.id.clone(), to.id.clone(), kind)).or_default();
-            entry.0.merge(&fig);
-            entry.1.insert(source);
+            entry.0.merge(fig);
+            if !entry.1.contains(source) {
+                entry.1.insert(source.to_string());
+            }
             for r in [&from, &to] {
                 if r.observed_only && !entry.2.contains(&r.id) {
                     entry.2.push(r.id.clone());
                 }
             }
-        }
+        })?;
         Ok((edges, red))
     }
 
@@ -195,7 +194,7 @@ impl Engine {
                 observed_only,
                 evidence: ObservedEvidence {
                     sources: sources.into_iter().collect(),
-                    last_trace: fig.last_trace,
+                    last_trace: fig.last_trace_hex(),
                 },
                 from,
                 to,
