@@ -7,6 +7,7 @@ mod changes;
 mod cold;
 mod context;
 mod org;
+mod traces;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -55,6 +56,23 @@ pub(crate) struct BenchArgs {
     /// With `--org`: reuse the data dir if it exists instead of ingesting again.
     #[arg(long)]
     reuse: bool,
+    /// Measure spans per second through file ingest and through `POST /v1/traces`
+    /// (a child `lore serve`) with this org's OTLP/JSON traces (`gen-org --traces N`).
+    #[arg(long, value_name = "DIR")]
+    traces: Option<PathBuf>,
+    /// With `--traces`: spans to send to the receiver (the files' spans replayed).
+    #[arg(long, default_value_t = 10_000_000)]
+    spans: u64,
+    /// With `--traces`: spans per request.
+    #[arg(long, default_value_t = 512)]
+    batch: usize,
+    /// With `--traces`: requests in flight at once.
+    #[arg(long, default_value_t = 2)]
+    clients: usize,
+    /// With `--traces`: send to this running server (ADDR, its write token in
+    /// `LORE_TOKEN`) instead of starting one; server memory is then not sampled.
+    #[arg(long, value_name = "ADDR")]
+    server: Option<String>,
 }
 
 /// Peak resident set of this process so far, in KiB.
@@ -85,6 +103,27 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     if let Some(org) = &args.org {
         return run_org(args, org);
+    }
+    if let Some(org) = &args.traces {
+        let work = match &args.work_dir {
+            Some(w) => w.clone(),
+            None => tempfile_dir()?,
+        };
+        let opts = traces::TraceRun {
+            org,
+            work: work.clone(),
+            spans: args.spans,
+            batch: args.batch.max(1),
+            clients: args.clients,
+            server: args.server.clone(),
+        };
+        for row in traces::run(&opts)? {
+            println!("{}", serde_json::to_string(&row)?);
+        }
+        if args.work_dir.is_none() {
+            let _ = std::fs::remove_dir_all(&work);
+        }
+        return Ok(ExitCode::SUCCESS);
     }
     let tmp;
     let work = match &args.work_dir {

@@ -74,10 +74,27 @@ pub struct Store {
     audit: sled::Tree,
 }
 
+/// sled's page cache, MiB, unless `LORE_STORE_CACHE_MB` says otherwise. sled's own
+/// default (1 GiB) made a long-running receiver's memory grow with the data it wrote.
+pub const DEFAULT_CACHE_MB: u64 = 128;
+
+fn cache_bytes() -> u64 {
+    std::env::var("LORE_STORE_CACHE_MB")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .unwrap_or(DEFAULT_CACHE_MB)
+        .max(8)
+        << 20
+}
+
 impl Store {
     /// Opens (or creates) the store in `dir`.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
-        let db = sled::Config::new().path(dir).mode(sled::Mode::HighThroughput).open()?;
+        let db = sled::Config::new()
+            .path(dir)
+            .mode(sled::Mode::HighThroughput)
+            .cache_capacity(cache_bytes())
+            .open()?;
         let meta = db.open_tree(keys::META_TREE)?;
         match meta.get(keys::FORMAT_KEY)? {
             Some(v) => {

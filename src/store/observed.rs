@@ -82,11 +82,7 @@ impl Store {
     }
 
     /// The segments of `source` at `level`: (key without the source, value).
-    pub fn observed_level(
-        &self,
-        source: &str,
-        level: u8,
-    ) -> Result<Vec<KeyValue>, StoreError> {
+    pub fn observed_level(&self, source: &str, level: u8) -> Result<Vec<KeyValue>, StoreError> {
         let prefix = key(source, &[level]);
         let mut out = Vec::new();
         for item in self.observed_tree()?.scan_prefix(&prefix) {
@@ -121,21 +117,24 @@ impl Store {
         Ok(n)
     }
 
-    /// Every stored bucket of `source` (all sources when `None`).
-    pub fn observed(&self, source: Option<&str>) -> Result<Vec<ObservedEntry>, StoreError> {
+    /// Every stored entry of `source` (all sources when `None`), read as iterated.
+    pub fn observed(
+        &self,
+        source: Option<&str>,
+    ) -> Result<impl Iterator<Item = Result<ObservedEntry, StoreError>>, StoreError> {
         let tree = self.observed_tree()?;
         let iter = match source {
             Some(s) => tree.scan_prefix(key(s, &[])),
             None => tree.iter(),
         };
-        let mut out = Vec::new();
-        for item in iter {
-            let (k, v) = item?;
-            let Some(split) = k.iter().position(|b| *b == 0) else { continue };
-            let source = String::from_utf8_lossy(&k[..split]).into_owned();
-            out.push((source, k[split + 1..].to_vec(), v.to_vec()));
-        }
-        Ok(out)
+        Ok(iter.filter_map(|item| match item {
+            Err(e) => Some(Err(e.into())),
+            Ok((k, v)) => {
+                let split = k.iter().position(|b| *b == 0)?;
+                let source = String::from_utf8_lossy(&k[..split]).into_owned();
+                Some(Ok((source, k[split + 1..].to_vec(), v.to_vec())))
+            }
+        }))
     }
 
     /// Stores one raw entry (tests of data written by earlier versions).
