@@ -8,6 +8,7 @@ mod cold;
 mod context;
 mod org;
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -170,9 +171,9 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         report["context"] = context::run(&engine, &org, args.changes)?;
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        writeln!(std::io::stdout().lock(), "{}", serde_json::to_string_pretty(&report)?)?;
     } else {
-        println!("{report:#}");
+        writeln!(std::io::stdout().lock(), "{report:#}")?;
     }
     if args.work_dir.is_none() {
         let _ = std::fs::remove_dir_all(&work);
@@ -190,7 +191,7 @@ fn run_org(args: &BenchArgs, org: &std::path::Path) -> anyhow::Result<ExitCode> 
     let label = format!("{} services", org.display());
     for mut row in rows {
         row["dataset"] = serde_json::json!(label);
-        println!("{}", serde_json::to_string(&row)?);
+        writeln!(std::io::stdout().lock(), "{}", serde_json::to_string(&row)?)?;
     }
     if args.work_dir.is_none() {
         let _ = std::fs::remove_dir_all(&work);

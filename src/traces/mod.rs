@@ -28,7 +28,7 @@ use join::{Joiner, Observation, Unjoined};
 pub const JOIN_WINDOW: usize = 500_000;
 
 /// What reading traces did.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
 pub struct TraceSummary {
     /// Trace files (or requests) read.
     pub files: usize,
@@ -184,7 +184,7 @@ pub fn ingest_files(
             }
             Err(message) => diagnostics.push(crate::ingest::DiagnosticView {
                 locator: format!("{shown}:1"),
-                severity: "error",
+                severity: "error".to_string(),
                 message,
             }),
         }
@@ -201,7 +201,7 @@ pub fn ingest_files(
     if let Err(e) = written {
         diagnostics.push(crate::ingest::DiagnosticView {
             locator: source.to_string(),
-            severity: "error",
+            severity: "error".to_string(),
             message: e.to_string(),
         });
     }
