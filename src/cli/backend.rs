@@ -24,8 +24,8 @@ use super::remote::{Remote, segment};
 
 /// The store, or the server that holds it.
 pub(crate) enum Backend {
-    /// This process opened the store.
-    Local(Engine),
+    /// This process opened the store (boxed: an engine is large, the client small).
+    Local(Box<Engine>),
     /// A `lore serve` holds the store; commands are forwarded to it.
     Remote(Remote),
 }
@@ -41,7 +41,7 @@ impl Backend {
         embedding: &lore::config::EmbeddingConfig,
     ) -> anyhow::Result<Backend> {
         match open_store(data_dir, embedding)? {
-            Ok(engine) => Ok(Backend::Local(engine)),
+            Ok(engine) => Ok(Backend::Local(Box::new(engine))),
             Err(locked) => match LocalEndpoint::read(data_dir) {
                 Some(endpoint) => {
                     let remote = Remote::new(&endpoint);
@@ -66,7 +66,7 @@ impl Backend {
     /// error when a server holds the store.
     pub(crate) fn into_engine(self, what: &str) -> anyhow::Result<Engine> {
         match self {
-            Backend::Local(engine) => Ok(engine),
+            Backend::Local(engine) => Ok(*engine),
             Backend::Remote(remote) => anyhow::bail!(
                 "the data dir is held by `lore serve` at {}; `lore {what}` does not go through \
                  the server: stop it first, or use its HTTP API",
