@@ -124,15 +124,22 @@ pub fn serve(
             .await
             .map_err(|e| ServeError(format!("cannot listen on {addr}: {e}")))?;
         let bound = listener.local_addr().map_err(|e| ServeError(e.to_string()))?;
-        let endpoint = local::LocalEndpoint::generate(bound)
-            .map_err(|e| ServeError(format!("cannot make the local token: {e}")))?;
+        // Without the endpoint file the server still serves; only the CLI cannot forward.
         let data_dir = engine.data_dir().to_path_buf();
-        endpoint.write(&data_dir).map_err(|e| {
-            let file = local::path(&data_dir);
-            ServeError(format!("cannot write {}: {e}", file.display()))
-        })?;
-        let _written = local::Written::new(&data_dir, &endpoint);
-        let policy = policy.with_token(endpoint.policy_token());
+        let endpoint = local::LocalEndpoint::generate(bound)
+            .and_then(|endpoint| endpoint.write(&data_dir).map(|()| endpoint));
+        let (policy, _written) = match endpoint {
+            Ok(endpoint) => {
+                let written = local::Written::new(&data_dir, &endpoint);
+                (policy.with_token(endpoint.policy_token()), Some(written))
+            }
+            Err(e) => {
+                let file = local::path(&data_dir);
+                tracing::warn!(file = %file.display(), error = %e,
+                    "cannot write the endpoint file: the CLI will not forward to this server");
+                (policy, None)
+            }
+        };
         tracing::info!(addr = %bound, "serving");
         if !addr.ip().is_loopback() {
             tracing::warn!(%addr, "listening beyond loopback: every request needs a token");
