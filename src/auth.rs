@@ -247,6 +247,13 @@ impl Policy {
         }
     }
 
+    /// These rules plus one more token, which changes no rule: the local token of
+    /// `lore serve` (`server::local`) grants `read` without making reads need a token.
+    pub fn with_token(mut self, token: Token) -> Policy {
+        self.tokens.push(token);
+        self
+    }
+
     /// Whether every request (reads too) needs a token.
     pub fn reads_need_token(&self) -> bool {
         self.reads_need_token

@@ -77,7 +77,7 @@ pub struct ChangesRequest {
 }
 
 /// The answer to a what-changed question.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct ChangesView {
     /// The queried node.
     pub node: Node,
@@ -94,7 +94,7 @@ pub struct ChangesView {
 }
 
 /// One change near the queried node.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct ChangeHit {
     /// The event's own id.
     pub id: String,
@@ -138,7 +138,7 @@ pub struct ChangeHit {
 }
 
 /// Where a change event was read.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct ChangeEvidence {
     /// Source: the ingested path, `git:<repo>` or `api:events`.
     pub source: String,
@@ -149,7 +149,7 @@ pub struct ChangeEvidence {
 }
 
 /// Events that name a service Lore does not know.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct UnresolvedChanges {
     /// How many events in the window.
     pub count: usize,

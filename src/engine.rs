@@ -63,7 +63,7 @@ pub struct SearchRequest {
 }
 
 /// The answer to a search.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct SearchView {
     /// The query.
     pub query: String,
@@ -118,7 +118,7 @@ impl ImpactRequest {
 }
 
 /// The answer to an impact question.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct ImpactView {
     /// The queried node.
     pub node: Node,
@@ -133,7 +133,7 @@ pub struct ImpactView {
 }
 
 /// The answer to `show`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct ShowView {
     /// The node.
     pub node: Node,
@@ -151,12 +151,12 @@ pub struct ShowView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub document: Option<DocumentView>,
     /// Notes on the node that have not expired (`notes.rs`), newest first.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<crate::notes::NoteView>,
 }
 
 /// A document's outline for `show`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct DocumentView {
     /// File path as given to ingest.
     pub source: String,
@@ -176,7 +176,7 @@ pub struct DocumentView {
 }
 
 /// A section in a document outline.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct SectionView {
     /// Headings from the top down.
     pub heading_path: Vec<String>,
@@ -185,7 +185,7 @@ pub struct SectionView {
 }
 
 /// The answer to `path`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct PathView {
     /// Start node.
     pub from: Node,
@@ -241,9 +241,17 @@ impl Engine {
 
     /// Ingests each path as its own source at time `now`.
     pub fn ingest(&self, paths: &[PathBuf], now: i64) -> Result<Vec<SourceReport>> {
+        let roots: Vec<(PathBuf, String)> =
+            paths.iter().map(|p| (p.clone(), p.to_string_lossy().into_owned())).collect();
+        self.ingest_as(&roots, now)
+    }
+
+    /// [`Engine::ingest`] of `(path, shown)` pairs: each report names its root `shown`
+    /// (how the caller typed it); what is stored is the same whatever the spelling.
+    pub fn ingest_as(&self, roots: &[(PathBuf, String)], now: i64) -> Result<Vec<SourceReport>> {
         let mut reports = Vec::new();
-        for path in paths {
-            reports.push(ingest::ingest_path(&self.store, path, now)?);
+        for (path, shown) in roots {
+            reports.push(ingest::ingest_path_as(&self.store, path, shown, now)?);
         }
         self.invalidate();
         Ok(reports)

@@ -16,13 +16,13 @@ use std::path::{Path, PathBuf};
 
 use lore_ingestors::{Detection, Diagnostic, Input, Severity, detect};
 use lore_schema::Record;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::store::{ApplyStats, SourceMeta, Store};
 
 /// What ingesting one path did.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SourceReport {
     /// The source id (absolute path).
     pub source: String,
@@ -52,7 +52,7 @@ pub struct SourceReport {
 }
 
 /// A skipped file.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Skipped {
     /// Path.
     pub path: String,
@@ -61,19 +61,23 @@ pub struct Skipped {
 }
 
 /// A diagnostic, for reports.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DiagnosticView {
     /// `file:line`.
     pub locator: String,
     /// error, warning or info.
-    pub severity: &'static str,
+    pub severity: String,
     /// What is wrong.
     pub message: String,
 }
 
 impl From<Diagnostic> for DiagnosticView {
     fn from(d: Diagnostic) -> DiagnosticView {
-        DiagnosticView { locator: d.locator, severity: d.severity.as_str(), message: d.message }
+        DiagnosticView {
+            locator: d.locator,
+            severity: d.severity.as_str().to_string(),
+            message: d.message,
+        }
     }
 }
 
@@ -85,16 +89,44 @@ impl SourceReport {
 }
 
 struct FileEntry {
+    /// Path below the root (the file's name for a file given alone): its facts' key.
     rel: String,
+    /// As the report shows it: below the root as the caller spelled it.
     shown: String,
+    /// As ids and locators name it: below the root's own name.
+    stored: String,
     abs: PathBuf,
+}
+
+impl FileEntry {
+    /// A locator of an ingestor (`stored:line`) as the report shows it.
+    fn show(&self, locator: String) -> String {
+        match locator.strip_prefix(&self.stored) {
+            Some(rest) => format!("{}{rest}", self.shown),
+            None => locator,
+        }
+    }
 }
 
 /// Ingests `path` as one source into `store` at time `now`.
 pub fn ingest_path(store: &Store, path: &Path, now: i64) -> Result<SourceReport> {
+    ingest_path_as(store, path, &path.to_string_lossy(), now)
+}
+
+/// Ingests `path` as one source, naming it `shown` in the report (how the caller typed
+/// it, when it is forwarded to a server that got an absolute path).
+///
+/// What is stored does not depend on the spelling: the source is the canonical path,
+/// and each file is named `<root name>/<path below the root>` (the root's own name for
+/// a file given alone) in ids and locators, so `x`, `./x/../x` and `/abs/x` give the same
+/// facts. Only the report's locators use `shown`.
+pub fn ingest_path_as(store: &Store, path: &Path, shown: &str, now: i64) -> Result<SourceReport> {
     let abs = std::fs::canonicalize(path)
         .map_err(|e| Error::Input { path: path.to_path_buf(), reason: e.to_string() })?;
-    let root_shown = path.to_string_lossy().trim_end_matches('/').to_string();
+    let root_shown = match shown.trim_end_matches('/') {
+        "" => shown.to_string(),
+        trimmed => trimmed.to_string(),
+    };
     let files = list_files(path, &abs, &root_shown)?;
     let progress = progress_bar(files.len() as u64, "ingesting");
     let mut env_cache = EnvCache::default();
@@ -144,7 +176,7 @@ pub fn ingest_path(store: &Store, path: &Path, now: i64) -> Result<SourceReport>
             Detection::Skip(reason) => {
                 diagnostics.push(DiagnosticView {
                     locator: file.shown.clone(),
-                    severity: "info",
+                    severity: "info".to_string(),
                     message: format!("skipped: {reason}"),
                 });
                 skipped.push(Skipped { path: file.shown.clone(), reason });
@@ -159,7 +191,7 @@ pub fn ingest_path(store: &Store, path: &Path, now: i64) -> Result<SourceReport>
         if bad_env {
             failed_files.push(file.rel.clone());
         }
-        let input = Input { path: &file.shown, text: &text, env };
+        let input = Input { path: &file.stored, text: &text, env };
         let out = lore_ingestors::ingest(format, &input);
         files_read += 1;
         // A file with an error (in one document, one line) keeps its earlier facts that
@@ -167,7 +199,11 @@ pub fn ingest_path(store: &Store, path: &Path, now: i64) -> Result<SourceReport>
         if out.diagnostics.iter().any(|d| d.severity == Severity::Error) {
             failed_files.push(file.rel.clone());
         }
-        diagnostics.extend(out.diagnostics.into_iter().map(DiagnosticView::from));
+        diagnostics.extend(out.diagnostics.into_iter().map(|d| {
+            let mut view = DiagnosticView::from(d);
+            view.locator = file.show(view.locator);
+            view
+        }));
         records.extend(out.records.into_iter().map(|r| (file.rel.clone(), r)));
     }
     progress.finish_and_clear();
@@ -177,7 +213,7 @@ pub fn ingest_path(store: &Store, path: &Path, now: i64) -> Result<SourceReport>
             Some(n) => {
                 diagnostics.push(DiagnosticView {
                     locator: file.shown.clone(),
-                    severity: "error",
+                    severity: "error".to_string(),
                     message: format!(
                         "{reason}; its {n} facts from the last good read are kept (delete the file to remove them)"
                     ),
@@ -188,7 +224,7 @@ pub fn ingest_path(store: &Store, path: &Path, now: i64) -> Result<SourceReport>
         }
     }
     let n_records = records.len();
-    let meta = SourceMeta { root: root_shown.clone(), changed_at: now, files: files_read };
+    let meta = SourceMeta { root: source.clone(), changed_at: now, files: files_read };
     let stats: ApplyStats = store.apply_source(&source, meta, records, &failed_files, now)?;
     let traces = (!trace_files.is_empty()).then(|| {
         let (summary, problems) = crate::traces::ingest_files(store, &source, &trace_files);
@@ -212,9 +248,14 @@ pub fn ingest_path(store: &Store, path: &Path, now: i64) -> Result<SourceReport>
 }
 
 fn list_files(path: &Path, abs: &Path, root_shown: &str) -> Result<Vec<FileEntry>> {
+    let root_name = abs.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     if abs.is_file() {
-        let rel = abs.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        return Ok(vec![FileEntry { rel, shown: root_shown.to_string(), abs: abs.to_path_buf() }]);
+        return Ok(vec![FileEntry {
+            rel: root_name.clone(),
+            shown: root_shown.to_string(),
+            stored: root_name,
+            abs: abs.to_path_buf(),
+        }]);
     }
     let mut files = Vec::new();
     let walker = walkdir::WalkDir::new(abs).sort_by_file_name().into_iter().filter_entry(|e| {
@@ -231,7 +272,8 @@ fn list_files(path: &Path, abs: &Path, root_shown: &str) -> Result<Vec<FileEntry
         let rel_path = entry.path().strip_prefix(abs).unwrap_or(entry.path());
         let rel = rel_path.to_string_lossy().replace('\\', "/");
         let shown = format!("{root_shown}/{rel}");
-        files.push(FileEntry { rel, shown, abs: entry.path().to_path_buf() });
+        let stored = if root_name.is_empty() { rel.clone() } else { format!("{root_name}/{rel}") };
+        files.push(FileEntry { rel, shown, stored, abs: entry.path().to_path_buf() });
     }
     Ok(files)
 }
@@ -273,7 +315,7 @@ fn env_for<'c>(
                     cache.diagnostics.extend(problems.iter().map(|(line, reason)| {
                         DiagnosticView {
                             locator: format!("{shown}:{line}"),
-                            severity: "error",
+                            severity: "error".to_string(),
                             message: format!(
                                 "{reason}; files using this .env keep their earlier facts"
                             ),

@@ -15,9 +15,22 @@ fn main() -> ExitCode {
     let args = cli::Args::parse();
     match cli::run(args) {
         Ok(code) => code,
+        // A reader that went away (`lore … | head`) is not an error: stop quietly.
+        Err(err) if broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("lore: {err:#}");
             ExitCode::from(2)
         }
     }
+}
+
+/// Whether writing stdout failed because its reader closed the pipe.
+fn broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        let kind = cause
+            .downcast_ref::<std::io::Error>()
+            .map(std::io::Error::kind)
+            .or_else(|| cause.downcast_ref::<serde_json::Error>().and_then(|e| e.io_error_kind()));
+        kind == Some(std::io::ErrorKind::BrokenPipe)
+    })
 }

@@ -9,7 +9,7 @@ use lore_schema::{DatastoreType, EdgeKind, NodeId, NodeKind, Role};
 use serde::Serialize;
 
 /// A node after identity resolution: one real thing, whatever names sources give it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Node {
     /// Stable id, `kind:name`.
     pub id: NodeId,
@@ -29,22 +29,22 @@ pub struct Node {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<Role>,
     /// Owning teams.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub owners: Vec<String>,
     /// Systems it is part of.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub systems: Vec<String>,
     /// Other attributes (image, tier, description).
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub attrs: BTreeMap<String, String>,
     /// Pod labels of its workload, as the manifest writes them (what selectors and
     /// metrics use).
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
 }
 
 /// Why a node exists and which declarations were merged into it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Member {
     /// Name as the source spells it.
     pub name: String,
@@ -59,7 +59,7 @@ pub struct Member {
 }
 
 /// Evidence for an edge.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
 pub struct Evidence {
     /// Source (ingest root).
     pub source: String,
@@ -77,7 +77,7 @@ pub struct Evidence {
 }
 
 /// A resolved edge between two nodes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Edge {
     /// The dependent.
     pub from: NodeId,
@@ -87,15 +87,15 @@ pub struct Edge {
     pub kind: EdgeKind,
     /// Declared only by an opt-in layer (a test or add-on compose overlay); left out of
     /// impact unless asked for.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub optional: bool,
     /// Declared only as a start order (compose `depends_on`, `links`) that no env var,
     /// config value or URL corroborates: impact follows it, a reader may discount it.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub start_order: bool,
     /// How sure the link is, in thousandths: 1000 for declared facts; document links
     /// found in text are weaker (see `resolve/docs.rs`).
-    #[serde(skip_serializing_if = "is_certain")]
+    #[serde(default = "certain", skip_serializing_if = "is_certain")]
     pub confidence: u16,
     /// Every declaration that supports it.
     pub evidence: Vec<Evidence>,
@@ -106,4 +106,8 @@ pub const CERTAIN: u16 = 1000;
 
 fn is_certain(c: &u16) -> bool {
     *c >= CERTAIN
+}
+
+fn certain() -> u16 {
+    CERTAIN
 }

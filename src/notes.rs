@@ -49,7 +49,7 @@ pub struct NoteRequest {
 }
 
 /// A note as listings, `show` and bundles return it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct NoteView {
     /// `note-` and 12 hex digits.
     pub id: String,

@@ -52,7 +52,7 @@ pub struct AlertRunbooks {
 }
 
 /// What embedding at ingest did.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
 pub struct EmbedReport {
     /// Chunks embedded now.
     pub embedded: usize,
@@ -61,7 +61,7 @@ pub struct EmbedReport {
     /// Wall time spent embedding, in seconds.
     pub seconds: f64,
     /// Texts left without a vector (more than a query embeds by itself).
-    #[serde(skip_serializing_if = "is_zero")]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub pending: usize,
     /// Why nothing was embedded (no model).
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::model::{Edge, Node};
 
 /// The answer to `diff`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct DiffView {
     /// Window start (RFC 3339, inclusive).
     pub since: String,

@@ -9,6 +9,7 @@ mod context;
 mod org;
 mod traces;
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -209,9 +210,9 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         report["context"] = context::run(&engine, &org, args.changes)?;
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        writeln!(std::io::stdout().lock(), "{}", serde_json::to_string_pretty(&report)?)?;
     } else {
-        println!("{report:#}");
+        writeln!(std::io::stdout().lock(), "{report:#}")?;
     }
     if args.work_dir.is_none() {
         let _ = std::fs::remove_dir_all(&work);
@@ -229,7 +230,7 @@ fn run_org(args: &BenchArgs, org: &std::path::Path) -> anyhow::Result<ExitCode> 
     let label = format!("{} services", org.display());
     for mut row in rows {
         row["dataset"] = serde_json::json!(label);
-        println!("{}", serde_json::to_string(&row)?);
+        writeln!(std::io::stdout().lock(), "{}", serde_json::to_string(&row)?)?;
     }
     if args.work_dir.is_none() {
         let _ = std::fs::remove_dir_all(&work);

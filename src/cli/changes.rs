@@ -10,6 +10,8 @@ use lore::changes::{ChangesRequest, ChangesView, DiffView, GitReport};
 use lore::{Engine, time};
 use lore_ingestors::git_history;
 
+use super::backend::Backend;
+
 /// Options of `lore changes`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct ChangesArgs {
@@ -72,7 +74,7 @@ fn parse_time(flag: &str, text: Option<String>) -> anyhow::Result<Option<i64>> {
         .transpose()
 }
 
-pub(crate) fn changes(engine: &Engine, args: ChangesArgs) -> anyhow::Result<ExitCode> {
+pub(crate) fn changes(backend: &Backend, args: ChangesArgs) -> anyhow::Result<ExitCode> {
     let req = ChangesRequest {
         node: args.node,
         depth: Some(args.depth),
@@ -80,7 +82,7 @@ pub(crate) fn changes(engine: &Engine, args: ChangesArgs) -> anyhow::Result<Exit
         until: parse_time("until", args.until)?,
         at: parse_time("at", args.at)?,
     };
-    let view = engine.changes(&req)?;
+    let view = backend.changes(&req)?;
     if args.json {
         super::output::json(&view)?;
     } else {
@@ -129,9 +131,9 @@ fn print_changes(view: &ChangesView) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub(crate) fn diff(engine: &Engine, args: DiffArgs) -> anyhow::Result<ExitCode> {
+pub(crate) fn diff(backend: &Backend, args: DiffArgs) -> anyhow::Result<ExitCode> {
     let since = time::parse(&args.since).map_err(anyhow::Error::msg).context("--since")?;
-    let view = engine.diff(since, parse_time("until", args.until)?)?;
+    let view = backend.diff(since, parse_time("until", args.until)?)?;
     if args.json {
         super::output::json(&view)?;
     } else {

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use lore::context::{ContextRequest, Format};
-use lore::{Engine, time};
+use lore::time;
 
 /// Options of `lore context`.
 #[derive(Debug, clap::Args)]
@@ -44,7 +44,10 @@ pub(crate) struct ContextArgs {
 }
 
 /// Runs `lore context`.
-pub(crate) fn context(engine: &Engine, args: ContextArgs) -> anyhow::Result<ExitCode> {
+pub(crate) fn context(
+    backend: &super::backend::Backend,
+    args: ContextArgs,
+) -> anyhow::Result<ExitCode> {
     let mut req = match &args.payload {
         Some(path) => {
             let mut text = String::new();
@@ -85,7 +88,7 @@ pub(crate) fn context(engine: &Engine, args: ContextArgs) -> anyhow::Result<Exit
     if req.service.is_none() && req.alert.is_none() && req.labels.is_empty() {
         anyhow::bail!("give --service, --alert with --label, or --payload");
     }
-    let (_, text) = engine.context(&req)?;
+    let text = backend.context(&req)?;
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())?;
     if !text.ends_with('\n') {

@@ -1,5 +1,6 @@
 //! `lore demo`: ingest the example organisation and serve it.
 
+use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -25,50 +26,65 @@ pub(crate) fn run(
     let reports = engine.ingest(&paths, time::now())?;
     let embedded = engine.embed_pending()?;
     super::output::ingest_summary(&reports, &embedded, false)?;
+    let mut out = std::io::stdout().lock();
     let graph = engine.graph(None)?;
-    println!(
+    writeln!(
+        out,
         "\nLore demo: {} nodes, {} edges from {}",
         graph.nodes().len(),
         graph.edges().len(),
         org.display()
-    );
+    )?;
     let base = format!("http://{bind}");
-    println!(
+    writeln!(
+        out,
         "Open {base}/ in a browser: search \"the card processor is slow to answer\", open the \
          runbook, then its service; {base}/services lists every node. Or try:"
-    );
-    println!("  curl '{base}/v1/search?q=payment+timeouts&kind=runbook'");
-    println!("  curl '{base}/v1/impact?node=orders-db&direction=upstream'");
-    println!("  curl '{base}/v1/impact?node=checkout&direction=downstream'");
-    println!("  curl '{base}/v1/path?from=frontend&to=orders-db'");
-    println!("  curl '{base}/v1/nodes/checkout'");
-    println!(
+    )?;
+    writeln!(out, "  curl '{base}/v1/search?q=payment+timeouts&kind=runbook'")?;
+    writeln!(out, "  curl '{base}/v1/impact?node=orders-db&direction=upstream'")?;
+    writeln!(out, "  curl '{base}/v1/impact?node=checkout&direction=downstream'")?;
+    writeln!(out, "  curl '{base}/v1/path?from=frontend&to=orders-db'")?;
+    writeln!(out, "  curl '{base}/v1/nodes/checkout'")?;
+    writeln!(
+        out,
         "  curl '{base}/v1/changes?node=checkout&depth=1&since=2026-10-27T12:00:00Z&until=2026-10-27T14:30:00Z'"
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "  curl -XPOST '{base}/v1/context?format=markdown' -H 'content-type: application/json' -d '{{\"alert\":\"CheckoutHighErrorRate\",\"labels\":{{\"service\":\"checkout\"}},\"at\":\"2026-10-27T13:55:00Z\"}}'"
-    );
+    )?;
     // The binary the user just ran, so the commands work without `lore` on PATH.
     let bin =
         std::env::current_exe().map_or_else(|_| "lore".to_string(), |p| p.display().to_string());
-    println!("  LORE_DATA_DIR={} {bin} impact orders-db --direction upstream", data_dir.display());
-    println!(
+    // The CLI forwards to this server while it holds the data dir (`cli/backend.rs`).
+    let env = format!("LORE_DATA_DIR={}", data_dir.display());
+    writeln!(out, "  {env} {bin} show checkout")?;
+    writeln!(out, "  {env} {bin} search 'payment timeouts' --kind runbook --json")?;
+    writeln!(out, "  {env} {bin} impact orders-db --direction upstream")?;
+    writeln!(
+        out,
         "  LORE_DATA_DIR={} {bin} changes checkout --since 2026-10-26 --until 2026-10-27T14:30:00Z",
         data_dir.display()
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "  LORE_DATA_DIR={} {bin} context --alert CheckoutHighErrorRate --label service=checkout --at 2026-10-27T13:55:00Z",
         data_dir.display()
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "  curl -XPOST '{base}/v1/queries/blast_radius' -H 'content-type: application/json' -d '{{\"service\":\"orders-db\"}}'"
-    );
-    println!(
-        "MCP for agents: streamable HTTP at {base}/mcp, or stdio with `LORE_DATA_DIR={} {bin} mcp`",
-        data_dir.display()
-    );
-    println!("  .venv/bin/python examples/mcp_agent.py --url {base}/mcp");
-    println!("Press Ctrl-C to stop.");
+    )?;
+    writeln!(
+        out,
+        "MCP for agents: streamable HTTP at {base}/mcp (`{bin} mcp` serves stdio when no server \
+         holds the data dir)"
+    )?;
+    writeln!(out, "  .venv/bin/python examples/mcp_agent.py --url {base}/mcp")?;
+    writeln!(out, "Press Ctrl-C to stop.")?;
+    out.flush()?;
+    drop(out);
     lore::server::serve(engine, queries, policy, bind, None)?;
     Ok(ExitCode::SUCCESS)
 }

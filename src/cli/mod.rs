@@ -2,6 +2,7 @@
 //! the same JSON object the HTTP API returns when given `--json`.
 
 mod audit;
+mod backend;
 mod bench;
 mod changes;
 mod context;
@@ -10,17 +11,18 @@ mod feedback;
 mod notes;
 mod output;
 mod query;
+mod remote;
 mod search;
 mod traces;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
+use backend::Backend;
 use clap::{Parser, Subcommand};
 use lore::engine::ImpactRequest;
 use lore::graph::Direction;
-use lore::{Engine, time};
+use lore::time;
 use lore_schema::EdgeKind;
 
 /// Lore: a knowledge graph of production topology and tribal knowledge.
@@ -214,32 +216,26 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let queries_dir =
         std::env::var_os("LORE_QUERIES_DIR").map(PathBuf::from).or(config.queries.dir.clone());
     let registry = || lore::queries::Registry::load(queries_dir.as_deref());
-    let open = || {
-        Engine::open(&data_dir)
-            .map(|e| e.with_embedding(config.embedding.clone()))
-            .with_context(|| format!("opening data dir {}", data_dir.display()))
-    };
+    // The store, or the `lore serve` holding it (`backend.rs`); commands that do not go
+    // through a server ask for the engine itself.
+    let backend = || Backend::open(&data_dir, &config.embedding);
+    let open = |what: &str| backend()?.into_engine(what);
     match args.command {
         Command::Ingest { paths, json, no_embed } => {
-            let engine = open()?;
-            let reports = engine.ingest(&paths, time::now())?;
-            for path in &paths {
-                audit::record(&engine, format!("ingest {}", path.display()))?;
-            }
-            let embedded = if no_embed {
-                lore::retrieval::EmbedReport {
-                    notice: Some("embedding skipped (--no-embed)".to_string()),
-                    ..Default::default()
+            let backend = backend()?;
+            let answer = backend.ingest(&paths, no_embed)?;
+            // Through a server, the server's guard audits the write.
+            if let Backend::Local(engine) = &backend {
+                for path in &paths {
+                    audit::record(engine, format!("ingest {}", path.display()))?;
                 }
-            } else {
-                engine.embed_pending()?
-            };
-            output::ingest_summary(&reports, &embedded, json)?;
-            let failed = reports.iter().any(|r| r.has_errors());
+            }
+            output::ingest_summary(&answer.sources, &answer.embeddings, json)?;
+            let failed = answer.sources.iter().any(|r| r.has_errors());
             Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
         }
         Command::Show { node, at, json } => {
-            let view = open()?.show(&node, parse_at(at)?)?;
+            let view = backend()?.show(&node, parse_at(at)?)?;
             output::show(&view, json)?;
             Ok(ExitCode::SUCCESS)
         }
@@ -262,20 +258,20 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
                 include_optional,
                 at: parse_at(at)?,
             };
-            let view = open()?.impact(&req)?;
+            let view = backend()?.impact(&req)?;
             output::impact(&view, json)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Path { from, to, include_plumbing, at, json } => {
-            let view = open()?.path(&from, &to, include_plumbing, parse_at(at)?)?;
+            let view = backend()?.path(&from, &to, include_plumbing, parse_at(at)?)?;
             output::path(&view, json)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Search(search_args) => search::search(&open()?, search_args),
-        Command::Eval(eval_args) => search::eval(&open()?, eval_args),
-        Command::Dangling { json } => search::dangling(&open()?, json),
+        Command::Search(search_args) => search::search(&backend()?, search_args),
+        Command::Eval(eval_args) => search::eval(&open("eval")?, eval_args),
+        Command::Dangling { json } => search::dangling(&open("dangling")?, json),
         Command::Serve { bind: flag } => {
-            let engine = open()?;
+            let engine = open("serve")?;
             let bind = bind(flag);
             let policy = policy(&config.auth, &bind)?;
             lore::server::serve(engine, registry(), policy, &bind, None)?;
@@ -284,21 +280,21 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Demo { bind: flag, org } => {
             let bind = bind(flag);
             let policy = policy(&config.auth, &bind)?;
-            demo::run(open()?, registry(), policy, &org, &bind)
+            demo::run(open("demo")?, registry(), policy, &org, &bind)
         }
         Command::Bench(bench_args) => bench::run(&bench_args),
-        Command::Changes(a) => changes::changes(&open()?, a),
-        Command::Context(a) => context::context(&open()?, a),
-        Command::Diff(a) => changes::diff(&open()?, a),
-        Command::IngestGit(a) => changes::ingest_git(&open()?, a),
-        Command::Note(a) => notes::run(&open()?, a),
-        Command::Feedback(a) => feedback::run(&open()?, a),
-        Command::Audit { json } => audit::list(&open()?, json),
-        Command::Query(a) => query::run(open, &registry(), a),
-        Command::Observed(a) => traces::observed(&open()?, a),
-        Command::Drift(a) => traces::drift(&open()?, a),
+        Command::Changes(a) => changes::changes(&backend()?, a),
+        Command::Context(a) => context::context(&backend()?, a),
+        Command::Diff(a) => changes::diff(&backend()?, a),
+        Command::IngestGit(a) => changes::ingest_git(&open("ingest-git")?, a),
+        Command::Note(a) => notes::run(&open("note")?, a),
+        Command::Feedback(a) => feedback::run(&open("feedback")?, a),
+        Command::Audit { json } => audit::list(&open("audit")?, json),
+        Command::Query(a) => query::run(backend, &registry(), a),
+        Command::Observed(a) => traces::observed(&backend()?, a),
+        Command::Drift(a) => traces::drift(&backend()?, a),
         Command::Mcp => {
-            lore::mcp::serve_stdio(open()?, registry()).map_err(anyhow::Error::msg)?;
+            lore::mcp::serve_stdio(open("mcp")?, registry()).map_err(anyhow::Error::msg)?;
             Ok(ExitCode::SUCCESS)
         }
     }

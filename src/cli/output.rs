@@ -72,8 +72,7 @@ pub(crate) fn ingest_summary(
         }
     }
     drop(out);
-    embed_summary(embedded);
-    Ok(())
+    embed_summary(embedded)
 }
 
 pub(crate) fn show(view: &ShowView, as_json: bool) -> anyhow::Result<()> {
@@ -182,17 +181,20 @@ pub(crate) fn path(view: &PathView, as_json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub(crate) fn embed_summary(report: &lore::retrieval::EmbedReport) {
+pub(crate) fn embed_summary(report: &lore::retrieval::EmbedReport) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
     match &report.notice {
-        Some(notice) => println!("embeddings: {notice}"),
-        None => println!(
+        Some(notice) => writeln!(out, "embeddings: {notice}")?,
+        None => writeln!(
+            out,
             "embeddings: {} chunks embedded in {:.1} s ({:.1} chunks/s), {} unchanged",
             report.embedded,
             report.seconds,
             report.embedded as f64 / report.seconds.max(1e-9),
             report.unchanged
-        ),
+        )?,
     }
+    Ok(())
 }
 
 /// ` [optional]` and ` [start order only]` marks of an edge.

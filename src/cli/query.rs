@@ -1,9 +1,9 @@
 //! `lore query [NAME] [--param k=v]... [--json]`: run a named query, or list them.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
-use lore::Engine;
 use lore::queries::{ParamType, Registry};
 use serde_json::{Map, Value};
 
@@ -35,7 +35,7 @@ fn labels(text: &str) -> anyhow::Result<Value> {
 }
 
 pub(crate) fn run(
-    engine: impl FnOnce() -> anyhow::Result<Engine>,
+    backend: impl FnOnce() -> anyhow::Result<super::backend::Backend>,
     registry: &Registry,
     args: QueryArgs,
 ) -> anyhow::Result<ExitCode> {
@@ -50,18 +50,20 @@ pub(crate) fn run(
                 &serde_json::json!({ "queries": registry.infos(), "diagnostics": diagnostics }),
             )?;
         } else {
+            let mut out = std::io::stdout().lock();
             for q in registry.iter() {
                 let params: Vec<String> = q
                     .params
                     .iter()
                     .map(|(n, p)| if p.required { n.clone() } else { format!("[{n}]") })
                     .collect();
-                println!(
+                writeln!(
+                    out,
                     "{} {}\n    {}",
                     q.name,
                     params.join(" "),
                     q.description.replace('\n', " ")
-                );
+                )?;
             }
         }
         return Ok(ExitCode::SUCCESS);
@@ -81,11 +83,11 @@ pub(crate) fn run(
         };
         given.insert(k.to_string(), value);
     }
-    let answer = lore::queries::run(&engine()?, query, &given)?;
+    let answer = backend()?.query(registry, &query.name, &given)?;
     if args.json {
         super::output::json(&answer)?;
     } else {
-        println!("{}", answer.text);
+        writeln!(std::io::stdout().lock(), "{}", answer.text)?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -36,7 +36,10 @@ pub(crate) struct SearchArgs {
     json: bool,
 }
 
-pub(crate) fn search(engine: &Engine, args: SearchArgs) -> anyhow::Result<ExitCode> {
+pub(crate) fn search(
+    backend: &super::backend::Backend,
+    args: SearchArgs,
+) -> anyhow::Result<ExitCode> {
     let req = SearchRequest {
         query: args.query,
         kinds: args.kind,
@@ -46,7 +49,7 @@ pub(crate) fn search(engine: &Engine, args: SearchArgs) -> anyhow::Result<ExitCo
         limit: args.limit,
         mode: args.mode,
     };
-    let view = engine.search(&req)?;
+    let view = backend.search(&req)?;
     print_search(&view, args.json)?;
     Ok(ExitCode::SUCCESS)
 }

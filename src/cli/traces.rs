@@ -1,10 +1,11 @@
 //! `lore observed` and `lore drift`: the call graph traces show, and where it disagrees
 //! with what the sources declare.
 
+use std::io::Write;
 use std::process::ExitCode;
 
+use super::backend::Backend;
 use clap::Parser;
-use lore::Engine;
 
 /// Arguments of `lore observed`.
 #[derive(Debug, Parser)]
@@ -37,16 +38,21 @@ fn ms(v: Option<f64>) -> String {
     v.map_or_else(|| "-".into(), |v| format!("{v:.1}"))
 }
 
-pub(crate) fn observed(engine: &Engine, a: ObservedArgs) -> anyhow::Result<ExitCode> {
-    let view =
-        engine.observed(a.node.as_deref(), super::parse_at(a.since)?, super::parse_at(a.until)?)?;
+pub(crate) fn observed(backend: &Backend, a: ObservedArgs) -> anyhow::Result<ExitCode> {
+    let view = backend.observed(
+        a.node.as_deref(),
+        super::parse_at(a.since)?,
+        super::parse_at(a.until)?,
+    )?;
     if a.json {
         super::output::json(&view)?;
         return Ok(ExitCode::SUCCESS);
     }
+    let mut out = std::io::stdout().lock();
     for e in &view.edges {
         let declared = if e.declared { "declared" } else { "UNDECLARED" };
-        println!(
+        writeln!(
+            out,
             "{} -{}-> {}  {} req, {} err, p50 {} ms, p99 {} ms, {declared}",
             e.from,
             e.kind,
@@ -55,29 +61,31 @@ pub(crate) fn observed(engine: &Engine, a: ObservedArgs) -> anyhow::Result<ExitC
             e.errors,
             ms(e.p50_ms),
             ms(e.p99_ms)
-        );
+        )?;
     }
-    println!("{} observed edges", view.edges.len());
+    writeln!(out, "{} observed edges", view.edges.len())?;
     Ok(ExitCode::SUCCESS)
 }
 
-pub(crate) fn drift(engine: &Engine, a: DriftArgs) -> anyhow::Result<ExitCode> {
-    let view = engine.drift(super::parse_at(a.since)?)?;
+pub(crate) fn drift(backend: &Backend, a: DriftArgs) -> anyhow::Result<ExitCode> {
+    let view = backend.drift(super::parse_at(a.since)?)?;
     if a.json {
         super::output::json(&view)?;
         return Ok(ExitCode::SUCCESS);
     }
-    println!("Observed, declared nowhere ({}):", view.observed_only.len());
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "Observed, declared nowhere ({}):", view.observed_only.len())?;
     for e in &view.observed_only {
-        println!(
+        writeln!(
+            out,
             "  {} -{}-> {}  {} req  trace {}",
             e.from, e.kind, e.to, e.requests, e.evidence.last_trace
-        );
+        )?;
     }
-    println!("Declared, not observed ({}):", view.declared_only.len());
+    writeln!(out, "Declared, not observed ({}):", view.declared_only.len())?;
     for e in &view.declared_only {
         let at = e.evidence.first().map(|v| v.locator.as_str()).unwrap_or("");
-        println!("  {} -{}-> {}  [{at}]", e.from, e.kind, e.to);
+        writeln!(out, "  {} -{}-> {}  [{at}]", e.from, e.kind, e.to)?;
     }
     Ok(ExitCode::SUCCESS)
 }

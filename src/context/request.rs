@@ -145,6 +145,30 @@ impl ContextRequest {
         Ok(req)
     }
 
+    /// The JSON body [`ContextRequest::from_json`] reads back into this request (how the
+    /// CLI forwards `lore context` to a running server).
+    pub fn to_json(&self) -> Value {
+        let mut body = serde_json::Map::new();
+        let mut put = |key: &str, value: Value| {
+            if !value.is_null() {
+                body.insert(key.to_string(), value);
+            }
+        };
+        put("service", self.service.clone().into());
+        put("alert", self.alert.clone().into());
+        put("labels", serde_json::to_value(&self.labels).unwrap_or_default());
+        put("annotations", serde_json::to_value(&self.annotations).unwrap_or_default());
+        put("at", self.at.into());
+        put("window", self.window_secs.into());
+        put("budget_tokens", self.budget_tokens.into());
+        let format = match self.format {
+            Format::Json => "json",
+            Format::Markdown => "markdown",
+        };
+        put("format", format.into());
+        Value::Object(body)
+    }
+
     /// The first firing alert of an Alertmanager webhook payload (the group's common
     /// labels and annotations under each alert's own).
     pub fn from_alertmanager(body: &Value) -> Result<ContextRequest> {

@@ -62,7 +62,7 @@ impl EdgeFilter {
 }
 
 /// One node reached by an impact query.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct ImpactHit {
     /// Node id.
     pub id: NodeId,

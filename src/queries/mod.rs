@@ -62,7 +62,7 @@ pub struct QueryInfo {
 }
 
 /// The answer of a named query.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Answer {
     /// Query name.
     pub query: String,

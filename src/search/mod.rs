@@ -95,7 +95,7 @@ pub struct SearchQuery {
 }
 
 /// A document with its best chunk.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct SearchHit {
     /// Node id of the document.
     pub id: String,

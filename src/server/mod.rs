@@ -10,7 +10,9 @@ mod changes;
 mod context;
 mod error;
 mod framework;
+mod ingest;
 mod limits;
+pub mod local;
 mod metrics;
 mod notes;
 mod queries;
@@ -29,6 +31,7 @@ use crate::Engine;
 use crate::auth::Policy;
 use crate::queries::Registry;
 pub use error::ApiError;
+pub use ingest::{IngestAnswer, IngestRequest};
 pub use limits::{MAX_BODY_BYTES, MAX_URI_BYTES};
 pub use routes::{MOUNTED, ROUTES, Route};
 
@@ -96,7 +99,8 @@ fn app(
 }
 
 /// Serves on `bind` with the access rules of `policy` until Ctrl-C (or until `shutdown`
-/// fires).
+/// fires). While it serves, the data dir holds the endpoint file of `local.rs`, so the
+/// CLI forwards its commands here.
 pub fn serve(
     engine: Engine,
     queries: Registry,
@@ -119,7 +123,24 @@ pub fn serve(
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|e| ServeError(format!("cannot listen on {addr}: {e}")))?;
-        tracing::info!(%addr, "serving");
+        let bound = listener.local_addr().map_err(|e| ServeError(e.to_string()))?;
+        // Without the endpoint file the server still serves; only the CLI cannot forward.
+        let data_dir = engine.data_dir().to_path_buf();
+        let endpoint = local::LocalEndpoint::generate(bound)
+            .and_then(|endpoint| endpoint.write(&data_dir).map(|()| endpoint));
+        let (policy, _written) = match endpoint {
+            Ok(endpoint) => {
+                let written = local::Written::new(&data_dir, &endpoint);
+                (policy.with_token(endpoint.policy_token()), Some(written))
+            }
+            Err(e) => {
+                let file = local::path(&data_dir);
+                tracing::warn!(file = %file.display(), error = %e,
+                    "cannot write the endpoint file: the CLI will not forward to this server");
+                (policy, None)
+            }
+        };
+        tracing::info!(addr = %bound, "serving");
         if !addr.ip().is_loopback() {
             tracing::warn!(%addr, "listening beyond loopback: every request needs a token");
         }
@@ -133,15 +154,30 @@ pub fn serve(
                     Some(rx) => {
                         let _ = rx.await;
                     }
-                    None => {
-                        let _ = tokio::signal::ctrl_c().await;
-                    }
+                    None => stop_signal().await,
                 }
                 stop.cancel();
             })
             .await
             .map_err(|e| ServeError(e.to_string()))
     })
+}
+
+/// Ctrl-C, or SIGTERM on Unix: both stop the server cleanly (the endpoint file of
+/// `local.rs` is removed).
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 /// The server could not start or failed.

@@ -5,7 +5,7 @@
 
 use axum::routing::MethodRouter;
 
-use super::{AppState, api, changes, context, metrics, notes, queries, traces};
+use super::{AppState, api, changes, context, ingest, metrics, notes, queries, traces};
 use crate::portal;
 
 /// A route: its path (axum's `{param}` syntax, which is also OpenAPI's) and its methods,
@@ -52,6 +52,7 @@ route_table! {
     "/v1/changes" => get(changes::changes);
     "/v1/diff" => get(changes::diff);
     "/v1/events" => post(changes::post_events);
+    "/v1/ingest" => post(ingest::ingest);
     "/v1/search" => get(api::search);
     "/v1/context" => post(context::context);
     "/v1/context/{bundle_id}/more" => get(context::more);

@@ -24,9 +24,17 @@ pub use observed::{KeyValue, ObservedEntry};
 /// Errors of the store.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// sled failed.
-    #[error("store I/O failed: {0}")]
-    Sled(#[from] sled::Error),
+    /// sled failed. (Not a `source`: sled's message is the whole story, and a chain
+    /// printer would repeat it.)
+    #[error("store I/O failed: {}", sled_message(.0))]
+    Sled(sled::Error),
+    /// Another process holds the store (sled's file lock): a running `lore serve`, or
+    /// another CLI command.
+    #[error("the store in {} is in use by another lore process", dir.display())]
+    Locked {
+        /// The store directory.
+        dir: std::path::PathBuf,
+    },
     /// A stored value does not decode.
     #[error("corrupt store value at `{key}`: {reason}")]
     Corrupt {
@@ -45,6 +53,20 @@ pub enum StoreError {
         /// Version this build writes.
         expected: u32,
     },
+}
+
+/// sled's own text, without the debug format sled prints I/O errors in.
+fn sled_message(e: &sled::Error) -> String {
+    match e {
+        sled::Error::Io(io) => io.to_string(),
+        other => other.to_string(),
+    }
+}
+
+impl From<sled::Error> for StoreError {
+    fn from(e: sled::Error) -> StoreError {
+        StoreError::Sled(e)
+    }
 }
 
 /// What applying a source changed.
@@ -94,7 +116,14 @@ impl Store {
             .path(dir)
             .mode(sled::Mode::HighThroughput)
             .cache_capacity(cache_bytes())
-            .open()?;
+            .open()
+            .map_err(|e| match e {
+                // sled gives no kind for it, only this message.
+                sled::Error::Io(io) if io.to_string().starts_with("could not acquire lock") => {
+                    StoreError::Locked { dir: dir.to_path_buf() }
+                }
+                e => StoreError::Sled(e),
+            })?;
         let meta = db.open_tree(keys::META_TREE)?;
         match meta.get(keys::FORMAT_KEY)? {
             Some(v) => {

@@ -49,7 +49,7 @@ pub struct Observation {
 }
 
 /// Counts of what could not be joined.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Unjoined {
     /// CLIENT spans never answered and naming no address.
     pub clients: u64,

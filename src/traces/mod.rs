@@ -32,7 +32,7 @@ pub const FLUSH_BUCKETS: usize = 100_000;
 const ROLLUP_EVERY: i64 = 3600;
 
 /// What reading traces did.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
 pub struct TraceSummary {
     /// Trace files (or requests) read.
     pub files: usize,
@@ -186,7 +186,7 @@ pub fn ingest_files(
             }
             Err(message) => diagnostics.push(crate::ingest::DiagnosticView {
                 locator: format!("{shown}:1"),
-                severity: "error",
+                severity: "error".to_string(),
                 message,
             }),
         }
@@ -199,7 +199,7 @@ pub fn ingest_files(
     if let Err(e) = written {
         diagnostics.push(crate::ingest::DiagnosticView {
             locator: source.to_string(),
-            severity: "error",
+            severity: "error".to_string(),
             message: e.to_string(),
         });
     }

@@ -62,7 +62,7 @@ impl Series {
 }
 
 /// How a node's figures moved after a change.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Degradation {
     /// The rank factor (1 to 11).
     pub factor: f64,

@@ -18,7 +18,7 @@ use crate::error::Result;
 use crate::model::Evidence;
 
 /// An observed edge with its figures over a window.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct ObservedEdge {
     /// Caller.
     pub from: NodeId,
@@ -43,14 +43,14 @@ pub struct ObservedEdge {
     /// Last request in the window (RFC 3339).
     pub last_seen: String,
     /// Nodes of the edge no declared source knows (seen only in traces).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub observed_only: Vec<NodeId>,
     /// Where it was seen: trace sources and the last trace id.
     pub evidence: ObservedEvidence,
 }
 
 /// Where an observed edge was seen.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct ObservedEvidence {
     /// Trace sources (ingest roots, `api:otlp`).
     pub sources: Vec<String>,
@@ -59,14 +59,14 @@ pub struct ObservedEvidence {
 }
 
 /// `lore observed --json`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct ObservedView {
     /// Edges, by caller then callee.
     pub edges: Vec<ObservedEdge>,
 }
 
 /// A declared edge that traces did not show.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct DeclaredEdge {
     /// Caller.
     pub from: NodeId,
@@ -79,7 +79,7 @@ pub struct DeclaredEdge {
 }
 
 /// `lore drift --json`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct DriftView {
     /// Observed, declared nowhere.
     pub observed_only: Vec<ObservedEdge>,

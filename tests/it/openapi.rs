@@ -266,6 +266,15 @@ async fn every_route_answers_as_the_document_says() {
     huge.resize(MAX_BODY_BYTES + 1, b'x');
     c.hit(events, "post", "/v1/events", Payload::Raw("application/json", huge), 413).await;
 
+    // Ingest: an absolute path already ingested (nothing changes), a relative one.
+    let ingest = Some("/v1/ingest");
+    let deploys = repo("examples/org/deploys").display().to_string();
+    let body = json!({"paths": [deploys], "no_embed": true});
+    let answer = c.hit(ingest, "post", "/v1/ingest", Payload::Json(body.clone()), 200).await;
+    assert_eq!(answer["sources"][0]["added"], 0, "{answer}");
+    let relative = json!({"paths": ["examples/org/deploys"]});
+    c.hit(ingest, "post", "/v1/ingest", Payload::Json(relative), 400).await;
+
     // Search.
     let search = "/v1/search";
     c.get(search, "/v1/search?q=payment%20provider%20timeouts&mode=bm25", 200).await;
@@ -384,6 +393,8 @@ async fn every_route_answers_as_the_document_says() {
     let event =
         Payload::Json(json!({"id": "chg-9002", "ts": "2026-11-01T10:00:00Z", "service": "cart"}));
     c.hit_with(events, "post", "/v1/events", event, 403, &[read]).await;
+    c.hit(ingest, "post", "/v1/ingest", Payload::Json(body.clone()), 401).await;
+    c.hit_with(ingest, "post", "/v1/ingest", Payload::Json(body), 403, &[read]).await;
     let note = Payload::Json(json!({"node": "checkout", "text": "x"}));
     c.hit_with(notes, "post", "/v1/notes", note, 403, &[read]).await;
     c.hit(note_route, "delete", "/v1/notes/note-0", Payload::Empty, 401).await;

@@ -66,7 +66,8 @@ fn search_results_carry_the_contract_fields() {
     for field in ["id", "kind", "title", "source", "section", "score", "snippet"] {
         assert!(!first[field].is_null(), "missing {field}: {first}");
     }
-    assert!(first["source"].as_str().unwrap().starts_with(corpus("runbooks").to_str().unwrap()));
+    // Below the ingest root's own name, however the root was typed.
+    assert!(first["source"].as_str().unwrap().starts_with("runbooks/"), "{first}");
     assert!(first["source"].as_str().unwrap().ends_with("etcdNoLeader.md"), "{first}");
     // Kind filters hold.
     let req = SearchRequest {
