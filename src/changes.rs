@@ -284,7 +284,7 @@ impl Engine {
         }
         let index = self.change_index()?;
         let window = index.window(&graph, since, until);
-        let red = self.red_index()?;
+        let red = self.observed_index()?;
         let mut results = Vec::new();
         for (id, hops, path) in &near {
             let Some(target) = graph.node(id) else { continue };

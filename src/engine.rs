@@ -39,8 +39,8 @@ pub struct Engine {
     pub(crate) bundles: crate::context::BundleCache,
     /// Feedback counts of the current feedback generation (`feedback.rs`).
     pub(crate) feedback_counts: crate::feedback::FeedbackCache,
-    /// Per-node trace figures of the current observed generation (`traces/red.rs`).
-    pub(crate) red: crate::traces::red::RedCache,
+    /// Trace figures resolved onto nodes, per generation (`traces/index.rs`).
+    pub(crate) observed_cache: crate::traces::index::ObservedCache,
 }
 
 /// A search question.
@@ -99,6 +99,9 @@ pub struct ImpactRequest {
     pub include_optional: bool,
     /// Answer as the graph was at this time (unix seconds).
     pub at: Option<i64>,
+    /// Declared edges, observed edges (from traces) or both. Observed edges are part of
+    /// the current topology only: with `at`, only declared edges are followed.
+    pub sides: crate::graph::Sides,
 }
 
 impl ImpactRequest {
@@ -113,6 +116,7 @@ impl ImpactRequest {
             include_plumbing: false,
             include_optional: false,
             at: None,
+            sides: crate::graph::Sides::Both,
         }
     }
 }
@@ -153,6 +157,10 @@ pub struct ShowView {
     /// Notes on the node that have not expired (`notes.rs`), newest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<crate::notes::NoteView>,
+    /// What traces say about it over a window: RED and its observed edges, each marked
+    /// declared or not (absent when no traces touch it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traffic: Option<crate::traces::view::Traffic>,
 }
 
 /// A document's outline for `show`.
@@ -219,7 +227,7 @@ impl Engine {
             changes: Default::default(),
             bundles: Default::default(),
             feedback_counts: Default::default(),
-            red: Default::default(),
+            observed_cache: Default::default(),
         })
     }
 
@@ -335,15 +343,37 @@ impl Engine {
         Ok(graph)
     }
 
-    /// A node with its identity, edges and history.
+    /// A node with its identity, edges and history, and its traffic over the last hour
+    /// of trace data.
     pub fn show(&self, name: &str, at: Option<i64>) -> Result<ShowView> {
-        let graph = self.graph(at)?;
+        self.show_in(name, at, None, None)
+    }
+
+    /// [`Engine::show`] with the traffic over [since, until) (default: the hour before
+    /// `until`, which defaults to `at` or the end of the newest trace data).
+    pub fn show_in(
+        &self,
+        name: &str,
+        at: Option<i64>,
+        since: Option<i64>,
+        until: Option<i64>,
+    ) -> Result<ShowView> {
+        let mut graph = self.graph(at)?;
         let history = self.history_graph()?;
         let (node, current) = match graph.lookup(name) {
             Ok(n) => (n.clone(), true),
-            Err(Error::NodeNotFound(_)) => (history.lookup(name)?.clone(), false),
+            Err(Error::NodeNotFound(_)) => match history.lookup(name) {
+                Ok(n) => (n.clone(), false),
+                // Seen only in traces.
+                Err(Error::NodeNotFound(_)) if at.is_none() => {
+                    graph = self.observed_index()?.topology(&graph);
+                    (graph.lookup(name)?.clone(), true)
+                }
+                Err(e) => return Err(e),
+            },
             Err(e) => return Err(e),
         };
+        let traffic = self.traffic(&graph, &node.id, at, since, until)?;
         let (out, inc) = graph.edges_of(&node.id);
         let live: BTreeSet<(String, String, EdgeKind)> = out
             .iter()
@@ -385,6 +415,7 @@ impl Engine {
             Vec::new()
         };
         Ok(ShowView {
+            traffic,
             notes,
             node,
             current,
@@ -421,9 +452,16 @@ impl Engine {
 
     /// Transitive callers (upstream) or dependencies (downstream) of a node.
     pub fn impact(&self, req: &ImpactRequest) -> Result<ImpactView> {
-        let graph = self.graph(req.at)?;
+        let mut graph = self.graph(req.at)?;
+        if req.at.is_none() && req.sides != crate::graph::Sides::Declared {
+            let index = self.observed_index()?;
+            if !index.is_empty() {
+                graph = index.topology(&graph);
+            }
+        }
         let node = graph.lookup(&req.node)?.clone();
-        let filter = edge_filter(&req.edge_kinds, req.include_plumbing, req.include_optional);
+        let mut filter = edge_filter(&req.edge_kinds, req.include_plumbing, req.include_optional);
+        filter.sides = req.sides;
         let results = graph.impact(&node.id, req.direction, req.depth, &filter);
         Ok(ImpactView {
             node,
@@ -461,7 +499,11 @@ fn edge_filter(kinds: &[EdgeKind], plumbing: bool, optional: bool) -> EdgeFilter
     let mut filter = if kinds.is_empty() {
         EdgeFilter::request_path()
     } else {
-        EdgeFilter { kinds: kinds.iter().copied().collect(), include_optional: false }
+        EdgeFilter {
+            kinds: kinds.iter().copied().collect(),
+            include_optional: false,
+            sides: Default::default(),
+        }
     };
     if plumbing {
         filter = filter.with_plumbing();

@@ -93,6 +93,11 @@ pub struct Edge {
     /// config value or URL corroborates: impact follows it, a reader may discount it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub start_order: bool,
+    /// Seen in traces, not declared: the observed side of the topology (its evidence
+    /// names the trace sources and the last trace id). Only in the graph impact uses
+    /// when traces exist (`traces/topology.rs`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub observed: bool,
     /// How sure the link is, in thousandths: 1000 for declared facts; document links
     /// found in text are weaker (see `resolve/docs.rs`).
     #[serde(default = "certain", skip_serializing_if = "is_certain")]

@@ -30,6 +30,14 @@ pub(crate) enum Backend {
     Remote(Remote),
 }
 
+fn sides_name(sides: lore::graph::Sides) -> &'static str {
+    match sides {
+        lore::graph::Sides::Both => "both",
+        lore::graph::Sides::Declared => "declared",
+        lore::graph::Sides::Observed => "observed",
+    }
+}
+
 fn secs(t: Option<i64>) -> Option<String> {
     t.map(|t| t.to_string())
 }
@@ -75,12 +83,19 @@ impl Backend {
         }
     }
 
-    pub(crate) fn show(&self, node: &str, at: Option<i64>) -> anyhow::Result<ShowView> {
+    pub(crate) fn show(
+        &self,
+        node: &str,
+        at: Option<i64>,
+        since: Option<i64>,
+        until: Option<i64>,
+    ) -> anyhow::Result<ShowView> {
         match self {
-            Backend::Local(e) => Ok(e.show(node, at)?),
-            Backend::Remote(r) => {
-                r.get(&format!("/v1/nodes/{}", segment(node)), &[("at", secs(at))])
-            }
+            Backend::Local(e) => Ok(e.show_in(node, at, since, until)?),
+            Backend::Remote(r) => r.get(
+                &format!("/v1/nodes/{}", segment(node)),
+                &[("at", secs(at)), ("since", secs(since)), ("until", secs(until))],
+            ),
         }
     }
 
@@ -104,6 +119,7 @@ impl Backend {
                 ("include_plumbing", Some(req.include_plumbing.to_string())),
                 ("include_optional", Some(req.include_optional.to_string())),
                 ("at", secs(req.at)),
+                ("sides", Some(sides_name(req.sides).to_string())),
             ],
         )
     }

@@ -77,6 +77,12 @@ enum Command {
         /// Answer as the graph was at this time (RFC 3339, date or unix seconds).
         #[arg(long)]
         at: Option<String>,
+        /// Traffic (RED, observed edges) from this time [default: an hour before --until].
+        #[arg(long)]
+        since: Option<String>,
+        /// Traffic up to this time [default: --at, or the end of the newest trace data].
+        #[arg(long)]
+        until: Option<String>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -100,6 +106,12 @@ enum Command {
         /// Also follow edges declared only by opt-in layers (test/add-on compose overlays).
         #[arg(long)]
         include_optional: bool,
+        /// Follow only edges seen in traces (default: declared and observed).
+        #[arg(long, conflicts_with = "declared_only")]
+        observed_only: bool,
+        /// Follow only edges the sources declare.
+        #[arg(long)]
+        declared_only: bool,
         /// Answer as the graph was at this time.
         #[arg(long)]
         at: Option<String>,
@@ -234,8 +246,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             let failed = answer.sources.iter().any(|r| r.has_errors());
             Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
         }
-        Command::Show { node, at, json } => {
-            let view = backend()?.show(&node, parse_at(at)?)?;
+        Command::Show { node, at, since, until, json } => {
+            let view = backend()?.show(&node, parse_at(at)?, parse_at(since)?, parse_at(until)?)?;
             output::show(&view, json)?;
             Ok(ExitCode::SUCCESS)
         }
@@ -246,9 +258,16 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             edge_kinds,
             include_plumbing,
             include_optional,
+            observed_only,
+            declared_only,
             at,
             json,
         } => {
+            let sides = match (observed_only, declared_only) {
+                (true, _) => lore::graph::Sides::Observed,
+                (_, true) => lore::graph::Sides::Declared,
+                _ => lore::graph::Sides::Both,
+            };
             let req = ImpactRequest {
                 node,
                 direction,
@@ -257,6 +276,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
                 include_plumbing,
                 include_optional,
                 at: parse_at(at)?,
+                sides,
             };
             let view = backend()?.impact(&req)?;
             output::impact(&view, json)?;

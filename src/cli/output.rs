@@ -104,13 +104,43 @@ pub(crate) fn show(view: &ShowView, as_json: bool) -> anyhow::Result<()> {
     for m in &view.identity {
         writeln!(out, "    {} at {} [{}]: {}", m.name, m.locator, m.declared_as, m.rule)?;
     }
+    let seen = |e: &Edge| {
+        let traffic = view.traffic.as_ref().filter(|_| e.kind.is_request_path() && !e.observed);
+        observed_mark(traffic, &e.from, &e.to)
+    };
     writeln!(out, "  depends on:")?;
     for e in &view.edges_out {
-        writeln!(out, "    --{}--> {}{}  ({})", e.kind, e.to, marks(e), evidence(e))?;
+        writeln!(out, "    --{}--> {}{}{}  ({})", e.kind, e.to, marks(e), seen(e), evidence(e))?;
     }
     writeln!(out, "  used by:")?;
     for e in &view.edges_in {
-        writeln!(out, "    {} --{}-->{}  ({})", e.from, e.kind, marks(e), evidence(e))?;
+        writeln!(out, "    {} --{}-->{}{}  ({})", e.from, e.kind, marks(e), seen(e), evidence(e))?;
+    }
+    if let Some(t) = &view.traffic {
+        writeln!(out, "  traffic {} .. {}:", t.since, t.until)?;
+        if let Some(r) = &t.red {
+            writeln!(
+                out,
+                "    served {} requests, {} errors, p50 {} ms, p99 {} ms",
+                r.requests,
+                r.errors,
+                ms(r.p50_ms),
+                ms(r.p99_ms)
+            )?;
+        }
+        for e in t.edges.iter().filter(|e| !e.declared) {
+            writeln!(
+                out,
+                "    {} --{}--> {} [observed only: {} requests, {} errors, p99 {} ms; trace {}]",
+                e.from,
+                e.kind,
+                e.to,
+                e.requests,
+                e.errors,
+                ms(e.p99_ms),
+                e.evidence.last_trace
+            )?;
+        }
     }
     if !view.history.is_empty() {
         writeln!(out, "  history (no longer declared):")?;
@@ -198,6 +228,31 @@ pub(crate) fn embed_summary(report: &lore::retrieval::EmbedReport) -> anyhow::Re
 }
 
 /// ` [optional]` and ` [start order only]` marks of an edge.
+fn ms(v: Option<f64>) -> String {
+    v.map_or("-".into(), |v| format!("{v:.1}"))
+}
+
+/// ` [observed: …]` when traces saw the declared edge `from → to` in the window, ` [not
+/// observed …]` when its caller reports traces but not this edge.
+fn observed_mark(
+    traffic: Option<&lore::traces::view::Traffic>,
+    from: &lore_schema::NodeId,
+    to: &lore_schema::NodeId,
+) -> String {
+    let Some(t) = traffic else { return String::new() };
+    match t.edges.iter().find(|e| &e.from == from && &e.to == to) {
+        Some(e) => format!(
+            " [observed: {} requests, {} errors, p99 {} ms]",
+            e.requests,
+            e.errors,
+            ms(e.p99_ms)
+        ),
+        // Only a caller that reports traces says anything about its edges.
+        None if t.edges.iter().any(|e| &e.from == from) => " [not observed in the window]".into(),
+        None => String::new(),
+    }
+}
+
 fn marks(e: &Edge) -> String {
     let mut s = String::new();
     if e.optional {

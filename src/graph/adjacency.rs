@@ -24,9 +24,13 @@ pub(super) struct Link {
     pub(super) optional: bool,
 }
 
-/// The bit of an edge kind in a filter mask (kinds are a fieldless enum of under 64).
-pub(super) fn kind_bit(kind: EdgeKind) -> u64 {
-    1u64 << (kind as u32)
+/// Bits of a filter mask per side: declared kinds in the low half, observed in the high.
+pub(super) const OBSERVED_SHIFT: u32 = 32;
+
+/// The bit of an edge kind in a filter mask (kinds are a fieldless enum of under 32),
+/// on the declared or the observed side.
+pub(super) fn kind_bit(kind: EdgeKind, observed: bool) -> u64 {
+    1u64 << (kind as u32 + if observed { OBSERVED_SHIFT } else { 0 })
 }
 
 /// Rows of links, one per node, each sorted by (node, edge) so traversals visit

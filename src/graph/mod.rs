@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::model::{Edge, Member, Node};
 use crate::resolve::{DanglingLink, Resolved, Unresolved};
 
-pub use traverse::{Direction, EdgeFilter, ImpactHit, PathHit};
+pub use traverse::{Direction, EdgeFilter, ImpactHit, PathHit, Sides};
 
 /// The resolved topology with its adjacency.
 #[derive(Debug)]
@@ -41,6 +41,31 @@ impl Graph {
     /// Projects resolved records into a graph.
     pub fn new(resolved: Resolved) -> Graph {
         let Resolved { nodes, members, edges, unresolved, documents, dangling } = resolved;
+        let edges = edges.into_iter().map(Arc::new).collect();
+        Graph::from_parts(nodes, members, edges, unresolved, documents, dangling)
+    }
+
+    /// This graph's nodes and edges with `nodes` (and their members) and `edges` added:
+    /// the topology with what traces observed. Documents, unresolved
+    /// references and dangling links are left out; it answers traversals and lookups.
+    pub fn extended(&self, nodes: Vec<(Node, Vec<Member>)>, edges: Vec<Edge>) -> Graph {
+        let mut pairs: Vec<(Node, Vec<Member>)> =
+            self.nodes.iter().cloned().zip(self.members.iter().cloned()).collect();
+        pairs.extend(nodes.into_iter().filter(|(n, _)| !self.by_id.contains_key(&n.id)));
+        pairs.sort_by(|a, b| a.0.id.cmp(&b.0.id));
+        let (nodes, members) = pairs.into_iter().unzip();
+        let all = self.edges.iter().cloned().chain(edges.into_iter().map(Arc::new)).collect();
+        Graph::from_parts(nodes, members, all, Vec::new(), BTreeMap::new(), Vec::new())
+    }
+
+    fn from_parts(
+        nodes: Vec<Node>,
+        members: Vec<Vec<Member>>,
+        edges: Vec<Arc<Edge>>,
+        unresolved: Vec<Unresolved>,
+        documents: BTreeMap<NodeId, lore_schema::Document>,
+        dangling: Vec<DanglingLink>,
+    ) -> Graph {
         let by_id: BTreeMap<NodeId, usize> =
             nodes.iter().enumerate().map(|(i, n)| (n.id.clone(), i)).collect();
         let mut by_name: BTreeMap<String, BTreeSet<usize>> = BTreeMap::new();
@@ -55,7 +80,7 @@ impl Graph {
                 let link = |node: usize| Link {
                     node: node as u32,
                     edge: e_idx as u32,
-                    kind_bit: kind_bit(e.kind),
+                    kind_bit: kind_bit(e.kind, e.observed),
                     optional: e.optional,
                 };
                 out.push((f as u32, link(t)));
@@ -66,7 +91,7 @@ impl Graph {
             outgoing: Adjacency::build(nodes.len(), &out),
             incoming: Adjacency::build(nodes.len(), &inc),
             visits: VisitPool::new(nodes.len()),
-            edges: edges.into_iter().map(Arc::new).collect(),
+            edges,
             nodes,
             members,
             unresolved,

@@ -7,7 +7,7 @@ use lore_schema::{EdgeKind, NodeId, NodeKind};
 use serde::{Deserialize, Serialize};
 
 use super::Graph;
-use super::adjacency::{Adjacency, ROOT, Visit, kind_bit};
+use super::adjacency::{Adjacency, OBSERVED_SHIFT, ROOT, Visit, kind_bit};
 use crate::model::Edge;
 
 /// Which way an impact query walks.
@@ -31,6 +31,20 @@ impl std::str::FromStr for Direction {
     }
 }
 
+/// Which side of the topology a traversal follows: what sources declare, what traces
+/// observed, or both.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sides {
+    /// Declared and observed edges.
+    #[default]
+    Both,
+    /// Declared edges only.
+    Declared,
+    /// Observed edges only.
+    Observed,
+}
+
 /// Which edges a traversal follows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EdgeFilter {
@@ -38,6 +52,8 @@ pub struct EdgeFilter {
     pub kinds: BTreeSet<EdgeKind>,
     /// Whether edges declared only by opt-in layers are followed.
     pub include_optional: bool,
+    /// Declared, observed or both (observed edges exist only in a graph with traces).
+    pub sides: Sides,
 }
 
 impl EdgeFilter {
@@ -46,6 +62,7 @@ impl EdgeFilter {
         EdgeFilter {
             kinds: EdgeKind::ALL.iter().copied().filter(|k| k.is_request_path()).collect(),
             include_optional: false,
+            sides: Sides::Both,
         }
     }
 
@@ -57,7 +74,12 @@ impl EdgeFilter {
 
     /// The kinds followed as a bit mask over [`kind_bit`].
     fn mask(&self) -> u64 {
-        self.kinds.iter().fold(0, |m, &k| m | kind_bit(k))
+        let declared = self.kinds.iter().fold(0, |m, &k| m | kind_bit(k, false));
+        match self.sides {
+            Sides::Both => declared | declared << OBSERVED_SHIFT,
+            Sides::Declared => declared,
+            Sides::Observed => declared << OBSERVED_SHIFT,
+        }
     }
 }
 

@@ -104,6 +104,8 @@ struct Traverse {
     #[serde(default)]
     include_optional: bool,
     at: Option<i64>,
+    #[serde(default)]
+    sides: crate::graph::Sides,
 }
 
 #[derive(Debug, Deserialize)]
@@ -280,6 +282,7 @@ pub(super) fn run(
                 include_plumbing: a.include_plumbing,
                 include_optional: a.include_optional,
                 at: a.at,
+                sides: a.sides,
             };
             state.value = to_json(&engine.impact(&req)?)?;
         }

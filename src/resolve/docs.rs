@@ -228,6 +228,7 @@ pub(super) fn link_documents(records: &[SourcedRecord], resolved: &mut Resolved)
                 kind,
                 optional: false,
                 start_order: false,
+                observed: false,
                 confidence,
                 evidence,
             });

@@ -257,6 +257,7 @@ pub(super) fn resolve_relations(
                 kind,
                 optional,
                 start_order,
+                observed: false,
                 confidence: crate::model::CERTAIN,
                 evidence,
             }

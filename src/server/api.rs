@@ -90,19 +90,22 @@ pub(super) async fn nodes(
 }
 
 #[derive(Debug, Deserialize)]
-pub(super) struct AtQuery {
+pub(super) struct ShowQuery {
     at: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
 }
 
 pub(super) async fn show(
     State(state): State<AppState>,
     path: Result<Path<String>, PathRejection>,
-    query: Result<Query<AtQuery>, QueryRejection>,
+    query: Result<Query<ShowQuery>, QueryRejection>,
 ) -> Result<Json<ShowView>, ApiError> {
     let Path(node) = path?;
     let Query(q) = query?;
     let at = parse_at(q.at.as_deref())?;
-    Ok(Json(blocking(&state, move |e| e.show(&node, at)).await?))
+    let (since, until) = (parse_at(q.since.as_deref())?, parse_at(q.until.as_deref())?);
+    Ok(Json(blocking(&state, move |e| e.show_in(&node, at, since, until)).await?))
 }
 
 #[derive(Debug, Deserialize)]
@@ -116,6 +119,9 @@ pub(super) struct ImpactQuery {
     #[serde(default)]
     include_optional: bool,
     at: Option<String>,
+    /// `both` (default), `declared` or `observed`.
+    #[serde(default)]
+    sides: crate::graph::Sides,
 }
 
 pub(super) async fn impact(
@@ -140,6 +146,7 @@ pub(super) async fn impact(
         include_plumbing: q.include_plumbing,
         include_optional: q.include_optional,
         at: parse_at(q.at.as_deref())?,
+        sides: q.sides,
     };
     Ok(Json(blocking(&state, move |e| e.impact(&req)).await?))
 }

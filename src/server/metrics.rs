@@ -76,6 +76,24 @@ pub(crate) async fn render(State(state): State<AppState>) -> impl IntoResponse {
         out.push_str(&format!("{DURATION}_bucket{{route=\"{route}\",le=\"+Inf\"}} {count}\n"));
         out.push_str(&format!("{DURATION}_sum{{route=\"{route}\"}} {sum}\n{DURATION}_count{{route=\"{route}\"}} {count}\n"));
     }
+    let t = state.receiver.summary();
+    let u = t.unjoined;
+    out.push_str(&format!(
+        "# HELP lore_otlp_spans_total Spans received on POST /v1/traces.\n\
+         # TYPE lore_otlp_spans_total counter\nlore_otlp_spans_total {}\n\
+         # HELP lore_otlp_spans_rejected_total Spans rejected (no valid span id).\n\
+         # TYPE lore_otlp_spans_rejected_total counter\nlore_otlp_spans_rejected_total {}\n\
+         # HELP lore_otlp_spans_unjoined_total Spans whose other side never arrived: CLIENT \
+         spans naming no address, SERVER spans without their caller, CLIENT spans attributed \
+         by the address they called.\n\
+         # TYPE lore_otlp_spans_unjoined_total counter\n\
+         lore_otlp_spans_unjoined_total{{side=\"client\"}} {}\n\
+         lore_otlp_spans_unjoined_total{{side=\"server\"}} {}\n\
+         lore_otlp_spans_unjoined_total{{side=\"client_by_address\"}} {}\n\
+         # HELP lore_otlp_spans_waiting Spans waiting in the join window for their other side.\n\
+         # TYPE lore_otlp_spans_waiting gauge\nlore_otlp_spans_waiting {}\n",
+        t.spans, t.rejected, u.clients, u.servers, u.by_address, t.waiting
+    ));
     if let Ok(graph) = state.engine.graph(None) {
         out.push_str(&format!(
             "# TYPE {GRAPH_NODES} gauge\n{GRAPH_NODES} {}\n",

@@ -46,6 +46,13 @@ impl Default for Receiver {
     }
 }
 
+impl Receiver {
+    /// What the receiver has read so far.
+    pub(super) fn summary(&self) -> crate::traces::TraceSummary {
+        self.sink.lock().unwrap_or_else(|p| p.into_inner()).summary.clone()
+    }
+}
+
 fn retry(status: StatusCode, message: &str) -> Response {
     let mut res = ApiError::new(status, message).into_response();
     res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));

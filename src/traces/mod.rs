@@ -10,9 +10,11 @@ pub mod aggregate;
 pub mod decode;
 pub mod figures;
 pub mod identity;
+pub mod index;
 pub mod join;
 pub mod red;
 pub mod segment;
+pub mod topology;
 pub mod view;
 
 pub use view::{DriftView, ObservedView};

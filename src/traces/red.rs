@@ -20,16 +20,10 @@
 //! With no figures after the change (or fewer than 3 requests) the factor is 1: no
 //! evidence either way.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-
 use lore_schema::{NodeId, NodeKind};
 use serde::Serialize;
 
-use super::aggregate::Figures;
-use super::identity::Resolver;
-use crate::Engine;
-use crate::error::Result;
+use super::index::ObservedIndex;
 
 /// Seconds of baseline before a change.
 pub const BEFORE_SECS: i64 = 6 * 3600;
@@ -39,27 +33,6 @@ pub const AFTER_SECS: i64 = 1800;
 const MAX_STRENGTH: f64 = 5.0;
 /// Fewest requests after a change that say anything.
 const MIN_AFTER: u64 = 3;
-
-/// Time-ordered buckets of one node.
-#[derive(Debug, Default)]
-struct Series(Vec<(i64, i64, Figures)>);
-
-impl Series {
-    /// Figures of the buckets wholly inside [from, to).
-    fn window(&self, from: i64, to: i64) -> Figures {
-        let mut out = Figures::default();
-        let first = self.0.partition_point(|(start, _, _)| *start < from - super::aggregate::HOUR);
-        for (start, width, fig) in &self.0[first..] {
-            if *start >= to {
-                break;
-            }
-            if *start >= from && start + width <= to {
-                out.merge(fig);
-            }
-        }
-        out
-    }
-}
 
 /// How a node's figures moved after a change.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
@@ -72,31 +45,12 @@ pub struct Degradation {
     pub why: String,
 }
 
-/// Per-node figures of one observed generation.
-#[derive(Debug, Default)]
-pub struct RedIndex {
-    own: HashMap<NodeId, Series>,
-    inbound: HashMap<NodeId, Series>,
-}
-
-/// The cache of [`RedIndex`] per observed generation.
-pub type RedCache = Mutex<Option<(u64, Arc<RedIndex>)>>;
-
-impl RedIndex {
-    fn series(&self, node: &NodeId) -> Option<&Series> {
-        self.own.get(node).or_else(|| self.inbound.get(node))
-    }
-
-    /// Whether any figures exist.
-    pub fn is_empty(&self) -> bool {
-        self.own.is_empty() && self.inbound.is_empty()
-    }
-
+impl ObservedIndex {
     /// The degradation of `node` after a change at `t`, for an incident at `at`.
     pub fn degradation(&self, node: &NodeId, t: i64, at: i64) -> Option<Degradation> {
-        let series = self.series(node)?;
-        let before = series.window(t - BEFORE_SECS, t);
-        let after = series.window(t, at.min(t + AFTER_SECS));
+        let series = self.node_series(node)?;
+        let before = series.within(t - BEFORE_SECS, t);
+        let after = series.within(t, at.min(t + AFTER_SECS));
         if after.requests < MIN_AFTER {
             return None;
         }
@@ -139,47 +93,9 @@ impl RedIndex {
     }
 }
 
-impl Engine {
-    /// Per-node figures of the stored traces, cached per observed generation.
-    pub(crate) fn red_index(&self) -> Result<Arc<RedIndex>> {
-        let generation = self.store().observed_generation()?;
-        let lock = || {
-            self.red.lock().map_err(|_| crate::Error::Internal("red index lock poisoned".into()))
-        };
-        if let Some((g, index)) = lock()?.as_ref()
-            && *g == generation
-        {
-            return Ok(index.clone());
-        }
-        let graph = self.graph(None)?;
-        let mut resolver = Resolver::new(&graph);
-        let mut index = RedIndex::default();
-        let mut merged: HashMap<(bool, NodeId, i64, i64), Figures> = HashMap::new();
-        super::segment::for_each(self.store(), None, |_, edge, start, width, fig| {
-            let (own, node) = match edge.kind {
-                'r' => (true, resolver.service(&edge.from).id),
-                's' => (false, resolver.service(&edge.to).id),
-                'd' => (false, resolver.store(&edge.to).id),
-                _ => (false, resolver.address(&edge.to).id),
-            };
-            merged.entry((own, node, start, width)).or_default().merge(fig);
-        })?;
-        for ((own, node, start, width), fig) in merged {
-            let map = if own { &mut index.own } else { &mut index.inbound };
-            map.entry(node).or_default().0.push((start, width, fig));
-        }
-        for series in index.own.values_mut().chain(index.inbound.values_mut()) {
-            series.0.sort_by_key(|(start, width, _)| (*start, *width));
-        }
-        let index = Arc::new(index);
-        *lock()? = Some((generation, index.clone()));
-        Ok(index)
-    }
-}
-
 /// The strongest degradation among `nodes` (the changed node and the path to it).
 pub fn strongest<'a>(
-    index: &RedIndex,
+    index: &ObservedIndex,
     nodes: impl Iterator<Item = &'a NodeId>,
     t: i64,
     at: i64,

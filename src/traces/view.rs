@@ -6,15 +6,16 @@
 //! of services that report traces but were not observed in the window (a service that
 //! sends no traces at all says nothing about its edges).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
-use lore_schema::{EdgeKind, NodeId, NodeKind};
+use lore_schema::{EdgeKind, NodeId};
 use serde::Serialize;
 
 use super::aggregate::Figures;
-use super::identity::{Resolved, Resolver};
+use super::index::{EdgeSeries, ObservedIndex};
 use crate::Engine;
 use crate::error::Result;
+use crate::graph::Graph;
 use crate::model::Evidence;
 
 /// An observed edge with its figures over a window.
@@ -87,8 +88,21 @@ pub struct DriftView {
     pub declared_only: Vec<DeclaredEdge>,
 }
 
+/// What traces say about one node over a window (`show`).
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct Traffic {
+    /// Window start (RFC 3339).
+    pub since: String,
+    /// Window end (RFC 3339).
+    pub until: String,
+    /// Its own RED, from its SERVER/CONSUMER spans (`None`: it reports none).
+    pub red: Option<Red>,
+    /// Observed edges in and out of it in the window, each `declared` or not.
+    pub edges: Vec<ObservedEdge>,
+}
+
 /// RED figures of one service from its SERVER/CONSUMER spans over a window.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Red {
     /// Requests served.
     pub requests: u64,
@@ -114,58 +128,65 @@ impl Red {
     }
 }
 
-/// Merged figures per (from, to, kind), with the sources they came from.
-type Merged = BTreeMap<(NodeId, NodeId, EdgeKind), (Figures, BTreeSet<String>, Vec<NodeId>)>;
+/// Seconds of traffic `show` reports by default.
+pub const TRAFFIC_WINDOW: i64 = 3600;
 
 fn round(v: Option<f64>) -> Option<f64> {
     v.map(|x| (x * 1000.0).round() / 1000.0)
 }
 
-impl Engine {
-    /// Stored buckets overlapping [since, until) resolved and merged per edge; RED per
-    /// service under `(id, id, Calls)` keys is kept apart in the second map.
-    fn merged(
-        &self,
-        since: Option<i64>,
-        until: Option<i64>,
-    ) -> Result<(Merged, BTreeMap<NodeId, Figures>)> {
-        let graph = self.graph(None)?;
-        let mut resolver = Resolver::new(&graph);
-        let mut edges: Merged = BTreeMap::new();
-        let mut red: BTreeMap<NodeId, Figures> = BTreeMap::new();
-        super::segment::for_each(self.store(), None, |source, edge, start, width, fig| {
-            if since.is_some_and(|s| start + width <= s) || until.is_some_and(|u| start >= u) {
-                return;
-            }
-            let from = resolver.service(&edge.from);
-            if edge.kind == 'r' {
-                red.entry(from.id).or_default().merge(fig);
-                return;
-            }
-            let to: Resolved = match edge.kind {
-                's' => resolver.service(&edge.to),
-                'd' => resolver.store(&edge.to),
-                _ => resolver.address(&edge.to),
-            };
-            let kind = if to.id.kind() == NodeKind::Service {
-                EdgeKind::Calls
-            } else {
-                EdgeKind::DependsOn
-            };
-            let entry = edges.entry((from.id.clone(), to.id.clone(), kind)).or_default();
-            entry.0.merge(fig);
-            if !entry.1.contains(source) {
-                entry.1.insert(source.to_string());
-            }
-            for r in [&from, &to] {
-                if r.observed_only && !entry.2.contains(&r.id) {
-                    entry.2.push(r.id.clone());
-                }
-            }
-        })?;
-        Ok((edges, red))
+impl ObservedEdge {
+    fn of(
+        (from, to, kind): &(NodeId, NodeId, EdgeKind),
+        edge: &EdgeSeries,
+        fig: Figures,
+        declared: bool,
+    ) -> ObservedEdge {
+        ObservedEdge {
+            declared,
+            requests: fig.requests,
+            errors: fig.errors,
+            p50_ms: round(fig.quantile(0.5)),
+            p95_ms: round(fig.quantile(0.95)),
+            p99_ms: round(fig.quantile(0.99)),
+            first_seen: crate::time::format(fig.first),
+            last_seen: crate::time::format(fig.last),
+            observed_only: edge.observed_only.clone(),
+            evidence: ObservedEvidence {
+                sources: edge.sources.iter().cloned().collect(),
+                last_trace: fig.last_trace_hex(),
+            },
+            from: from.clone(),
+            to: to.clone(),
+            kind: *kind,
+        }
     }
+}
 
+/// Observed edges of `index` over [since, until) in `graph`, those touching `focus`
+/// when given.
+pub(crate) fn edges_in_window(
+    graph: &Graph,
+    index: &ObservedIndex,
+    focus: Option<&NodeId>,
+    since: Option<i64>,
+    until: Option<i64>,
+) -> Vec<ObservedEdge> {
+    let declared: BTreeSet<(&NodeId, &NodeId)> =
+        graph.edges().iter().filter(|e| !e.observed).map(|e| (&e.from, &e.to)).collect();
+    index
+        .edges
+        .iter()
+        .filter(|((f, t, _), _)| focus.is_none_or(|n| n == f || n == t))
+        .filter_map(|(key, edge)| {
+            let fig = edge.series.overlapping(since, until);
+            (fig.requests > 0)
+                .then(|| ObservedEdge::of(key, edge, fig, declared.contains(&(&key.0, &key.1))))
+        })
+        .collect()
+}
+
+impl Engine {
     /// Observed edges over [since, until) (all data when unbounded), those touching
     /// `node` when given.
     pub fn observed(
@@ -175,33 +196,12 @@ impl Engine {
         until: Option<i64>,
     ) -> Result<ObservedView> {
         let graph = self.graph(None)?;
-        let focus = node.map(|n| graph.lookup(n).map(|n| n.id.clone())).transpose()?;
-        let declared: BTreeSet<(&NodeId, &NodeId)> =
-            graph.edges().iter().map(|e| (&e.from, &e.to)).collect();
-        let (merged, _) = self.merged(since, until)?;
-        let edges = merged
-            .into_iter()
-            .filter(|((f, t, _), _)| focus.as_ref().is_none_or(|n| n == f || n == t))
-            .map(|((from, to, kind), (fig, sources, observed_only))| ObservedEdge {
-                declared: declared.contains(&(&from, &to)),
-                requests: fig.requests,
-                errors: fig.errors,
-                p50_ms: round(fig.quantile(0.5)),
-                p95_ms: round(fig.quantile(0.95)),
-                p99_ms: round(fig.quantile(0.99)),
-                first_seen: crate::time::format(fig.first),
-                last_seen: crate::time::format(fig.last),
-                observed_only,
-                evidence: ObservedEvidence {
-                    sources: sources.into_iter().collect(),
-                    last_trace: fig.last_trace_hex(),
-                },
-                from,
-                to,
-                kind,
-            })
-            .collect();
-        Ok(ObservedView { edges })
+        let index = self.observed_index()?;
+        let focus = match node {
+            Some(n) => Some(index.topology(&graph).lookup(n)?.id.clone()),
+            None => None,
+        };
+        Ok(ObservedView { edges: edges_in_window(&graph, &index, focus.as_ref(), since, until) })
     }
 
     /// Where declaration and traces disagree since `since` (all data when `None`).
@@ -230,6 +230,33 @@ impl Engine {
         Ok(DriftView { observed_only, declared_only })
     }
 
+    /// Traffic of `node` over [since, until) in `graph`: by default the hour before
+    /// `until`, which defaults to `at` or the end of the newest trace data. `None` when no
+    /// traces touch the node at all.
+    pub(crate) fn traffic(
+        &self,
+        graph: &Graph,
+        node: &NodeId,
+        at: Option<i64>,
+        since: Option<i64>,
+        until: Option<i64>,
+    ) -> Result<Option<Traffic>> {
+        let index = self.observed_index()?;
+        let touches = index.own.contains_key(node)
+            || index.edges.keys().any(|(f, t, _)| f == node || t == node);
+        let Some(newest) = index.newest.filter(|_| touches) else { return Ok(None) };
+        let until = until.or(at).unwrap_or(newest);
+        let since = since.unwrap_or(until - TRAFFIC_WINDOW);
+        let red = index.own.get(node).map(|s| Red::of(&s.overlapping(Some(since), Some(until))));
+        let edges = edges_in_window(graph, &index, Some(node), Some(since), Some(until));
+        Ok(Some(Traffic {
+            since: crate::time::format(since),
+            until: crate::time::format(until),
+            red,
+            edges,
+        }))
+    }
+
     /// RED of `node` over [since, until) from its SERVER/CONSUMER spans; `None` when it
     /// reports none.
     pub fn red(
@@ -238,7 +265,7 @@ impl Engine {
         since: Option<i64>,
         until: Option<i64>,
     ) -> Result<Option<Red>> {
-        let (_, red) = self.merged(since, until)?;
-        Ok(red.get(node).map(Red::of))
+        let index = self.observed_index()?;
+        Ok(index.own.get(node).map(|s| Red::of(&s.overlapping(since, until))))
     }
 }

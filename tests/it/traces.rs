@@ -11,6 +11,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use lore::Engine;
+use lore::engine::ImpactRequest;
+use lore::graph::{Direction, Sides};
 use serde_json::Value;
 
 use crate::support::{corpus, engine, gen_org_with, lore_bin};
@@ -112,6 +114,98 @@ fn gen_org_traces_give_exactly_the_true_observed_edges() {
         );
         let _ = canonical;
     }
+
+    // Every edge, declared or not, is followed by impact with its side; and `show` gives
+    // each observed edge of a node with its figures and side.
+    let hop = |to: &str, sides: Sides| -> BTreeSet<String> {
+        let req =
+            ImpactRequest { depth: Some(1), sides, ..ImpactRequest::new(to, Direction::Upstream) };
+        engine.impact(&req).unwrap().results.into_iter().map(|h| h.id.to_string()).collect()
+    };
+    for (from, to) in
+        undeclared.iter().chain(truth.keys().filter(|k| truth[*k][3] == "yes").take(5))
+    {
+        let declared = truth[&(from.clone(), to.clone())][3] == "yes";
+        assert!(hop(to, Sides::Observed).contains(from), "{from} -> {to} not followed as observed");
+        assert!(hop(to, Sides::Both).contains(from), "{from} -> {to} not followed by default");
+        assert_eq!(
+            hop(to, Sides::Declared).contains(from),
+            declared,
+            "{from} -> {to} declared side"
+        );
+        let show = engine.show_in(from, None, Some(0), None).unwrap();
+        let traffic =
+            serde_json::to_value(show.traffic.expect("traffic of a traced service")).unwrap();
+        let edge = traffic["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["from"] == from.as_str() && e["to"] == to.as_str())
+            .unwrap_or_else(|| panic!("{from} -> {to} missing from show: {traffic}"));
+        let t = &truth[&(from.clone(), to.clone())];
+        assert_eq!(edge["declared"], declared);
+        assert_eq!(edge["requests"], t[4].parse::<u64>().unwrap());
+    }
+}
+
+#[test]
+fn a_service_seen_only_in_traces_is_a_node_impact_follows() {
+    let (dir, engine) = engine();
+    let org = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/org");
+    engine.ingest(&[org.join("k8s"), org.join("catalog")], 1_000).unwrap();
+    // A batch job nobody declared calls checkout (client span, then the server span).
+    let t0: u64 = 1_780_000_000_000_000_000;
+    let span = |id: &str, parent: &str, kind: u8, name: &str| {
+        serde_json::json!({"traceId": "5b8efff798038103d269b633813fc60c", "spanId": id,
+            "parentSpanId": parent, "name": name, "kind": kind,
+            "startTimeUnixNano": t0.to_string(), "endTimeUnixNano": (t0 + 5_000_000).to_string()})
+    };
+    let resource = |service: &str, spans: Vec<Value>| {
+        serde_json::json!({"resource": {"attributes": [{"key": "service.name",
+            "value": {"stringValue": service}}]}, "scopeSpans": [{"spans": spans}]})
+    };
+    let body = serde_json::json!({"resourceSpans": [
+        resource("nightly-reconciler", vec![span("eee19b7ec3c1b174", "", 3, "POST /checkout")]),
+        resource("checkout", vec![span("eee19b7ec3c1b175", "eee19b7ec3c1b174", 2, "POST /checkout")]),
+    ]});
+    let traces = dir.path().join("traces");
+    std::fs::create_dir_all(&traces).unwrap();
+    std::fs::write(traces.join("batch.json"), body.to_string()).unwrap();
+    engine.ingest(&[traces], 2_000).unwrap();
+
+    let show = engine.show("nightly-reconciler", None).unwrap();
+    assert_eq!(show.node.id.to_string(), "service:nightly-reconciler");
+    assert_eq!(show.node.attrs.get("observed_only").map(String::as_str), Some("true"));
+    assert_eq!(show.identity[0].source, "traces", "{:?}", show.identity);
+    assert!(show.edges_out.iter().any(|e| e.observed && e.to.to_string() == "service:checkout"));
+    let up = |sides| {
+        let req = ImpactRequest { sides, ..ImpactRequest::new("checkout", Direction::Upstream) };
+        engine
+            .impact(&req)
+            .unwrap()
+            .results
+            .into_iter()
+            .map(|h| h.id.to_string())
+            .collect::<Vec<_>>()
+    };
+    assert!(up(Sides::Both).contains(&"service:nightly-reconciler".to_string()));
+    assert!(up(Sides::Observed).contains(&"service:nightly-reconciler".to_string()));
+    assert!(!up(Sides::Declared).contains(&"service:nightly-reconciler".to_string()));
+    let hit = engine
+        .impact(&ImpactRequest::new("checkout", Direction::Upstream))
+        .unwrap()
+        .results
+        .into_iter()
+        .find(|h| h.id.to_string() == "service:nightly-reconciler")
+        .unwrap();
+    assert_eq!(hit.path[0].evidence[0].locator, "trace 5b8efff798038103d269b633813fc60c");
+    // Checkout's own page shows the caller as observed only.
+    let checkout = serde_json::to_value(engine.show("checkout", None).unwrap()).unwrap();
+    let edges = checkout["traffic"]["edges"].as_array().unwrap();
+    assert!(
+        edges.iter().any(|e| e["from"] == "service:nightly-reconciler" && e["declared"] == false)
+    );
+    assert_eq!(checkout["traffic"]["red"]["requests"], 1);
 }
 
 fn post(app: &axum::Router, body: Vec<u8>, content_type: &str, gzip: bool) -> (u16, Vec<u8>) {
@@ -146,7 +240,9 @@ fn the_otlp_receiver_gives_the_same_figures_as_the_files() {
     use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
     let org = gen_org_traces();
     let (_a, files) = engine();
-    files.ingest(&[org.join("k8s"), org.join("catalog"), org.join("traces")], 1_000).unwrap();
+    let reports =
+        files.ingest(&[org.join("k8s"), org.join("catalog"), org.join("traces")], 1_000).unwrap();
+    let file_summary = reports[2].traces.clone().expect("trace summary");
     let (_b, received) = engine();
     received.ingest(&[org.join("k8s"), org.join("catalog")], 1_000).unwrap();
     let received = Arc::new(received);
@@ -199,6 +295,31 @@ fn the_otlp_receiver_gives_the_same_figures_as_the_files() {
     assert_eq!(status, 200);
     let answer: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(answer["partialSuccess"]["rejectedSpans"], 1, "{answer}");
+
+    // /metrics counts what the receiver read and what it could not join.
+    let metrics = metrics(&app);
+    let value = |name: &str| -> u64 {
+        let line =
+            metrics.lines().find(|l| l.starts_with(name)).unwrap_or_else(|| panic!("{name}"));
+        line.rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    assert_eq!(value("lore_otlp_spans_total "), file_summary.spans, "{metrics}");
+    assert_eq!(value("lore_otlp_spans_rejected_total "), 1);
+    assert_eq!(
+        value("lore_otlp_spans_unjoined_total{side=\"server\"} "),
+        file_summary.unjoined.servers
+    );
+}
+
+fn metrics(app: &axum::Router) -> String {
+    use tower::ServiceExt;
+    let req = axum::http::Request::get("/metrics").body(axum::body::Body::empty()).unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let res = app.clone().oneshot(req).await.unwrap();
+        let bytes = axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    })
 }
 
 /// Caller → callee service pairs of Zipkin v1 spans, read here from the files: a span
