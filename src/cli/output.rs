@@ -242,10 +242,11 @@ fn observed_mark(
     let Some(t) = traffic else { return String::new() };
     match t.edges.iter().find(|e| &e.from == from && &e.to == to) {
         Some(e) => format!(
-            " [observed: {} requests, {} errors, p99 {} ms]",
+            " [observed: {} requests, {} errors, p99 {} ms; trace {}]",
             e.requests,
             e.errors,
-            ms(e.p99_ms)
+            ms(e.p99_ms),
+            e.evidence.last_trace
         ),
         // Only a caller that reports traces says anything about its edges.
         None if t.edges.iter().any(|e| &e.from == from) => " [not observed in the window]".into(),
