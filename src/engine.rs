@@ -29,6 +29,8 @@ pub struct Engine {
     pub(crate) embedder: std::sync::OnceLock<std::result::Result<Arc<dyn Embed>, String>>,
     /// Chunk vectors of the current store generation (`retrieval.rs`).
     pub(crate) vectors: crate::retrieval::Cached<VectorIndex>,
+    /// The search chunks of the current store generation (`search/chunks.rs`).
+    pub(crate) chunk_sets: crate::retrieval::Cached<crate::search::ChunkSet>,
     /// Runbooks of each alert, of the current store generation (`retrieval.rs`).
     pub(crate) runbooks: crate::retrieval::Cached<crate::retrieval::AlertRunbooks>,
     /// Analysed service descriptions of the current store generation (`retrieval.rs`).
@@ -222,6 +224,7 @@ impl Engine {
             embedding: crate::config::EmbeddingConfig::default(),
             embedder: std::sync::OnceLock::new(),
             vectors: Mutex::default(),
+            chunk_sets: Mutex::default(),
             runbooks: Mutex::default(),
             descriptions: Mutex::default(),
             changes: Default::default(),
@@ -427,8 +430,10 @@ impl Engine {
         })
     }
 
-    /// The search index, rebuilt from the store when it is behind (after an ingest, or
-    /// after a crash between the store write and the index write).
+    /// The search index, brought up to the current chunks when it is behind (after an
+    /// ingest or a note, or after a crash between the store write and the index write):
+    /// only documents whose chunks changed are rewritten, and a write that changes no
+    /// chunk (a change event) changes nothing.
     pub(crate) fn search_index(&self) -> Result<Arc<SearchIndex>> {
         let mut guard =
             self.index.lock().map_err(|_| Error::Internal("search index lock poisoned".into()))?;
@@ -440,12 +445,10 @@ impl Engine {
                 index
             }
         };
-        let generation = self.store.generation()?.to_string();
-        if index.stamp().as_deref() != Some(generation.as_str()) {
-            let graph = self.graph(None)?;
-            let chunks = crate::search::chunks(&graph);
-            tracing::info!(chunks = chunks.len(), generation = %generation, "rebuilding search index");
-            index.rebuild(&chunks, &generation)?;
+        let set = self.chunk_set()?;
+        if index.stamp().as_deref() != Some(set.stamp().as_str()) {
+            let written = index.update(&set)?;
+            tracing::info!(chunks = set.chunks.len(), documents = written, "updated search index");
         }
         Ok(index)
     }

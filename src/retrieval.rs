@@ -165,12 +165,11 @@ impl Engine {
     /// The in-memory vector index of the current chunks, rebuilt when the store changed
     /// or new texts were embedded.
     fn vector_index(&self, embedder: &dyn Embed) -> Result<Arc<VectorIndex>> {
-        cached(&self.vectors, self.store().generation()?, "vector index", || {
+        let set = self.chunk_set()?;
+        cached(&self.vectors, set.fingerprint, "vector index", || {
             let missing = self.embed_pending_up_to(QUERY_EMBED_MAX)?.pending;
-            let graph = self.graph(None)?;
-            let all = chunks(&graph);
             let mut items = Vec::new();
-            for item in embed_items(&all) {
+            for item in embed_items(&set.chunks) {
                 let key = chunk_key(embedder.model_name(), &item.text);
                 if let Some(v) = self.store().vector(&key)? {
                     items.push((item.chunk.clone(), v));
@@ -327,6 +326,16 @@ pub(crate) type Cached<T> = Mutex<Option<(u64, Arc<T>)>>;
 
 /// The cached value of `generation`, built when the cache holds another; `build` says
 /// whether its value may be kept.
+impl Engine {
+    /// The search chunks of the current graph, once per store generation.
+    pub(crate) fn chunk_set(&self) -> Result<Arc<crate::search::ChunkSet>> {
+        cached(&self.chunk_sets, self.store().generation()?, "chunks", || {
+            let graph = self.graph(None)?;
+            Ok((crate::search::ChunkSet::new(chunks(&graph)), true))
+        })
+    }
+}
+
 fn cached<T>(
     cell: &Cached<T>,
     generation: u64,

@@ -5,7 +5,8 @@
 //! rules it is the runbook of, so a symptom query reaches the runbook even when the
 //! runbook shares no word with it.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::hash::{Hash, Hasher};
 
 use lore_schema::{EdgeKind, NodeKind};
 
@@ -109,4 +110,38 @@ pub(crate) fn chunks(graph: &Graph) -> Vec<Chunk> {
         });
     }
     out
+}
+
+/// The chunks of one store generation, with a hash per document (its chunks in order)
+/// and one over all: what the search projections are keyed on, so a write that changes
+/// no chunk (a change event) leaves them as they are.
+#[derive(Debug)]
+pub struct ChunkSet {
+    /// Every chunk, as [`chunks`] gives them.
+    pub chunks: Vec<Chunk>,
+    /// Hash of each document's (or alert rule's) chunks, by `doc_id`.
+    pub docs: BTreeMap<String, u64>,
+    /// Hash of `docs`.
+    pub fingerprint: u64,
+}
+
+impl ChunkSet {
+    /// The set of `chunks`.
+    pub fn new(chunks: Vec<Chunk>) -> ChunkSet {
+        let mut hashers: BTreeMap<&str, std::collections::hash_map::DefaultHasher> =
+            BTreeMap::new();
+        for c in &chunks {
+            c.hash(hashers.entry(c.doc_id.as_str()).or_default());
+        }
+        let docs: BTreeMap<String, u64> =
+            hashers.into_iter().map(|(id, h)| (id.to_string(), h.finish())).collect();
+        let mut all = std::collections::hash_map::DefaultHasher::new();
+        docs.hash(&mut all);
+        ChunkSet { fingerprint: all.finish(), docs, chunks }
+    }
+
+    /// The stamp the search index records.
+    pub fn stamp(&self) -> String {
+        format!("chunks:{:016x}", self.fingerprint)
+    }
 }

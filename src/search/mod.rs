@@ -13,9 +13,9 @@ pub mod text;
 mod tokenizer;
 pub mod vector;
 
-pub(crate) use chunks::chunks;
+pub(crate) use chunks::{ChunkSet, chunks};
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -30,7 +30,7 @@ use tantivy::{Index, IndexReader, ReloadPolicy, TantivyDocument, Term, doc};
 use crate::error::{Error, Result};
 
 /// One searchable chunk.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Hash)]
 pub struct Chunk {
     /// Path of the file as given to ingest (the hit's `source`).
     pub source: String,
@@ -159,6 +159,8 @@ fn err(e: impl std::fmt::Display) -> Error {
 }
 
 const STAMP_FILE: &str = "lore-stamp";
+/// Hash of each document's chunks as indexed (`ChunkSet::docs`), for incremental updates.
+const DOCS_FILE: &str = "lore-docs.json";
 
 fn schema() -> (Schema, Fields) {
     let mut b = Schema::builder();
@@ -212,12 +214,69 @@ impl SearchIndex {
         std::fs::read_to_string(self.dir.join(STAMP_FILE)).ok()
     }
 
+    /// Brings the index to `set`: the documents whose chunks changed are replaced, those
+    /// gone are removed, the others are left alone (a whole rebuild when the index does not
+    /// know what it holds). Returns how many documents were written or removed.
+    pub fn update(&self, set: &ChunkSet) -> Result<usize> {
+        let known: Option<BTreeMap<String, u64>> = std::fs::read(self.dir.join(DOCS_FILE))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok());
+        let Some(known) = known else {
+            self.rebuild(&set.chunks, &set.stamp())?;
+            return Ok(set.docs.len());
+        };
+        let changed: BTreeSet<&str> = set
+            .docs
+            .iter()
+            .filter(|(id, h)| known.get(*id) != Some(*h))
+            .map(|(id, _)| id.as_str())
+            .chain(known.keys().filter(|id| !set.docs.contains_key(*id)).map(String::as_str))
+            .collect();
+        if !changed.is_empty() {
+            let mut writer = self.writer()?;
+            for id in &changed {
+                writer.delete_term(Term::from_field_text(self.fields.doc_id, id));
+            }
+            for c in set.chunks.iter().filter(|c| changed.contains(c.doc_id.as_str())) {
+                writer.add_document(self.document(c)).map_err(err)?;
+            }
+            writer.commit().map_err(err)?;
+            self.reader.reload().map_err(err)?;
+        }
+        self.record(set.docs.clone(), &set.stamp())?;
+        Ok(changed.len())
+    }
+
+    fn writer(&self) -> Result<tantivy::IndexWriter<TantivyDocument>> {
+        self.index.writer::<TantivyDocument>(64 * 1024 * 1024).map_err(err)
+    }
+
+    fn record(&self, docs: BTreeMap<String, u64>, stamp: &str) -> Result<()> {
+        // The stamp last: a crash in between leaves an index that rebuilds.
+        let _ = std::fs::remove_file(self.dir.join(STAMP_FILE));
+        std::fs::write(self.dir.join(DOCS_FILE), serde_json::to_vec(&docs).map_err(err)?)
+            .map_err(err)?;
+        std::fs::write(self.dir.join(STAMP_FILE), stamp).map_err(err)
+    }
+
     /// Replaces the whole index by `chunks` and records `stamp`.
     pub fn rebuild(&self, chunks: &[Chunk], stamp: &str) -> Result<()> {
-        let mut writer = self.index.writer::<TantivyDocument>(64 * 1024 * 1024).map_err(err)?;
+        let mut writer = self.writer()?;
         writer.delete_all_documents().map_err(err)?;
-        let f = self.fields;
+        let _ = std::fs::remove_file(self.dir.join(DOCS_FILE));
         for c in chunks {
+            writer.add_document(self.document(c)).map_err(err)?;
+        }
+        writer.commit().map_err(err)?;
+        writer.wait_merging_threads().map_err(err)?;
+        self.reader.reload().map_err(err)?;
+        let docs = ChunkSet::new(chunks.to_vec()).docs;
+        self.record(docs, stamp)
+    }
+
+    fn document(&self, c: &Chunk) -> TantivyDocument {
+        let f = self.fields;
+        {
             // An alert's expression is searched by words, after its prose.
             let body =
                 if c.code.is_empty() { c.body.clone() } else { format!("{}\n{}", c.body, c.code) };
@@ -242,13 +301,8 @@ impl SearchIndex {
             for a in &c.alerts {
                 d.add_text(f.alert_keys, a.to_ascii_lowercase());
             }
-            writer.add_document(d).map_err(err)?;
+            d
         }
-        writer.commit().map_err(err)?;
-        writer.wait_merging_threads().map_err(err)?;
-        self.reader.reload().map_err(err)?;
-        std::fs::write(self.dir.join(STAMP_FILE), stamp).map_err(err)?;
-        Ok(())
     }
 
     /// BM25 search with field boosts; one hit per unit (a document, or one alert rule),
