@@ -209,6 +209,17 @@ impl Policy {
         self.hosts.contains(&name)
     }
 
+    /// Whether a request from a page of this `Origin` is answered: none (not a browser, or
+    /// a same-origin navigation), or one whose host is answered. An opaque origin (`null`)
+    /// is not: a page on another site must not drive the API of a local server.
+    pub fn origin_allowed(&self, origin: Option<&str>) -> bool {
+        let Some(origin) = origin.map(str::trim) else { return true };
+        let Some((scheme, rest)) = origin.split_once("://") else { return false };
+        matches!(scheme.to_ascii_lowercase().as_str(), "http" | "https")
+            && !rest.contains('/')
+            && self.host_allowed(Some(rest))
+    }
+
     /// The scope a request needs: `None` for health probes and the API document.
     pub fn required(&self, needed: Scope) -> Option<Scope> {
         match needed {
@@ -333,6 +344,18 @@ mod tests {
         assert!(!p.host_allowed(Some("evil.example")));
         assert!(!p.host_allowed(Some("evil.example:7474")));
         assert!(p.host_allowed(None));
+    }
+
+    #[test]
+    fn origins_are_pages_of_answered_hosts() {
+        let p = policy();
+        for ok in ["http://127.0.0.1:7474", "https://localhost", "http://lore.internal:8080"] {
+            assert!(p.origin_allowed(Some(ok)), "{ok}");
+        }
+        for bad in ["https://evil.example", "null", "http://127.0.0.1.evil.example", "file://x"] {
+            assert!(!p.origin_allowed(Some(bad)), "{bad}");
+        }
+        assert!(p.origin_allowed(None));
     }
 
     #[test]

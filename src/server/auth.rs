@@ -94,6 +94,15 @@ pub(super) async fn guard(State(state): State<AppState>, req: Request, next: Nex
         let message = format!("host `{host}` is not allowed (see [auth] allowed_hosts)");
         return ApiError::new(StatusCode::FORBIDDEN, message).into_response();
     }
+    let origin = req.headers().get(header::ORIGIN).map(|v| v.to_str().unwrap_or("null"));
+    if !policy.origin_allowed(origin) {
+        let message = format!(
+            "origin `{}` is not allowed: pages of other sites cannot call this server (see \
+             [auth] allowed_hosts)",
+            origin.unwrap_or_default()
+        );
+        return ApiError::new(StatusCode::FORBIDDEN, message).into_response();
+    }
     let from = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()

@@ -133,6 +133,14 @@ async fn writes_need_the_write_scope_reads_the_read_scope_and_writes_are_audited
     assert_eq!((status, err["error"]["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")));
     let local = ("host", "localhost:7474");
     assert_eq!(send(&app, "GET", "/v1/nodes", None, &[read, local]).await.0, StatusCode::OK);
+    // A page of another site cannot drive it either, even with a token (a write from a
+    // cross-site page is not audited: it never reaches the guard's scope check).
+    let page = ("origin", "https://evil.example");
+    let ev = json!([{"id": "x-origin", "ts": "2026-10-27T13:41:09Z", "service": "cart"}]);
+    let (status, err, _) = send(&app, "POST", "/v1/events", Some(ev), &[write, page]).await;
+    assert_eq!((status, err["error"]["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")));
+    let portal = ("origin", "http://127.0.0.1:7474");
+    assert_eq!(send(&app, "GET", "/v1/nodes", None, &[read, portal]).await.0, StatusCode::OK);
 
     let audit = engine.store().audit().unwrap();
     let seen: Vec<(&str, &str, u16)> =
