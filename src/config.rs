@@ -19,6 +19,9 @@
 //! [queries]
 //! dir = "queries.d"           # LORE_QUERIES_DIR: named queries added to the built-ins
 //!
+//! [limits]
+//! max_file_bytes = 16777216   # a bigger file is an error naming it; its facts are kept
+//!
 //! [auth]                      # tokens of `lore serve` (see `auth.rs`); LORE_TOKENS adds more
 //! allowed_hosts = ["lore.internal"]
 //! [[auth.tokens]]
@@ -56,6 +59,25 @@ pub struct Config {
     /// Tokens and `Host` names of `lore serve` (`auth.rs`).
     #[serde(default)]
     pub auth: crate::auth::AuthConfig,
+    /// Bounds on what ingest reads.
+    #[serde(default)]
+    pub limits: LimitsConfig,
+}
+
+/// `[limits]`: bounds on what ingest reads, each a diagnostic naming the file when hit
+/// (the file keeps the facts it had).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Largest file read, in bytes (trace files excepted: they are streamed into figures,
+    /// never kept). Default 16 MiB: ten times the largest object Kubernetes stores.
+    pub max_file_bytes: u64,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> LimitsConfig {
+        LimitsConfig { max_file_bytes: 16 << 20 }
+    }
 }
 
 /// `[queries]`: a folder of `*.toml` named queries adding to (or overriding) the built-ins.

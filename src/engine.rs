@@ -25,6 +25,8 @@ pub struct Engine {
     index: Mutex<Option<Arc<SearchIndex>>>,
     /// Where the embedding model is, from `lore.toml` (env and `.assets/` otherwise).
     pub(crate) embedding: crate::config::EmbeddingConfig,
+    /// Bounds on what ingest reads (`[limits]` in lore.toml).
+    pub(crate) limits: crate::config::LimitsConfig,
     /// The embedding model, loaded on first use (`retrieval.rs`).
     pub(crate) embedder: std::sync::OnceLock<std::result::Result<Arc<dyn Embed>, String>>,
     /// Chunk vectors of the current store generation (`retrieval.rs`).
@@ -222,6 +224,7 @@ impl Engine {
             history: RwLock::default(),
             index: Mutex::default(),
             embedding: crate::config::EmbeddingConfig::default(),
+            limits: crate::config::LimitsConfig::default(),
             embedder: std::sync::OnceLock::new(),
             vectors: Mutex::default(),
             chunk_sets: Mutex::default(),
@@ -232,6 +235,12 @@ impl Engine {
             feedback_counts: Default::default(),
             observed_cache: Default::default(),
         })
+    }
+
+    /// This engine with ingest bounded as `limits` says.
+    pub fn with_limits(mut self, limits: crate::config::LimitsConfig) -> Engine {
+        self.limits = limits;
+        self
     }
 
     /// This engine with the embedding model looked up as `config` says (before first use).
@@ -262,7 +271,7 @@ impl Engine {
     pub fn ingest_as(&self, roots: &[(PathBuf, String)], now: i64) -> Result<Vec<SourceReport>> {
         let mut reports = Vec::new();
         for (path, shown) in roots {
-            reports.push(ingest::ingest_path_as(&self.store, path, shown, now)?);
+            reports.push(ingest::ingest_path_as(&self.store, path, shown, &self.limits, now)?);
         }
         self.invalidate();
         Ok(reports)

@@ -110,7 +110,16 @@ impl FileEntry {
 
 /// Ingests `path` as one source into `store` at time `now`.
 pub fn ingest_path(store: &Store, path: &Path, now: i64) -> Result<SourceReport> {
-    ingest_path_as(store, path, &path.to_string_lossy(), now)
+    let limits = crate::config::LimitsConfig::default();
+    ingest_path_as(store, path, &path.to_string_lossy(), &limits, now)
+}
+
+/// Whether the file starts like a trace file (its first 4 KiB).
+fn is_trace_file(file: &FileEntry) -> bool {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(4096);
+    let read = std::fs::File::open(&file.abs).and_then(|f| f.take(4096).read_to_end(&mut head));
+    read.is_ok() && crate::traces::decode::detect(&file.shown, &head).is_some()
 }
 
 /// Ingests `path` as one source, naming it `shown` in the report (how the caller typed
@@ -120,7 +129,13 @@ pub fn ingest_path(store: &Store, path: &Path, now: i64) -> Result<SourceReport>
 /// and each file is named `<root name>/<path below the root>` (the root's own name for
 /// a file given alone) in ids and locators, so `x`, `./x/../x` and `/abs/x` give the same
 /// facts. Only the report's locators use `shown`.
-pub fn ingest_path_as(store: &Store, path: &Path, shown: &str, now: i64) -> Result<SourceReport> {
+pub fn ingest_path_as(
+    store: &Store,
+    path: &Path,
+    shown: &str,
+    limits: &crate::config::LimitsConfig,
+    now: i64,
+) -> Result<SourceReport> {
     let abs = std::fs::canonicalize(path)
         .map_err(|e| Error::Input { path: path.to_path_buf(), reason: e.to_string() })?;
     let root_shown = match shown.trim_end_matches('/') {
@@ -144,6 +159,16 @@ pub fn ingest_path_as(store: &Store, path: &Path, shown: &str, now: i64) -> Resu
     for file in &files {
         progress.inc(1);
         if file.abs.file_name().is_some_and(|n| n == ".env") {
+            continue;
+        }
+        let size = std::fs::metadata(&file.abs).map_or(0, |m| m.len());
+        if size > limits.max_file_bytes && !is_trace_file(file) {
+            let reason = format!(
+                "the file is {size} bytes, over the limit of {} ([limits] max_file_bytes in \
+                 lore.toml); its facts are kept",
+                limits.max_file_bytes
+            );
+            unreadable.push((file, reason));
             continue;
         }
         let bytes = match std::fs::read(&file.abs) {

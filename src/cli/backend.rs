@@ -44,11 +44,8 @@ fn secs(t: Option<i64>) -> Option<String> {
 
 impl Backend {
     /// Opens the store in `data_dir`, or finds the server holding it.
-    pub(crate) fn open(
-        data_dir: &Path,
-        embedding: &lore::config::EmbeddingConfig,
-    ) -> anyhow::Result<Backend> {
-        match open_store(data_dir, embedding)? {
+    pub(crate) fn open(data_dir: &Path, config: &lore::config::Config) -> anyhow::Result<Backend> {
+        match open_store(data_dir, config)? {
             Ok(engine) => Ok(Backend::Local(Box::new(engine))),
             Err(locked) => match LocalEndpoint::read(data_dir) {
                 Some(endpoint) => {
@@ -262,7 +259,7 @@ impl Backend {
 /// line); other failures are errors.
 fn open_store(
     data_dir: &Path,
-    embedding: &lore::config::EmbeddingConfig,
+    config: &lore::config::Config,
 ) -> anyhow::Result<Result<Engine, String>> {
     match Engine::open(data_dir) {
         Ok(engine) => {
@@ -271,7 +268,9 @@ fn open_store(
                 tracing::info!(file = %stale.display(), "removing the endpoint file of a server that is gone");
                 let _ = std::fs::remove_file(&stale);
             }
-            Ok(Ok(engine.with_embedding(embedding.clone())))
+            Ok(Ok(engine
+                .with_embedding(config.embedding.clone())
+                .with_limits(config.limits.clone())))
         }
         Err(Error::Store(lore::store::StoreError::Locked { .. })) => {
             Ok(Err(format!("data dir {} is in use by another lore process", data_dir.display())))

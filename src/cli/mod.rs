@@ -219,9 +219,10 @@ enum Command {
 /// Runs a parsed command line.
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let (config, _) = lore::config::Config::load(args.config.as_deref())?;
-    let log_format = args.log_format.or(config.log_format).unwrap_or_else(|| "text".into());
+    let log_format = args.log_format.or(config.log_format.clone()).unwrap_or_else(|| "text".into());
     init_tracing(&log_format);
-    let data_dir = args.data_dir.or(config.data_dir).unwrap_or_else(|| PathBuf::from(".lore"));
+    let data_dir =
+        args.data_dir.or(config.data_dir.clone()).unwrap_or_else(|| PathBuf::from(".lore"));
     let bind = |flag: Option<String>| {
         flag.or_else(|| config.serve.bind.clone()).unwrap_or_else(|| "127.0.0.1:7474".into())
     };
@@ -230,7 +231,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let registry = || lore::queries::Registry::load(queries_dir.as_deref());
     // The store, or the `lore serve` holding it (`backend.rs`); commands that do not go
     // through a server ask for the engine itself.
-    let backend = || Backend::open(&data_dir, &config.embedding);
+    let backend = || Backend::open(&data_dir, &config);
     let open = |what: &str| backend()?.into_engine(what);
     match args.command {
         Command::Ingest { paths, json, no_embed } => {

@@ -232,3 +232,38 @@ fn a_very_long_name_does_not_slow_other_lookups() {
     let elapsed = started.elapsed();
     assert!(elapsed.as_secs_f64() < 2.0, "ingest and show took {elapsed:?}");
 }
+
+#[test]
+fn a_file_over_the_size_limit_is_an_error_and_keeps_its_facts() {
+    let (_work, root, _data, engine) = setup(&[("k8s/cart.yaml", deployment("cart", "cart:1"))]);
+    let engine = engine.with_limits(lore::config::LimitsConfig { max_file_bytes: 2_000 });
+    let first = ingest(&engine, &root, 10);
+    assert!(errors(&first).is_empty(), "{:?}", errors(&first));
+    // The manifest grows past the limit: it is not read, its facts stay.
+    let padded = format!("{}# {}\n", deployment("cart", "cart:2"), "x".repeat(5_000));
+    std::fs::write(root.join("k8s/cart.yaml"), padded).unwrap();
+    // A trace file over the limit is still read: traces stream into figures.
+    let span = |id: &str| {
+        format!(
+            r#"{{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"{id}","name":"n","kind":2,"startTimeUnixNano":"1780000000000000000","endTimeUnixNano":"1780000000005000000"}}"#
+        )
+    };
+    let spans: Vec<String> = (0..40).map(|i| span(&format!("{:016x}", i + 1))).collect();
+    let traces = format!(
+        r#"{{"resourceSpans":[{{"resource":{{"attributes":[{{"key":"service.name","value":{{"stringValue":"cart"}}}}]}},"scopeSpans":[{{"spans":[{}]}}]}}]}}"#,
+        spans.join(",")
+    );
+    assert!(traces.len() > 2_000);
+    std::fs::write(root.join("traces.json"), traces).unwrap();
+    let report = ingest(&engine, &root, 20);
+    let errs = errors(&report);
+    assert!(
+        errs.len() == 1 && errs[0].contains("k8s/cart.yaml") && errs[0].contains("over the limit"),
+        "{errs:?}"
+    );
+    assert_eq!(report.closed, 0);
+    assert!(has_node(&engine, "cart"));
+    let image = engine.show("cart", None).unwrap().node.attrs.get("image").cloned();
+    assert_eq!(image.as_deref(), Some("cart:1"), "the facts from before the limit was hit");
+    assert_eq!(report.traces.as_ref().map(|t| t.spans), Some(40), "{:?}", report.traces);
+}
