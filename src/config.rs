@@ -19,8 +19,12 @@
 //! [queries]
 //! dir = "queries.d"           # LORE_QUERIES_DIR: named queries added to the built-ins
 //!
-//! [limits]
-//! max_file_bytes = 16777216   # a bigger file is an error naming it; its facts are kept
+//! [limits]                    # each an error naming what was over it
+//! max_file_bytes = 16777216   # a bigger file is not read; its facts are kept
+//! max_request_bytes = 4194304 # HTTP bodies (413)
+//! max_query_chars = 2000      # search queries
+//! max_results = 1000          # search `limit`
+//! max_depth = 64              # impact `depth`
 //!
 //! [auth]                      # tokens of `lore serve` (see `auth.rs`); LORE_TOKENS adds more
 //! allowed_hosts = ["lore.internal"]
@@ -72,11 +76,39 @@ pub struct LimitsConfig {
     /// Largest file read, in bytes (trace files excepted: they are streamed into figures,
     /// never kept). Default 16 MiB: ten times the largest object Kubernetes stores.
     pub max_file_bytes: u64,
+    /// Largest HTTP request body, in bytes (413 beyond).
+    pub max_request_bytes: usize,
+    /// Longest search query, in characters.
+    pub max_query_chars: usize,
+    /// Most results a search may ask for.
+    pub max_results: usize,
+    /// Deepest impact traversal a request may ask for (unbounded requests stay allowed:
+    /// the walk visits each node once).
+    pub max_depth: usize,
 }
 
 impl Default for LimitsConfig {
     fn default() -> LimitsConfig {
-        LimitsConfig { max_file_bytes: 16 << 20 }
+        LimitsConfig {
+            max_file_bytes: 16 << 20,
+            max_request_bytes: crate::server::MAX_BODY_BYTES,
+            max_query_chars: 2_000,
+            max_results: 1_000,
+            max_depth: 64,
+        }
+    }
+}
+
+impl LimitsConfig {
+    /// An error naming `name` when `value` is over `max` (the `[limits]` key `key`).
+    pub fn check(name: &str, value: usize, max: usize, key: &str, unit: &str) -> Result<()> {
+        if value > max {
+            return Err(Error::InvalidParam {
+                name: name.into(),
+                reason: format!("{value} {unit}; at most {max} ([limits] {key} in lore.toml)"),
+            });
+        }
+        Ok(())
     }
 }
 
@@ -150,7 +182,7 @@ mod tests {
         std::fs::write(
             &path,
             "data_dir = \"data\"\nlog_format = \"json\"\n[serve]\nbind = \"127.0.0.1:9000\"\n\
-             [embedding]\nmodel_dir = \"/opt/model\"\n",
+             [embedding]\nmodel_dir = \"/opt/model\"\n[limits]\nmax_depth = 3\n",
         )
         .unwrap();
         let (config, from) = Config::load(Some(&path)).unwrap();
@@ -160,6 +192,8 @@ mod tests {
         assert_eq!(config.serve.bind.as_deref(), Some("127.0.0.1:9000"));
         assert_eq!(config.embedding.model_dir, Some(PathBuf::from("/opt/model")));
         assert_eq!(config.embedding.ort_lib, None);
+        assert_eq!(config.limits.max_depth, 3);
+        assert_eq!(config.limits.max_file_bytes, LimitsConfig::default().max_file_bytes);
     }
 
     #[test]
@@ -170,6 +204,7 @@ mod tests {
             ("[embeding]\nmodel_dir = \"x\"\n", "embeding"),
             ("log_format = \"yaml\"\n", "log_format"),
             ("data_dir = [1\n", "lore.toml"),
+            ("[limits]\nmax_dept = 3\n", "max_dept"),
         ] {
             std::fs::write(&path, text).unwrap();
             let err = Config::load(Some(&path)).unwrap_err().to_string();

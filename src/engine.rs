@@ -237,7 +237,12 @@ impl Engine {
         })
     }
 
-    /// This engine with ingest bounded as `limits` says.
+    /// The bounds it applies (`[limits]` in lore.toml).
+    pub fn limits(&self) -> &crate::config::LimitsConfig {
+        &self.limits
+    }
+
+    /// This engine with ingest and requests bounded as `limits` says.
     pub fn with_limits(mut self, limits: crate::config::LimitsConfig) -> Engine {
         self.limits = limits;
         self
@@ -464,6 +469,9 @@ impl Engine {
 
     /// Transitive callers (upstream) or dependencies (downstream) of a node.
     pub fn impact(&self, req: &ImpactRequest) -> Result<ImpactView> {
+        let max = self.limits.max_depth;
+        let depth = req.depth.unwrap_or(0);
+        crate::config::LimitsConfig::check("depth", depth, max, "max_depth", "hops")?;
         let mut graph = self.graph(req.at)?;
         if req.at.is_none() && req.sides != crate::graph::Sides::Declared {
             let index = self.observed_index()?;

@@ -14,6 +14,7 @@ use lore_schema::{EdgeKind, NodeId, NodeKind};
 use serde::Serialize;
 
 use crate::Engine;
+use crate::config::LimitsConfig;
 use crate::engine::{SearchRequest, SearchView};
 use crate::error::{Error, Result};
 use crate::graph::Graph;
@@ -183,6 +184,10 @@ impl Engine {
 
     /// Search runbooks, postmortems and alert rules in the asked mode.
     pub fn search(&self, req: &SearchRequest) -> Result<SearchView> {
+        let l = &self.limits;
+        let chars = req.query.chars().count();
+        LimitsConfig::check("query", chars, l.max_query_chars, "max_query_chars", "characters")?;
+        LimitsConfig::check("limit", req.limit, l.max_results, "max_results", "results")?;
         let mode = match req.mode.as_str() {
             "" | "hybrid" => "hybrid",
             "bm25" => "bm25",

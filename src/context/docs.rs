@@ -154,8 +154,10 @@ fn search(engine: &Engine, page: &Page<'_>, kind: lore_schema::DocumentKind) -> 
         lore_schema::DocumentKind::Note => "note",
         _ => "runbook",
     };
+    // An alert's text can be long: its head is what a search can use.
+    let max = engine.limits().max_query_chars;
     let req = SearchRequest {
-        query: page.query.clone(),
+        query: page.query.chars().take(max).collect(),
         kinds: vec![kind.to_string()],
         limit: SEARCH_LIMIT,
         mode: "hybrid".into(),

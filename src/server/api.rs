@@ -194,7 +194,7 @@ pub(super) async fn search(
         service: q.service,
         team: q.team,
         alert: q.alert,
-        limit: q.limit.unwrap_or(10).min(100),
+        limit: q.limit.unwrap_or(10),
         mode: q.mode.unwrap_or_else(|| "hybrid".to_string()),
     };
     Ok(Json(blocking(&state, move |e| e.search(&req)).await?))

@@ -27,7 +27,10 @@ const PUBLIC: &[&str] = &["/", "/healthz", "/readyz", "/v1/openapi.json"];
 const READ_POSTS: &[&str] = &["/v1/context", "/v1/queries/"];
 
 /// What a request needs, and how the audit log names it.
-async fn classify(req: Request) -> Result<(Option<Scope>, String, Request), Response> {
+async fn classify(
+    req: Request,
+    max_body: usize,
+) -> Result<(Option<Scope>, String, Request), Response> {
     let path = req.uri().path().to_string();
     let method = req.method().clone();
     let what = format!("{method} {path}");
@@ -39,7 +42,7 @@ async fn classify(req: Request) -> Result<(Option<Scope>, String, Request), Resp
     }
     if path == "/mcp" || path.starts_with("/mcp/") {
         let (parts, body) = req.into_parts();
-        let bytes = axum::body::to_bytes(body, super::MAX_BODY_BYTES).await.map_err(|_| {
+        let bytes = axum::body::to_bytes(body, max_body).await.map_err(|_| {
             ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body over the limit").into_response()
         })?;
         let tools = write_tools(&bytes);
@@ -108,7 +111,8 @@ pub(super) async fn guard(State(state): State<AppState>, req: Request, next: Nex
         .get::<ConnectInfo<SocketAddr>>()
         .map_or_else(|| "in-process".to_string(), |c| c.0.to_string());
     let token = bearer(&req);
-    let (needed, what, req) = match classify(req).await {
+    let max_body = state.engine.limits().max_request_bytes;
+    let (needed, what, req) = match classify(req, max_body).await {
         Ok(c) => c,
         Err(res) => return res,
     };

@@ -9,8 +9,9 @@ use axum::response::{IntoResponse, Response};
 
 use super::ApiError;
 
-/// Largest request body: room for `MAX_EVENTS_PER_REQUEST` change events of about 400
-/// bytes each, or an Alertmanager payload of many alerts.
+/// Largest request body by default (`[limits] max_request_bytes`): room for
+/// `MAX_EVENTS_PER_REQUEST` change events of about 400 bytes each, or an Alertmanager
+/// payload of many alerts.
 pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 
 /// Longest path and query string.

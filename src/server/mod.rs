@@ -90,7 +90,7 @@ fn app(
         .nest_service("/mcp", mcp)
         .fallback(api::not_found)
         .layer(axum::middleware::from_fn(framework::json_errors))
-        .layer(DefaultBodyLimit::max(limits::MAX_BODY_BYTES))
+        .layer(DefaultBodyLimit::max(state.engine.limits().max_request_bytes))
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::guard))
         .layer(axum::middleware::from_fn(limits::uri_limit))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))

@@ -236,7 +236,8 @@ fn a_very_long_name_does_not_slow_other_lookups() {
 #[test]
 fn a_file_over_the_size_limit_is_an_error_and_keeps_its_facts() {
     let (_work, root, _data, engine) = setup(&[("k8s/cart.yaml", deployment("cart", "cart:1"))]);
-    let engine = engine.with_limits(lore::config::LimitsConfig { max_file_bytes: 2_000 });
+    let engine = engine
+        .with_limits(lore::config::LimitsConfig { max_file_bytes: 2_000, ..Default::default() });
     let first = ingest(&engine, &root, 10);
     assert!(errors(&first).is_empty(), "{:?}", errors(&first));
     // The manifest grows past the limit: it is not read, its facts stay.
@@ -266,4 +267,37 @@ fn a_file_over_the_size_limit_is_an_error_and_keeps_its_facts() {
     let image = engine.show("cart", None).unwrap().node.attrs.get("image").cloned();
     assert_eq!(image.as_deref(), Some("cart:1"), "the facts from before the limit was hit");
     assert_eq!(report.traces.as_ref().map(|t| t.spans), Some(40), "{:?}", report.traces);
+}
+
+#[test]
+fn queries_over_the_limits_are_errors_naming_the_limit() {
+    let (_work, root, _data, engine) = setup(&[("k8s/cart.yaml", deployment("cart", "cart:1"))]);
+    let limits = lore::config::LimitsConfig {
+        max_query_chars: 50,
+        max_results: 20,
+        max_depth: 5,
+        ..Default::default()
+    };
+    let engine = engine.with_limits(limits);
+    ingest(&engine, &root, 10);
+    let search = |query: String, limit: usize| {
+        let req =
+            lore::engine::SearchRequest { query, limit, mode: "bm25".into(), ..Default::default() };
+        engine.search(&req).map(|_| ()).map_err(|e| e.to_string())
+    };
+    assert!(search("cart".into(), 20).is_ok());
+    let long = search("cart ".repeat(20), 10).unwrap_err();
+    assert!(long.contains("query") && long.contains("max_query_chars"), "{long}");
+    let many = search("cart".into(), 21).unwrap_err();
+    assert!(many.contains("limit") && many.contains("max_results"), "{many}");
+    let impact = |depth| {
+        let req = lore::engine::ImpactRequest {
+            depth: Some(depth),
+            ..lore::engine::ImpactRequest::new("cart", lore::graph::Direction::Upstream)
+        };
+        engine.impact(&req).map(|_| ()).map_err(|e| e.to_string())
+    };
+    assert!(impact(5).is_ok());
+    let deep = impact(6).unwrap_err();
+    assert!(deep.contains("depth") && deep.contains("max_depth"), "{deep}");
 }
