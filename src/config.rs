@@ -73,8 +73,9 @@ pub struct Config {
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct LimitsConfig {
-    /// Largest file read, in bytes (trace files excepted: they are streamed into figures,
-    /// never kept). Default 16 MiB: ten times the largest object Kubernetes stores.
+    /// Largest file read, in bytes. Trace files (streamed into figures, never kept) and
+    /// JSON-lines change logs (a record per line) are excepted. Default 16 MiB: ten times
+    /// the largest object Kubernetes stores.
     pub max_file_bytes: u64,
     /// Largest HTTP request body, in bytes (413 beyond).
     pub max_request_bytes: usize,

@@ -114,6 +114,13 @@ pub fn ingest_path(store: &Store, path: &Path, now: i64) -> Result<SourceReport>
     ingest_path_as(store, path, &path.to_string_lossy(), &limits, now)
 }
 
+/// Whether the file is JSON lines (change events): read a record per line, so its size
+/// says nothing about the size of one record.
+fn is_line_log(file: &FileEntry) -> bool {
+    let name = file.shown.to_ascii_lowercase();
+    name.ends_with(".ndjson") || name.ends_with(".jsonl")
+}
+
 /// Whether the file starts like a trace file (its first 4 KiB).
 fn is_trace_file(file: &FileEntry) -> bool {
     use std::io::Read;
@@ -162,7 +169,7 @@ pub fn ingest_path_as(
             continue;
         }
         let size = std::fs::metadata(&file.abs).map_or(0, |m| m.len());
-        if size > limits.max_file_bytes && !is_trace_file(file) {
+        if size > limits.max_file_bytes && !is_line_log(file) && !is_trace_file(file) {
             let reason = format!(
                 "the file is {size} bytes, over the limit of {} ([limits] max_file_bytes in \
                  lore.toml); its facts are kept",

@@ -256,6 +256,14 @@ fn a_file_over_the_size_limit_is_an_error_and_keeps_its_facts() {
     );
     assert!(traces.len() > 2_000);
     std::fs::write(root.join("traces.json"), traces).unwrap();
+    // So is a change log: a record per line.
+    let event = |i: usize| {
+        format!(
+            r#"{{"id": "d{i}", "ts": "2026-10-27T13:41:09Z", "service": "cart", "kind": "deploy"}}"#
+        )
+    };
+    let log: Vec<String> = (0..40).map(event).collect();
+    std::fs::write(root.join("deploys.ndjson"), log.join("\n")).unwrap();
     let report = ingest(&engine, &root, 20);
     let errs = errors(&report);
     assert!(
