@@ -13,6 +13,7 @@ mod mcp;
 mod notes;
 mod openapi;
 mod portal;
+mod props;
 mod queries;
 mod reingest;
 mod search;
