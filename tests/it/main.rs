@@ -5,6 +5,7 @@ mod changes;
 mod cli;
 mod context;
 mod corpora;
+mod crash;
 mod gen_org;
 mod hardening;
 mod http;
