@@ -162,7 +162,8 @@ pub fn ingest_path_as(
     // Facts known from each file: a file that had some and can no longer be read keeps
     // them, and that is an error, not a skip.
     let known = store.open_facts_by_file(&source)?;
-    let mut unreadable: Vec<(&FileEntry, String)> = Vec::new();
+    // Each with the line it names: where invalid UTF-8 starts, else the first.
+    let mut unreadable: Vec<(&FileEntry, usize, String)> = Vec::new();
     for file in &files {
         progress.inc(1);
         if file.abs.file_name().is_some_and(|n| n == ".env") {
@@ -181,7 +182,7 @@ pub fn ingest_path_as(
         let bytes = match std::fs::read(&file.abs) {
             Ok(b) => b,
             Err(e) => {
-                unreadable.push((file, format!("cannot read: {e}")));
+                unreadable.push((file, 1, format!("cannot read: {e}")));
                 continue;
             }
         };
@@ -195,12 +196,12 @@ pub fn ingest_path_as(
                 let at = e.utf8_error().valid_up_to();
                 let line = e.as_bytes()[..at].iter().filter(|b| **b == b'\n').count() + 1;
                 let reason = format!("not UTF-8 text (line {line}, byte {at})");
-                unreadable.push((file, reason));
+                unreadable.push((file, line, reason));
                 continue;
             }
         };
         if text.trim().is_empty() && known.contains_key(&file.rel) {
-            unreadable.push((file, "the file is empty".to_string()));
+            unreadable.push((file, 1, "the file is empty".to_string()));
             continue;
         }
         let format = match detect(&file.shown, &text) {
@@ -215,7 +216,7 @@ pub fn ingest_path_as(
                 continue;
             }
             Detection::Unknown => {
-                unreadable.push((file, "not a format lore ingests".to_string()));
+                unreadable.push((file, 1, "not a format lore ingests".to_string()));
                 continue;
             }
         };
@@ -240,11 +241,11 @@ pub fn ingest_path_as(
     }
     progress.finish_and_clear();
     diagnostics.append(&mut env_cache.diagnostics);
-    for (file, reason) in unreadable {
+    for (file, line, reason) in unreadable {
         match known.get(&file.rel) {
             Some(n) => {
                 diagnostics.push(DiagnosticView {
-                    locator: file.shown.clone(),
+                    locator: format!("{}:{line}", file.shown),
                     severity: "error".to_string(),
                     message: format!(
                         "{reason}; its {n} facts from the last good read are kept (delete the file to remove them)"

@@ -45,6 +45,11 @@ pub(crate) struct Parsed {
     pub(crate) first_h1: Option<String>,
 }
 
+/// List items tracked as blocks of their own, and levels of indentation written: each
+/// open item collects the text of the items inside it, so unbounded nesting costs
+/// quadratic time (`- - - …` 8,000 deep: a second; found by the property tests).
+const MAX_LIST_DEPTH: usize = 32;
+
 struct ItemBuf {
     /// Index of this item's placeholder in the section's blocks, so items keep document
     /// order even though nested items end first.
@@ -63,6 +68,9 @@ struct Walker {
     headings: Vec<(usize, String)>,
     heading: Option<(usize, String)>,
     items: Vec<ItemBuf>,
+    /// Open items nested past [`MAX_LIST_DEPTH`]: their text belongs to the deepest
+    /// tracked item.
+    untracked_items: usize,
     list_depth: usize,
     para: Option<String>,
     cell: Option<String>,
@@ -87,6 +95,7 @@ pub(crate) fn parse(text: &str, base: usize) -> Parsed {
         headings: Vec::new(),
         heading: None,
         items: Vec::new(),
+        untracked_items: 0,
         list_depth: 0,
         para: None,
         cell: None,
@@ -156,12 +165,17 @@ impl Walker {
                 }
                 self.list_depth += 1;
             }
+            Tag::Item if self.items.len() >= MAX_LIST_DEPTH => {
+                self.line_break();
+                self.current.text.push_str(&format!("{}- ", "  ".repeat(MAX_LIST_DEPTH)));
+                self.untracked_items += 1;
+            }
             Tag::Item => {
                 self.line_break();
                 for item in &mut self.items {
                     item.full.push('\n');
                 }
-                let indent = "  ".repeat(self.list_depth.saturating_sub(1));
+                let indent = "  ".repeat(self.list_depth.saturating_sub(1).min(MAX_LIST_DEPTH));
                 self.current.text.push_str(&format!("{indent}- "));
                 let block_idx = self.current.blocks.len();
                 let depth = self.items.len() + 1;
@@ -242,6 +256,10 @@ impl Walker {
                 if self.list_depth == 0 {
                     self.block_break();
                 }
+            }
+            TagEnd::Item if self.untracked_items > 0 => {
+                self.line_break();
+                self.untracked_items -= 1;
             }
             TagEnd::Item => {
                 self.line_break();
@@ -337,6 +355,7 @@ impl Walker {
         }
         // Lists and paragraphs never span headings; reset in case of odd nesting.
         self.items.clear();
+        self.untracked_items = 0;
         self.para = None;
         self.list_depth = 0;
     }
@@ -445,5 +464,16 @@ mod tests {
         let parsed = parse(text, 16);
         let lines: Vec<usize> = parsed.sections.iter().map(|s| s.line).collect();
         assert_eq!(lines, [5, 7]);
+    }
+
+    #[test]
+    fn deep_lists_cost_linear_time() {
+        let text = format!("# T\n\n{}deep\n", "- ".repeat(20_000));
+        let started = std::time::Instant::now();
+        let parsed = parse(&text, 0);
+        assert!(started.elapsed().as_millis() < 500, "{:?}", started.elapsed());
+        let items = parsed.sections[0].blocks.iter().filter(|b| matches!(b, Block::Item { .. }));
+        assert_eq!(items.count(), MAX_LIST_DEPTH);
+        assert!(parsed.sections[0].text.contains("deep"));
     }
 }

@@ -23,6 +23,10 @@ pub const STABILITY: Stability = Stability::Beta;
 const PASS_DIRECTIVES: &[&str] =
     &["proxy_pass", "grpc_pass", "fastcgi_pass", "uwsgi_pass", "scgi_pass", "memcached_pass"];
 
+/// Deepest block nesting read (real configs nest a handful of levels; the YAML readers
+/// refuse past 100 too).
+const MAX_DEPTH: usize = 100;
+
 /// One directive: `name args...;` or the head of a block `name args... {`.
 #[derive(Debug)]
 struct Directive {
@@ -156,6 +160,12 @@ fn scan(text: &str) -> (Vec<Directive>, Option<(usize, String)>) {
                 if c == '{' && name.ends_with("lua_block") {
                     s.skip_lua();
                 } else if c == '{' {
+                    // Each directive keeps its enclosing blocks: without a bound, nesting
+                    // costs quadratic time and memory (10,000 levels: seconds).
+                    if stack.len() == MAX_DEPTH {
+                        let msg = format!("blocks nested deeper than {MAX_DEPTH} levels");
+                        return (directives, Some((start, msg)));
+                    }
                     stack.push((name.clone(), args.join(" ")));
                     let context = stack[..stack.len() - 1].to_vec();
                     directives.push(Directive { name, args, line: start, context });
@@ -338,5 +348,20 @@ http {
         );
         let lines = check("nginx.conf", "}\nlocation / { proxy_pass http://x:1; }", "");
         assert_eq!(lines, ["error nginx.conf:1 invalid nginx config: unexpected `}`"]);
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_in_linear_time() {
+        let text = format!("upstream a {{ server b:1; }}\n{}", "a {".repeat(10_000));
+        let started = std::time::Instant::now();
+        let lines = check("nginx.conf", &text, "");
+        assert!(started.elapsed().as_secs() < 1, "{:?}", started.elapsed());
+        assert_eq!(
+            lines,
+            [
+                "nginx calls host:b @nginx.conf:1 route: nginx upstream a",
+                "error nginx.conf:2 invalid nginx config: blocks nested deeper than 100 levels",
+            ]
+        );
     }
 }

@@ -98,9 +98,13 @@ impl YamlDoc<'_> {
             ));
         }
         serde_yaml::from_str(self.text).map_err(|err| {
+            // An error at the end of a text without a final newline (an unclosed block, a
+            // missing `:`) is marked one line past its last: name a line that exists.
+            let lines = self.text.lines().count().max(1) + usize::from(self.text.ends_with('\n'));
+            let last = self.start_line + lines - 1;
             let line =
                 err.location().map_or(self.start_line, |loc| self.start_line + loc.line() - 1);
-            (line, yaml_error_message(&err))
+            (line.min(last), yaml_error_message(&err))
         })
     }
 
@@ -308,6 +312,14 @@ pub fn seq(value: Option<&Value>) -> &[Value] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_error_at_the_end_names_a_line_that_exists() {
+        // serde_yaml marks this one line past the last (found by the property tests).
+        let doc = YamlDoc { start_line: 10, text: "a: 1\nb" };
+        let (line, msg) = doc.parse().unwrap_err();
+        assert_eq!((line, msg.as_str()), (11, "could not find expected ':'"));
+    }
 
     #[test]
     fn deep_nesting_is_refused_in_linear_time() {
