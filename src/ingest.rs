@@ -176,7 +176,7 @@ pub fn ingest_path_as(
                  lore.toml); its facts are kept",
                 limits.max_file_bytes
             );
-            unreadable.push((file, reason));
+            unreadable.push((file, 1, reason));
             continue;
         }
         let bytes = match std::fs::read(&file.abs) {
