@@ -172,8 +172,16 @@ pub(crate) fn edges_in_window(
     since: Option<i64>,
     until: Option<i64>,
 ) -> Vec<ObservedEdge> {
+    // With a focus, only its own edges can match (`show` asks per node).
+    let edges: Vec<&crate::model::Edge> = match focus {
+        Some(n) => {
+            let (out, inc) = graph.edges_of(n);
+            out.into_iter().chain(inc).collect()
+        }
+        None => graph.edges().iter().map(|e| e.as_ref()).collect(),
+    };
     let declared: BTreeSet<(&NodeId, &NodeId)> =
-        graph.edges().iter().filter(|e| !e.observed).map(|e| (&e.from, &e.to)).collect();
+        edges.iter().filter(|e| !e.observed).map(|e| (&e.from, &e.to)).collect();
     index
         .edges
         .iter()
