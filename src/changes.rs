@@ -212,9 +212,15 @@ fn round6(x: f64) -> f64 {
     (x * 1e6).round() / 1e6
 }
 
-/// Validates the body of `POST /v1/events`: one event object or an array of them. The
-/// first invalid event fails the whole request, naming its index and field.
+/// Validates the body of `POST /v1/events`: one event object or an array of at most
+/// [`MAX_EVENTS_PER_REQUEST`] of them. The first invalid event fails the whole request,
+/// naming its index and field.
 pub fn parse_events(body: &serde_json::Value) -> Result<Vec<ChangeEvent>> {
+    parse_events_at_most(body, MAX_EVENTS_PER_REQUEST)
+}
+
+/// [`parse_events`] with at most `max` events (`[limits] max_events_per_batch`).
+pub fn parse_events_at_most(body: &serde_json::Value, max: usize) -> Result<Vec<ChangeEvent>> {
     let provenance = || Provenance::declared("api", "POST /v1/events".to_string(), "");
     let bad = |name: String, reason: String| Error::InvalidParam { name, reason };
     match body {
@@ -222,10 +228,14 @@ pub fn parse_events(body: &serde_json::Value) -> Result<Vec<ChangeEvent>> {
             if items.is_empty() {
                 return Err(bad("events".into(), "no events in the array".into()));
             }
-            if items.len() > MAX_EVENTS_PER_REQUEST {
+            if items.len() > max {
                 return Err(bad(
                     "events".into(),
-                    format!("{} events; at most {MAX_EVENTS_PER_REQUEST} per request", items.len()),
+                    format!(
+                        "{} events; at most {max} per request ([limits] max_events_per_batch in \
+                         lore.toml)",
+                        items.len()
+                    ),
                 ));
             }
             items
@@ -348,6 +358,11 @@ impl Engine {
     /// conflict (409) and nothing of the request is stored. Free text is redacted first.
     pub fn add_events(&self, mut events: Vec<ChangeEvent>, now: i64) -> Result<EventsReport> {
         let accepted = events.len();
+        for (i, event) in events.iter().enumerate() {
+            if let Some(reason) = crate::ingest::event_over_limit(event, self.limits()) {
+                return Err(Error::InvalidParam { name: format!("events[{i}]"), reason });
+            }
+        }
         let redacted = events.iter_mut().map(crate::redact::event).sum();
         self.check_event_conflicts(&events)?;
         let records =
@@ -443,5 +458,8 @@ mod tests {
         assert!(parse_events(&serde_json::json!("x")).is_err());
         let err = parse_events(&serde_json::json!([1])).unwrap_err().to_string();
         assert!(err.contains("`events[0]`"), "{err}");
+        let err =
+            parse_events_at_most(&serde_json::json!([ok, ok, ok]), 2).unwrap_err().to_string();
+        assert!(err.contains("3 events") && err.contains("max_events_per_batch"), "{err}");
     }
 }

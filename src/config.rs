@@ -25,6 +25,11 @@
 //! max_query_chars = 2000      # search queries
 //! max_results = 1000          # search `limit`
 //! max_depth = 64              # impact `depth`
+//! max_documents_per_file = 10000  # YAML documents; a bigger file is not parsed
+//! max_name_chars = 253        # names, namespaces, aliases, hosts (record left out)
+//! max_label_chars = 63        # label values and key names
+//! max_document_chars = 1048576    # text of one document or event description
+//! max_events_per_batch = 10000    # POST /v1/events
 //!
 //! [auth]                      # tokens of `lore serve` (see `auth.rs`); LORE_TOKENS adds more
 //! allowed_hosts = ["lore.internal"]
@@ -86,6 +91,20 @@ pub struct LimitsConfig {
     /// Deepest impact traversal a request may ask for (unbounded requests stay allowed:
     /// the walk visits each node once).
     pub max_depth: usize,
+    /// Most YAML documents one file may hold (a bigger file is not parsed; its facts are
+    /// kept).
+    pub max_documents_per_file: usize,
+    /// Longest name, namespace, alias, owner, system or host, in characters (Kubernetes:
+    /// 253, a DNS subdomain).
+    pub max_name_chars: usize,
+    /// Longest label value and label key name (after any `prefix/`), in characters
+    /// (Kubernetes: 63).
+    pub max_label_chars: usize,
+    /// Most characters of text in one document (title and sections) or one change
+    /// event's description.
+    pub max_document_chars: usize,
+    /// Most change events in one `POST /v1/events`.
+    pub max_events_per_batch: usize,
 }
 
 impl Default for LimitsConfig {
@@ -96,6 +115,11 @@ impl Default for LimitsConfig {
             max_query_chars: 2_000,
             max_results: 1_000,
             max_depth: 64,
+            max_documents_per_file: 10_000,
+            max_name_chars: 253,
+            max_label_chars: 63,
+            max_document_chars: 1 << 20,
+            max_events_per_batch: crate::changes::MAX_EVENTS_PER_REQUEST,
         }
     }
 }

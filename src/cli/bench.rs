@@ -6,6 +6,7 @@
 mod changes;
 mod cold;
 mod context;
+mod load;
 mod org;
 mod traces;
 
@@ -67,13 +68,24 @@ pub(crate) struct BenchArgs {
     /// With `--traces`: spans per request.
     #[arg(long, default_value_t = 512)]
     batch: usize,
-    /// With `--traces`: requests in flight at once.
-    #[arg(long, default_value_t = 2)]
-    clients: usize,
+    /// Requests in flight at once: with `--traces` (default 2), with `--load` (default 50).
+    #[arg(long)]
+    clients: Option<usize>,
     /// With `--traces`: send to this running server (ADDR, its write token in
     /// `LORE_TOKEN`) instead of starting one; server memory is then not sampled.
     #[arg(long, value_name = "ADDR")]
     server: Option<String>,
+    /// Load test: ingest DIR, serve it from a child `lore serve`, and run `--clients`
+    /// clients for `--seconds` reading only, then as long with `--write-share` writes;
+    /// latency per route, errors (exit 1 if any) and the server's RSS.
+    #[arg(long, value_name = "DIR")]
+    load: Option<PathBuf>,
+    /// With `--load`: seconds per phase.
+    #[arg(long, default_value_t = 60.0)]
+    seconds: f64,
+    /// With `--load`: share of requests that write in the mixed phase.
+    #[arg(long, default_value_t = 0.1)]
+    write_share: f64,
 }
 
 /// Peak resident set of this process so far, in KiB.
@@ -105,6 +117,9 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     if let Some(org) = &args.org {
         return run_org(args, org);
     }
+    if let Some(input) = &args.load {
+        return run_load(args, input);
+    }
     if let Some(org) = &args.traces {
         let work = match &args.work_dir {
             Some(w) => w.clone(),
@@ -115,7 +130,7 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
             work: work.clone(),
             spans: args.spans,
             batch: args.batch.max(1),
-            clients: args.clients,
+            clients: args.clients.unwrap_or(2),
             server: args.server.clone(),
         };
         for row in traces::run(&opts)? {
@@ -236,6 +251,31 @@ fn run_org(args: &BenchArgs, org: &std::path::Path) -> anyhow::Result<ExitCode> 
         let _ = std::fs::remove_dir_all(&work);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn run_load(args: &BenchArgs, input: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let work = match &args.work_dir {
+        Some(w) => w.clone(),
+        None => tempfile_dir()?,
+    };
+    let opts = load::LoadRun {
+        input,
+        work: work.clone(),
+        clients: args.clients.unwrap_or(50),
+        seconds: args.seconds,
+        write_share: args.write_share.clamp(0.0, 1.0),
+    };
+    let rows = load::run(&opts);
+    if args.work_dir.is_none() {
+        let _ = std::fs::remove_dir_all(&work);
+    }
+    let rows = rows?;
+    let mut out = std::io::stdout().lock();
+    for row in &rows {
+        writeln!(out, "{}", serde_json::to_string(row)?)?;
+    }
+    let errors = rows.last().and_then(|r| r["errors"].as_u64()).unwrap_or(1);
+    Ok(if errors == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 fn tempfile_dir() -> anyhow::Result<PathBuf> {

@@ -56,7 +56,7 @@ pub(super) async fn post_events(
     body: Result<Json<serde_json::Value>, JsonRejection>,
 ) -> Result<Json<EventsReport>, ApiError> {
     let Json(body) = body?;
-    let events = changes::parse_events(&body)?;
+    let events = changes::parse_events_at_most(&body, state.engine.limits().max_events_per_batch)?;
     let now = crate::time::now();
     Ok(Json(blocking(&state, move |e| e.add_events(events, now)).await?))
 }

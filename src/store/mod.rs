@@ -9,7 +9,10 @@ mod codec;
 mod feedback;
 mod keys;
 mod observed;
+mod source;
 mod upsert;
+
+pub use source::SourceWriter;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -154,86 +157,26 @@ impl Store {
         &self,
         source: &str,
         meta: SourceMeta,
-        mut records: Vec<(String, Record)>,
+        records: Vec<(String, Record)>,
         failed_files: &[String],
         now: i64,
     ) -> Result<ApplyStats, StoreError> {
-        let redacted = crate::redact::records(records.iter_mut().map(|(_, r)| r));
-        let failed: BTreeSet<Vec<u8>> =
-            failed_files.iter().map(|f| keys::fact_key(source, f, "")).collect();
-        let mut incoming: BTreeMap<Vec<u8>, Record> = BTreeMap::new();
+        let mut by_file: BTreeMap<String, Vec<Record>> = BTreeMap::new();
         for (file, record) in records {
-            incoming.entry(keys::fact_key(source, &file, &record.key())).or_insert(record);
+            by_file.entry(file).or_default().push(record);
         }
-        let mut stats = ApplyStats { redacted, ..ApplyStats::default() };
-        let mut batch = sled::Batch::default();
-        let mut seen = BTreeSet::new();
-        for item in self.facts.scan_prefix(keys::source_prefix(source)) {
-            let (key, value) = item?;
-            let mut fact = codec::decode_fact(&key, &value)?;
-            let open = fact.versions.last().filter(|v| v.valid_to.is_none()).cloned();
-            match (incoming.get(key.as_ref()), open) {
-                (Some(record), Some(current)) if &current.record == record => stats.unchanged += 1,
-                (Some(record), current) => {
-                    if let Some(last) = fact.versions.last_mut().filter(|v| v.valid_to.is_none()) {
-                        last.valid_to = Some(now);
-                    }
-                    if current.is_some() {
-                        stats.updated += 1;
-                    } else {
-                        stats.added += 1;
-                    }
-                    fact.versions.push(FactVersion {
-                        record: record.clone(),
-                        valid_from: now,
-                        valid_to: None,
-                    });
-                    batch.insert(key.as_ref(), codec::encode_fact(&fact));
-                }
-                (None, Some(_)) if failed.iter().any(|p| key.starts_with(p)) => {
-                    stats.unchanged += 1
-                }
-                (None, Some(_)) => {
-                    if let Some(last) = fact.versions.last_mut() {
-                        last.valid_to = Some(now);
-                    }
-                    stats.closed += 1;
-                    batch.insert(key.as_ref(), codec::encode_fact(&fact));
-                }
-                (None, None) => {}
+        let failed: BTreeSet<&str> = failed_files.iter().map(String::as_str).collect();
+        let mut writer = self.begin_source(source, now);
+        for file in &failed {
+            if !by_file.contains_key(*file) {
+                writer.keep_file(file)?;
             }
-            seen.insert(key.to_vec());
         }
-        for (key, record) in incoming {
-            if seen.contains(&key) {
-                continue;
-            }
-            stats.added += 1;
-            let fact = Fact {
-                source: source.to_string(),
-                versions: vec![FactVersion { record, valid_from: now, valid_to: None }],
-            };
-            batch.insert(key, codec::encode_fact(&fact));
+        for (file, records) in by_file {
+            let partial = failed.contains(file.as_str());
+            writer.apply_file(&file, records, partial)?;
         }
-        let changed = stats.added + stats.updated + stats.closed > 0;
-        let known = self
-            .sources
-            .get(source.as_bytes())?
-            .map(|v| codec::decode_source(source, &v))
-            .transpose()?;
-        if changed || known.as_ref() != Some(&meta) {
-            let mut meta = meta;
-            if !changed && let Some(known) = known {
-                meta.changed_at = known.changed_at;
-            }
-            self.sources.insert(source.as_bytes(), codec::encode_source(&meta))?;
-        }
-        if changed {
-            self.facts.apply_batch(batch)?;
-            self.bump_generation()?;
-        }
-        self.db.flush()?;
-        Ok(stats)
+        writer.finish(meta)
     }
 
     /// How many current facts of `source` each file has (files with none are left out).

@@ -112,7 +112,7 @@ fn replay(base: &ExportTraceServiceRequest, r: u64) -> (Vec<u8>, u64) {
     (prost::Message::encode_to_vec(&req), n)
 }
 
-fn rss_mib(pid: u32, key: &str) -> u64 {
+pub(super) fn rss_mib(pid: u32, key: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| s.lines().find(|l| l.starts_with(key)).map(str::to_string))

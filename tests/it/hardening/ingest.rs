@@ -226,11 +226,60 @@ fn a_very_long_name_does_not_slow_other_lookups() {
         ("k8s/long.yaml", service(&"a".repeat(10_000))),
         ("k8s/longer.yaml", service(&"b".repeat(100_000))),
     ]);
+    // Names far over Kubernetes' limits, let in: lookups must not depend on them.
+    let limits = lore::config::LimitsConfig { max_name_chars: 200_000, ..Default::default() };
+    let engine = engine.with_limits(limits);
     let started = std::time::Instant::now();
     ingest(&engine, &root, 10);
     engine.show("cart", None).unwrap();
     let elapsed = started.elapsed();
     assert!(elapsed.as_secs_f64() < 2.0, "ingest and show took {elapsed:?}");
+}
+
+#[test]
+fn names_labels_documents_and_text_over_the_limits_are_errors_that_keep_the_facts() {
+    let runbook = |extra: &str| {
+        format!("---\nservice: cart\n---\n# Cart cache misses\n\nCheck the hit rate.{extra}\n")
+    };
+    let (_work, root, _data, engine) = setup(&[
+        ("k8s/cart.yaml", deployment("cart", "cart:1")),
+        ("k8s/pay.yaml", deployment("pay", "pay:1")),
+        ("runbooks/cart.md", runbook("")),
+    ]);
+    let limits = lore::config::LimitsConfig {
+        max_documents_per_file: 2,
+        max_document_chars: 500,
+        ..Default::default()
+    };
+    let engine = engine.with_limits(limits);
+    let first = ingest(&engine, &root, 10);
+    assert!(errors(&first).is_empty(), "{:?}", errors(&first));
+    // A name over 253 characters (Kubernetes' limit) beside a good object; a label value
+    // over 63; three documents in one file; a runbook grown past the text limit.
+    let long = "x".repeat(300);
+    let cart = format!("{}---\n{}", deployment("cart", "cart:2"), deployment(&long, "y:1"));
+    std::fs::write(root.join("k8s/cart.yaml"), cart).unwrap();
+    let tier = format!("        app: pay\n        tier: {}\n", "p".repeat(70));
+    let pay = deployment("pay", "pay:2").replace("        app: pay\n", &tier);
+    std::fs::write(root.join("k8s/pay.yaml"), pay).unwrap();
+    let three =
+        [("a", "a:1"), ("b", "b:1"), ("c", "c:1")].map(|(n, i)| deployment(n, i)).join("---\n");
+    std::fs::write(root.join("k8s/three.yaml"), three).unwrap();
+    std::fs::write(root.join("runbooks/cart.md"), runbook(&" more".repeat(200))).unwrap();
+    let report = ingest(&engine, &root, 20);
+    let errs = errors(&report);
+    let has = |file: &str, what: &str| errs.iter().any(|e| e.contains(file) && e.contains(what));
+    assert!(has("k8s/cart.yaml:", "max_name_chars"), "{errs:?}");
+    assert!(has("k8s/pay.yaml:", "max_label_chars"), "{errs:?}");
+    assert!(has("k8s/three.yaml:1", "max_documents_per_file"), "{errs:?}");
+    assert!(has("runbooks/cart.md:", "max_document_chars"), "{errs:?}");
+    assert!(errs.iter().all(|e| !e.contains(&long)), "the name is not echoed whole: {errs:?}");
+    assert_eq!(report.closed, 0, "{report:?}");
+    // The good object next to the long name is read; the runbook of before is kept.
+    let image = engine.show("cart", None).unwrap().node.attrs.get("image").cloned();
+    assert_eq!(image.as_deref(), Some("cart:2"));
+    assert!(has_runbook(&engine));
+    assert!(!has_node(&engine, "a"), "a file over the document limit is not parsed");
 }
 
 #[test]

@@ -7,5 +7,6 @@ mod auth;
 mod forward;
 mod ids;
 mod ingest;
+mod load;
 mod pipe;
 mod secrets;

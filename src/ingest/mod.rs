@@ -15,11 +15,14 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use lore_ingestors::{Detection, Diagnostic, Input, Severity, detect};
-use lore_schema::Record;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::store::{ApplyStats, SourceMeta, Store};
+
+mod limits;
+
+pub(crate) use limits::event_over_limit;
 
 /// What ingesting one path did.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -152,18 +155,21 @@ pub fn ingest_path_as(
     let files = list_files(path, &abs, &root_shown)?;
     let progress = progress_bar(files.len() as u64, "ingesting");
     let mut env_cache = EnvCache::default();
-    let mut records: Vec<(String, Record)> = Vec::new();
     let mut skipped = Vec::new();
     let mut diagnostics = Vec::new();
     let mut files_read = 0;
-    let mut failed_files = Vec::new();
+    let mut n_records = 0;
     let mut trace_files = Vec::new();
     let source = abs.to_string_lossy().into_owned();
     // Facts known from each file: a file that had some and can no longer be read keeps
     // them, and that is an error, not a skip.
     let known = store.open_facts_by_file(&source)?;
+    // Each file is written as soon as it is read: memory holds one file's records.
+    let mut writer = store.begin_source(&source, now);
     // Each with the line it names: where invalid UTF-8 starts, else the first.
     let mut unreadable: Vec<(&FileEntry, usize, String)> = Vec::new();
+    // Files over a `[limits]` bound: unreadable, and an error even when new.
+    let mut over_limit: Vec<&str> = Vec::new();
     for file in &files {
         progress.inc(1);
         if file.abs.file_name().is_some_and(|n| n == ".env") {
@@ -173,9 +179,10 @@ pub fn ingest_path_as(
         if size > limits.max_file_bytes && !is_line_log(file) && !is_trace_file(file) {
             let reason = format!(
                 "the file is {size} bytes, over the limit of {} ([limits] max_file_bytes in \
-                 lore.toml); its facts are kept",
+                 lore.toml)",
                 limits.max_file_bytes
             );
+            over_limit.push(&file.rel);
             unreadable.push((file, 1, reason));
             continue;
         }
@@ -220,24 +227,36 @@ pub fn ingest_path_as(
                 continue;
             }
         };
-        let (env, bad_env) = env_for(&file.abs, &abs, &root_shown, &mut env_cache);
-        if bad_env {
-            failed_files.push(file.rel.clone());
+        if let Some(n) = limits::yaml_documents(format, &text)
+            && n > limits.max_documents_per_file
+        {
+            let reason = format!(
+                "the file has {n} YAML documents, over the limit of {} ([limits] \
+                 max_documents_per_file in lore.toml)",
+                limits.max_documents_per_file
+            );
+            over_limit.push(&file.rel);
+            unreadable.push((file, 1, reason));
+            continue;
         }
+        let (env, bad_env) = env_for(&file.abs, &abs, &root_shown, &mut env_cache);
         let input = Input { path: &file.stored, text: &text, env };
         let out = lore_ingestors::ingest(format, &input);
         files_read += 1;
-        // A file with an error (in one document, one line) keeps its earlier facts that
-        // were not read this time; what was read is updated.
-        if out.diagnostics.iter().any(|d| d.severity == Severity::Error) {
-            failed_files.push(file.rel.clone());
-        }
-        diagnostics.extend(out.diagnostics.into_iter().map(|d| {
-            let mut view = DiagnosticView::from(d);
+        let (kept, over) = limits::check_records(out.records, limits);
+        // A file with an error (in one document, one line, one record over a limit) keeps
+        // its earlier facts that were not read this time; what was read is updated.
+        // So does a file using a `.env` with problems.
+        let partial = bad_env
+            || !over.is_empty()
+            || out.diagnostics.iter().any(|d| d.severity == Severity::Error);
+        let views = out.diagnostics.into_iter().map(DiagnosticView::from).chain(over);
+        diagnostics.extend(views.map(|mut view| {
             view.locator = file.show(view.locator);
             view
         }));
-        records.extend(out.records.into_iter().map(|r| (file.rel.clone(), r)));
+        n_records += kept.len();
+        writer.apply_file(&file.rel, kept, partial)?;
     }
     progress.finish_and_clear();
     diagnostics.append(&mut env_cache.diagnostics);
@@ -251,14 +270,18 @@ pub fn ingest_path_as(
                         "{reason}; its {n} facts from the last good read are kept (delete the file to remove them)"
                     ),
                 });
-                failed_files.push(file.rel.clone());
+                writer.keep_file(&file.rel)?;
             }
+            None if over_limit.contains(&file.rel.as_str()) => diagnostics.push(DiagnosticView {
+                locator: format!("{}:{line}", file.shown),
+                severity: "error".to_string(),
+                message: format!("{reason}; the file is not read"),
+            }),
             None => skipped.push(Skipped { path: file.shown.clone(), reason }),
         }
     }
-    let n_records = records.len();
     let meta = SourceMeta { root: source.clone(), changed_at: now, files: files_read };
-    let stats: ApplyStats = store.apply_source(&source, meta, records, &failed_files, now)?;
+    let stats: ApplyStats = writer.finish(meta)?;
     let traces = (!trace_files.is_empty()).then(|| {
         let (summary, problems) = crate::traces::ingest_files(store, &source, &trace_files);
         diagnostics.extend(problems);

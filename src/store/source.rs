@@ -1,0 +1,180 @@
+//! Writing one source file by file, so an ingest holds one file's records at a time:
+//! [`Store::begin_source`], then [`SourceWriter::apply_file`] or
+//! [`SourceWriter::keep_file`] per file, then [`SourceWriter::finish`], which closes the
+//! facts of files that are gone and records the source.
+//!
+//! Each file is diffed against its own stored facts (a prefix scan of
+//! `source \0 file \0`) and written as one atomic sled batch. A crash between two files
+//! leaves every file either as it was or as it is now, never half of one; the generation
+//! is bumped before the first changed file is written and again by `finish`, so no
+//! projection built meanwhile is taken for the finished state, and the next ingest
+//! converges.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use lore_schema::Record;
+
+use super::{ApplyStats, Fact, FactVersion, SourceMeta, Store, StoreError, codec, keys};
+
+/// An ingest of one source in progress.
+#[must_use = "call finish, or vanished files keep their facts"]
+pub struct SourceWriter<'s> {
+    store: &'s Store,
+    source: String,
+    now: i64,
+    stats: ApplyStats,
+    /// The key prefix (`source \0 file \0`) of every file applied or kept.
+    files: BTreeSet<Vec<u8>>,
+    changed: bool,
+}
+
+impl Store {
+    /// Starts writing `source` at time `now`, file by file.
+    pub fn begin_source(&self, source: &str, now: i64) -> SourceWriter<'_> {
+        SourceWriter {
+            store: self,
+            source: source.to_string(),
+            now,
+            stats: ApplyStats::default(),
+            files: BTreeSet::new(),
+            changed: false,
+        }
+    }
+}
+
+impl SourceWriter<'_> {
+    /// Applies what one file gives: new facts open, changed ones get a new version, and
+    /// facts of the file that are not in `records` close, unless `partial` (the file
+    /// failed to read or parse in part: what it did not give this time is kept). Free
+    /// text is redacted first.
+    pub fn apply_file(
+        &mut self,
+        file: &str,
+        mut records: Vec<Record>,
+        partial: bool,
+    ) -> Result<(), StoreError> {
+        self.stats.redacted += crate::redact::records(records.iter_mut());
+        let prefix = keys::fact_key(&self.source, file, "");
+        let mut incoming: BTreeMap<Vec<u8>, Record> = BTreeMap::new();
+        for record in records {
+            incoming.entry(keys::fact_key(&self.source, file, &record.key())).or_insert(record);
+        }
+        let now = self.now;
+        let stats = &mut self.stats;
+        let mut batch = sled::Batch::default();
+        let mut writes = 0usize;
+        for item in self.store.facts.scan_prefix(&prefix) {
+            let (key, value) = item?;
+            let mut fact = codec::decode_fact(&key, &value)?;
+            let open = fact.versions.last().filter(|v| v.valid_to.is_none()).cloned();
+            match (incoming.remove(key.as_ref()), open) {
+                (Some(record), Some(current)) if current.record == record => stats.unchanged += 1,
+                (Some(record), current) => {
+                    if let Some(last) = fact.versions.last_mut().filter(|v| v.valid_to.is_none()) {
+                        last.valid_to = Some(now);
+                    }
+                    if current.is_some() {
+                        stats.updated += 1;
+                    } else {
+                        stats.added += 1;
+                    }
+                    fact.versions.push(FactVersion { record, valid_from: now, valid_to: None });
+                    batch.insert(key.as_ref(), codec::encode_fact(&fact));
+                    writes += 1;
+                }
+                (None, Some(_)) if partial => stats.unchanged += 1,
+                (None, Some(_)) => {
+                    if let Some(last) = fact.versions.last_mut() {
+                        last.valid_to = Some(now);
+                    }
+                    stats.closed += 1;
+                    batch.insert(key.as_ref(), codec::encode_fact(&fact));
+                    writes += 1;
+                }
+                (None, None) => {}
+            }
+        }
+        for (key, record) in incoming {
+            stats.added += 1;
+            let versions = vec![FactVersion { record, valid_from: now, valid_to: None }];
+            let fact = Fact { source: self.source.clone(), versions };
+            batch.insert(key, codec::encode_fact(&fact));
+            writes += 1;
+        }
+        self.files.insert(prefix);
+        if writes > 0 {
+            self.mark_changed()?;
+            self.store.facts.apply_batch(batch)?;
+        }
+        Ok(())
+    }
+
+    /// Keeps the facts of a file that could not be read at all, as they are.
+    pub fn keep_file(&mut self, file: &str) -> Result<(), StoreError> {
+        let prefix = keys::fact_key(&self.source, file, "");
+        for item in self.store.facts.scan_prefix(&prefix) {
+            let (key, value) = item?;
+            let fact = codec::decode_fact(&key, &value)?;
+            if fact.versions.last().is_some_and(|v| v.valid_to.is_none()) {
+                self.stats.unchanged += 1;
+            }
+        }
+        self.files.insert(prefix);
+        Ok(())
+    }
+
+    fn mark_changed(&mut self) -> Result<(), StoreError> {
+        if !self.changed {
+            self.changed = true;
+            self.store.bump_generation()?;
+        }
+        Ok(())
+    }
+
+    /// Closes the facts of every file of the source that was neither applied nor kept
+    /// (it is gone, or no longer gives anything), records `meta`, and makes it durable.
+    pub fn finish(mut self, meta: SourceMeta) -> Result<ApplyStats, StoreError> {
+        let mut batch = sled::Batch::default();
+        let mut closes = 0usize;
+        let source_len = keys::source_prefix(&self.source).len();
+        for item in self.store.facts.scan_prefix(keys::source_prefix(&self.source)) {
+            let (key, value) = item?;
+            let file_end =
+                key[source_len..].iter().position(|b| *b == 0).map(|i| source_len + i + 1);
+            if file_end.is_some_and(|end| self.files.contains(&key[..end])) {
+                continue;
+            }
+            let mut fact = codec::decode_fact(&key, &value)?;
+            if let Some(last) = fact.versions.last_mut().filter(|v| v.valid_to.is_none()) {
+                last.valid_to = Some(self.now);
+                self.stats.closed += 1;
+                batch.insert(key.as_ref(), codec::encode_fact(&fact));
+                closes += 1;
+            }
+        }
+        if closes > 0 {
+            self.mark_changed()?;
+            self.store.facts.apply_batch(batch)?;
+        }
+        let sources = &self.store.sources;
+        let known = sources
+            .get(self.source.as_bytes())?
+            .map(|v| codec::decode_source(&self.source, &v))
+            .transpose()?;
+        if self.changed || known.as_ref() != Some(&meta) {
+            let mut meta = meta;
+            if !self.changed
+                && let Some(known) = known
+            {
+                meta.changed_at = known.changed_at;
+            }
+            sources.insert(self.source.as_bytes(), codec::encode_source(&meta))?;
+        }
+        if self.changed {
+            // The finished state is a generation of its own, after any built meanwhile.
+            self.store.bump_generation()?;
+        }
+        self.store.db.flush()?;
+        Ok(self.stats)
+    }
+}
