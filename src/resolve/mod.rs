@@ -14,6 +14,7 @@
 //!
 //! The canonical name is the workload's, then the Service's, then the catalog's.
 
+mod config;
 mod docs;
 mod names;
 mod refs;

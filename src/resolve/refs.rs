@@ -203,9 +203,10 @@ pub(super) fn resolve_relations(
 ) -> Resolved {
     let index = Index::new(&nodes, facts, entity_node);
     let mut edges: BTreeMap<(usize, usize, EdgeKind), Vec<Evidence>> = BTreeMap::new();
-    let mut unresolved = Vec::new();
-    for r in records {
+    let (linked, mut unresolved) = super::config::expand(records);
+    for r in records.iter().chain(&linked) {
         let relations = match &r.record {
+            Record::Relation(rel) if super::config::is_config_half(rel) => continue,
             Record::Relation(rel) => vec![rel.clone()],
             Record::Entity(e) if matches!(e.kind, NodeKind::Service | NodeKind::Datastore) => {
                 derived_relations(e)

@@ -1,6 +1,7 @@
 //! Parsing helpers shared by ingestors, each written once.
 
 pub mod classify;
+pub mod config_ref;
 pub mod deps;
 pub mod dotenv;
 pub mod hosts;
