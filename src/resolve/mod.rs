@@ -16,6 +16,7 @@
 
 mod config;
 mod docs;
+mod mounts;
 mod names;
 mod refs;
 

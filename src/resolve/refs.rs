@@ -202,6 +202,7 @@ pub(super) fn resolve_relations(
     members: Vec<Vec<Member>>,
 ) -> Resolved {
     let index = Index::new(&nodes, facts, entity_node);
+    let mounts = super::mounts::Mounts::new(facts, entity_node);
     let mut edges: BTreeMap<(usize, usize, EdgeKind), Vec<Evidence>> = BTreeMap::new();
     let (linked, mut unresolved) = super::config::expand(records);
     for r in records.iter().chain(&linked) {
@@ -213,8 +214,16 @@ pub(super) fn resolve_relations(
             }
             _ => continue,
         };
-        for rel in relations {
-            let froms = index.resolve(&rel.from);
+        for mut rel in relations {
+            let owner = mounts.proxy_owner(&rel);
+            let froms = match owner {
+                Some((node, _)) => vec![node],
+                None => index.resolve(&rel.from),
+            };
+            if let Some((node, mount)) = owner {
+                let why = format!(" (run by {}: it mounts {mount})", nodes[node].name);
+                rel.provenance.note.push_str(&why);
+            }
             let tos = index.resolve(&rel.to);
             if froms.is_empty() || tos.is_empty() {
                 let missing = if froms.is_empty() { &rel.from } else { &rel.to };

@@ -159,3 +159,18 @@ fn the_nearest_declaration_of_a_configmap_is_the_one_read() {
     ]);
     assert_eq!(downstream(&engine, "checkout"), ["cart"]);
 }
+
+#[test]
+fn a_proxy_config_belongs_to_the_compose_service_that_mounts_it() {
+    let compose = "services:\n  nginx-thrift:\n    image: openresty/openresty:1\n    volumes:\n      - ./nginx-web-server/conf/nginx.conf:/usr/local/openresty/nginx/conf/nginx.conf\n  compose-post:\n    image: shop/compose-post:1\n";
+    let nginx = "http {\n  server {\n    location /post {\n      proxy_pass http://compose-post:9090;\n    }\n  }\n}\n";
+    let (_dir, _data, engine) = ingest_tree(&[
+        ("social/docker-compose.yml", compose),
+        ("social/nginx-web-server/conf/nginx.conf", nginx),
+    ]);
+    let view = engine.impact(&ImpactRequest::new("nginx-thrift", Direction::Downstream)).unwrap();
+    let hit = view.results.iter().find(|h| h.name == "compose-post").expect("routed");
+    let note = &hit.path[0].evidence[0].note;
+    assert!(note.contains("run by nginx-thrift: it mounts "), "{note}");
+    assert!(note.ends_with("/social/nginx-web-server/conf/nginx.conf)"), "{note}");
+}

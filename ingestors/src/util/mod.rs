@@ -5,5 +5,6 @@ pub mod config_ref;
 pub mod deps;
 pub mod dotenv;
 pub mod hosts;
+pub mod mounts;
 pub mod timestamp;
 pub mod yaml;
