@@ -22,7 +22,7 @@ use serde_yaml::Value;
 
 use crate::util::deps::{VarSite, emit_args_refs, emit_var_relations};
 use crate::util::yaml::{Child, YamlDoc, scalar_text, split_documents};
-use crate::util::{classify, dotenv};
+use crate::util::{classify, dotenv, mounts};
 use crate::{Emitter, Input, Severity, Stability};
 
 /// Ingestor name.
@@ -224,6 +224,14 @@ fn service(svc: &Service<'_, '_>, out: &mut Emitter) {
         }
         if let Some(build) = build {
             attrs.insert("build".to_string(), build);
+        }
+        let input = svc.file.input;
+        let mounts = mounts::bind_mounts(svc.body.get("volumes"), input.path, input.env);
+        if !mounts.is_empty() {
+            attrs.insert(
+                mounts::MOUNTS_ATTR.to_string(),
+                mounts.join(&mounts::SEPARATOR.to_string()),
+            );
         }
         attrs.insert("compose_file".to_string(), svc.file.input.file_name().to_string());
         if let Some(layer) = svc.file.layer {

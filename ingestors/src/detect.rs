@@ -92,6 +92,10 @@ pub fn detect(path: &str, text: &str) -> Detection {
         }
         return Detection::Unknown;
     }
+    // Envoy also reads JSON (`envoy.json`, `front-envoy.json`): JSON is YAML to the parser.
+    if name.ends_with(".json") && is_envoy_json(text) {
+        return Detection::Ingest(Format::Envoy);
+    }
     if name.ends_with(".rules") && is_alert_rules(text) {
         return Detection::Ingest(Format::AlertRules);
     }
@@ -101,6 +105,15 @@ pub fn detect(path: &str, text: &str) -> Detection {
         return Detection::Ingest(Format::Nginx);
     }
     Detection::Unknown
+}
+
+/// A JSON object whose keys include `static_resources`, as Envoy bootstrap configs have.
+fn is_envoy_json(text: &str) -> bool {
+    let key = "\"static_resources\"";
+    text.trim_start().starts_with('{')
+        && text
+            .match_indices(key)
+            .any(|(at, _)| text[at + key.len()..].trim_start().starts_with(':'))
 }
 
 fn has_top_level_key(text: &str, key: &str) -> bool {
@@ -171,6 +184,12 @@ mod tests {
             "http { upstream a { server b:80; } }",
             Detection::Ingest(Format::Nginx),
         );
+        check(
+            "front-envoy.json",
+            "{\"static_resources\": {\"clusters\": []}}",
+            Detection::Ingest(Format::Envoy),
+        );
+        check("package.json", "{\"name\": \"static_resources\"}", Detection::Unknown);
         check("docs/README.md", "# hi", Detection::Ingest(Format::Markdown));
         check("a/Notes.MARKDOWN", "", Detection::Ingest(Format::Markdown));
         check(

@@ -14,7 +14,9 @@
 //!
 //! The canonical name is the workload's, then the Service's, then the catalog's.
 
+mod config;
 mod docs;
+mod mounts;
 mod names;
 mod refs;
 

@@ -202,18 +202,28 @@ pub(super) fn resolve_relations(
     members: Vec<Vec<Member>>,
 ) -> Resolved {
     let index = Index::new(&nodes, facts, entity_node);
+    let mounts = super::mounts::Mounts::new(facts, entity_node);
     let mut edges: BTreeMap<(usize, usize, EdgeKind), Vec<Evidence>> = BTreeMap::new();
-    let mut unresolved = Vec::new();
-    for r in records {
+    let (linked, mut unresolved) = super::config::expand(records);
+    for r in records.iter().chain(&linked) {
         let relations = match &r.record {
+            Record::Relation(rel) if super::config::is_config_half(rel) => continue,
             Record::Relation(rel) => vec![rel.clone()],
             Record::Entity(e) if matches!(e.kind, NodeKind::Service | NodeKind::Datastore) => {
                 derived_relations(e)
             }
             _ => continue,
         };
-        for rel in relations {
-            let froms = index.resolve(&rel.from);
+        for mut rel in relations {
+            let owner = mounts.proxy_owner(&rel);
+            let froms = match owner {
+                Some((node, _)) => vec![node],
+                None => index.resolve(&rel.from),
+            };
+            if let Some((node, mount)) = owner {
+                let why = format!(" (run by {}: it mounts {mount})", nodes[node].name);
+                rel.provenance.note.push_str(&why);
+            }
             let tos = index.resolve(&rel.to);
             if froms.is_empty() || tos.is_empty() {
                 let missing = if froms.is_empty() { &rel.from } else { &rel.to };

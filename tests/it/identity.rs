@@ -86,3 +86,91 @@ fn a_depends_on_nothing_else_states_is_followed_but_marked_start_order() {
     let json = serde_json::to_value(&view).unwrap();
     assert!(json.to_string().contains("\"start_order\":true"), "marked in the JSON");
 }
+
+/// An engine over one source: `files` (path below the root, text) written into a temp dir.
+fn ingest_tree(files: &[(&str, &str)]) -> (tempfile::TempDir, tempfile::TempDir, Engine) {
+    let dir = tempfile::tempdir().unwrap();
+    for (path, text) in files {
+        let path = dir.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    let (data, engine) = engine();
+    engine.ingest(&[dir.path().to_path_buf()], 1_000).unwrap();
+    (dir, data, engine)
+}
+
+fn downstream(engine: &Engine, node: &str) -> Vec<String> {
+    let view = engine.impact(&ImpactRequest::new(node, Direction::Downstream)).unwrap();
+    view.results.iter().map(|h| h.name.clone()).collect()
+}
+
+const CONFIG_FILE: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: service-config}\ndata:\n  CART_ADDR: cart:7070\n  ORDERS_DB_URL: postgres://app:pw-in-url@orders-db:5432/orders\n  LOG_LEVEL: info\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: payments}\nstringData:\n  PAYMENTS_HOST: payments\n  PAYMENTS_PASSWORD: hunter2\n";
+
+const CHECKOUT_FILE: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: checkout}\nspec:\n  template:\n    spec:\n      containers:\n      - name: c\n        image: shop/checkout:1\n        envFrom:\n        - configMapRef: {name: service-config}\n        env:\n        - name: PAY_HOST\n          valueFrom: {secretKeyRef: {name: payments, key: PAYMENTS_HOST}}\n        - name: PAY_PW\n          valueFrom: {secretKeyRef: {name: payments, key: PAYMENTS_PASSWORD}}\n";
+
+fn deployment(name: &str, image: &str) -> String {
+    format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {name}}}\nspec:\n  template:\n    spec:\n      containers:\n      - name: c\n        image: {image}\n"
+    )
+}
+
+#[test]
+fn configmaps_and_secrets_of_another_file_feed_the_workloads_that_name_them() {
+    let cart = deployment("cart", "shop/cart:1");
+    let db = deployment("orders-db", "postgres:16");
+    let payments = deployment("payments", "shop/payments:1");
+    let (_dir, _data, engine) = ingest_tree(&[
+        ("k8s/config.yaml", CONFIG_FILE),
+        ("k8s/checkout.yaml", CHECKOUT_FILE),
+        ("k8s/cart.yaml", &cart),
+        ("k8s/orders-db.yaml", &db),
+        ("k8s/payments.yaml", &payments),
+    ]);
+    let view = engine.impact(&ImpactRequest::new("checkout", Direction::Downstream)).unwrap();
+    let hits: Vec<&str> = view.results.iter().map(|h| h.name.as_str()).collect();
+    assert_eq!(hits.len(), 3, "{hits:?}");
+    for want in ["cart", "orders-db", "payments"] {
+        assert!(hits.contains(&want), "{want} in {hits:?}");
+    }
+    let db_edge = &view.results.iter().find(|h| h.name == "orders-db").unwrap().path[0];
+    assert_eq!(db_edge.kind.as_str(), "depends_on");
+    let evidence = &db_edge.evidence[0];
+    assert!(evidence.locator.ends_with("k8s/checkout.yaml:11"), "{evidence:?}");
+    assert!(evidence.note.contains("k8s/config.yaml:6"), "the merge is explained: {evidence:?}");
+    let json = serde_json::to_string(&view).unwrap();
+    for secret in ["hunter2", "pw-in-url"] {
+        assert!(!json.contains(secret), "{secret} leaked: {json}");
+    }
+}
+
+#[test]
+fn the_nearest_declaration_of_a_configmap_is_the_one_read() {
+    let base = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: service-config}\ndata:\n  CART_ADDR: cart:7070\n";
+    let extra = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: service-config}\ndata:\n  CART_ADDR: legacy-cart:7070\n";
+    let cart = deployment("cart", "shop/cart:1");
+    let legacy = deployment("legacy-cart", "shop/cart:0");
+    let (_dir, _data, engine) = ingest_tree(&[
+        ("manifests/config.yaml", base),
+        ("manifests/checkout.yaml", CHECKOUT_FILE),
+        ("manifests/cart.yaml", &cart),
+        ("extras/legacy/config.yaml", extra),
+        ("extras/legacy/cart.yaml", &legacy),
+    ]);
+    assert_eq!(downstream(&engine, "checkout"), ["cart"]);
+}
+
+#[test]
+fn a_proxy_config_belongs_to_the_compose_service_that_mounts_it() {
+    let compose = "services:\n  nginx-thrift:\n    image: openresty/openresty:1\n    volumes:\n      - ./nginx-web-server/conf/nginx.conf:/usr/local/openresty/nginx/conf/nginx.conf\n  compose-post:\n    image: shop/compose-post:1\n";
+    let nginx = "http {\n  server {\n    location /post {\n      proxy_pass http://compose-post:9090;\n    }\n  }\n}\n";
+    let (_dir, _data, engine) = ingest_tree(&[
+        ("social/docker-compose.yml", compose),
+        ("social/nginx-web-server/conf/nginx.conf", nginx),
+    ]);
+    let view = engine.impact(&ImpactRequest::new("nginx-thrift", Direction::Downstream)).unwrap();
+    let hit = view.results.iter().find(|h| h.name == "compose-post").expect("routed");
+    let note = &hit.path[0].evidence[0].note;
+    assert!(note.contains("run by nginx-thrift: it mounts "), "{note}");
+    assert!(note.ends_with("/social/nginx-web-server/conf/nginx.conf)"), "{note}");
+}

@@ -23,3 +23,4 @@ mod semantic;
 mod support;
 mod tool_choice;
 mod traces;
+mod unseen;

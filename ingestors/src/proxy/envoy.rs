@@ -1,5 +1,6 @@
 //! Envoy static configuration: the endpoints of every cluster under
-//! `static_resources.clusters`, in the `load_assignment` form and the older `hosts` list.
+//! `static_resources.clusters`, in the `load_assignment` form (v3) and the older `hosts`
+//! list (v2), written as YAML or as JSON (`front-envoy.json`; JSON is YAML to the parser).
 //!
 //! Configs are often templates (`envoy.tmpl.yaml`, rendered with `envsubst`) whose
 //! addresses are `${FRONTEND_HOST}` placeholders: they are interpolated with the `.env`
@@ -147,6 +148,14 @@ static_resources:
         assert_eq!(
             check("envoy/envoy.yaml", broken, "API=api"),
             ["envoy calls host:api @envoy/envoy.yaml:3 route: envoy cluster a"]
+        );
+        // Envoy's JSON form (v2 `hosts` layout) reads the same.
+        let json = "{\n  \"static_resources\": {\n    \"clusters\": [\n      {\"name\": \"service1\", \"type\": \"STRICT_DNS\",\n       \"hosts\": [{\"socket_address\": {\"address\": \"service1\", \"port_value\": 80}}]}\n    ]\n  }\n}\n";
+        let out = check("front-proxy/front-envoy.json", json, "");
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert!(
+            out[0].starts_with("front-proxy calls host:service1 @front-proxy/front-envoy.json:"),
+            "{out:?}"
         );
         assert_eq!(
             check("e.yaml", "static_resources: [\n", ""),

@@ -1,8 +1,10 @@
 //! Parsing helpers shared by ingestors, each written once.
 
 pub mod classify;
+pub mod config_ref;
 pub mod deps;
 pub mod dotenv;
 pub mod hosts;
+pub mod mounts;
 pub mod timestamp;
 pub mod yaml;

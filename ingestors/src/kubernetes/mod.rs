@@ -1,22 +1,27 @@
 //! Kubernetes manifests: workloads, Services, ConfigMaps, Ingresses, NetworkPolicies and
 //! Strimzi Kafka topics, from multi-document files and `List`s.
 //!
-//! Dependencies come from container env vars (plain, `$(VAR)` expansion, ConfigMap refs),
-//! container args, mounted ConfigMap contents, Ingress backends and NetworkPolicy
-//! allow-lists. Selectors and DNS names are emitted as references and resolved across
-//! files by the main crate.
+//! Dependencies come from container env vars (plain, `$(VAR)` expansion, ConfigMap and
+//! Secret refs), container args, mounted ConfigMap contents, Ingress backends and
+//! NetworkPolicy allow-lists. Selectors, DNS names and ConfigMaps or Secrets of other
+//! files are emitted as references and resolved across files by the main crate
+//! ([`crate::util::config_ref`]).
 
 use std::collections::BTreeMap;
 
 use lore_schema::{EdgeKind, Entity, EntityClass, NodeKind, NodeRef, Provenance, Record, Relation};
 use serde_yaml::Value;
 
+use crate::util::classify;
+use crate::util::config_ref::Store;
 use crate::util::deps::{VarSite, emit_args_refs, emit_var_relations};
 use crate::util::yaml::{
     YamlDoc, at, parse_documents, scalar_text, seq, split_documents, str_at, string_map,
 };
-use crate::util::{classify, dotenv};
 use crate::{Emitter, Input, Severity, Stability};
+
+mod config;
+mod env;
 
 /// Ingestor name.
 pub const NAME: &str = "kubernetes";
@@ -60,7 +65,8 @@ pub fn ingest(input: &Input<'_>, out: &mut Emitter) {
             objects.push(Object { value, doc, line: doc.start_line });
         }
     }
-    let configmaps = collect_configmaps(&objects);
+    let configmaps = config::collect(&objects);
+    config::emit_held_relations(input, &objects, out);
     for obj in &objects {
         let Some(kind) = str_at(&obj.value, "kind") else {
             out.diagnostic(Severity::Warning, obj.line, "object has no `kind`; skipped");
@@ -141,73 +147,7 @@ impl Ctx<'_, '_, '_> {
     }
 }
 
-type ConfigMaps = BTreeMap<(Option<String>, String), BTreeMap<String, String>>;
-
-/// ConfigMaps and the non-secret keys of Secrets in the file, by namespace and name. A
-/// Secret's values are only read to find the hosts they name (relations carry the key and
-/// the host, never the value); keys that name credentials are not read at all.
-fn collect_configmaps(objects: &[Object<'_, '_>]) -> ConfigMaps {
-    let mut maps = ConfigMaps::new();
-    for obj in objects {
-        let kind = str_at(&obj.value, "kind");
-        let meta = obj.value.get("metadata").unwrap_or(&Value::Null);
-        let Some(name) = str_at(meta, "name") else { continue };
-        let ns = str_at(meta, "namespace").map(str::to_string);
-        let data = match kind {
-            Some("ConfigMap") => string_map(obj.value.get("data")),
-            Some("Secret") => secret_data(&obj.value),
-            _ => continue,
-        };
-        maps.insert((ns, name.to_string()), data);
-    }
-    maps
-}
-
-fn secret_data(secret: &Value) -> BTreeMap<String, String> {
-    let mut data: BTreeMap<String, String> = string_map(secret.get("data"))
-        .into_iter()
-        .filter_map(|(k, v)| base64_text(&v).map(|v| (k, v)))
-        .collect();
-    data.extend(string_map(secret.get("stringData")));
-    data.retain(|k, _| !is_credential_key(k));
-    data
-}
-
-/// Keys whose values are credentials, never read from a Secret.
-fn is_credential_key(key: &str) -> bool {
-    let upper = key.to_ascii_uppercase();
-    ["PASS", "PWD", "SECRET", "TOKEN", "KEY", "CREDENTIAL", "CERT", "PRIVATE", "SALT"]
-        .iter()
-        .any(|w| upper.contains(w))
-}
-
-/// Standard base64 decoded as UTF-8 text; `None` when it is not.
-fn base64_text(encoded: &str) -> Option<String> {
-    let mut bits = 0u32;
-    let mut n_bits = 0;
-    let mut bytes = Vec::new();
-    for c in encoded.trim().bytes().filter(|c| !c.is_ascii_whitespace()) {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' | b'-' => 62,
-            b'/' | b'_' => 63,
-            b'=' => break,
-            _ => return None,
-        };
-        bits = (bits << 6) | u32::from(v);
-        n_bits += 6;
-        if n_bits >= 8 {
-            n_bits -= 8;
-            bytes.push((bits >> n_bits) as u8);
-            bits &= (1 << n_bits) - 1;
-        }
-    }
-    String::from_utf8(bytes).ok()
-}
-
-fn workload(ctx: &Ctx<'_, '_, '_>, configmaps: &ConfigMaps, out: &mut Emitter) {
+fn workload(ctx: &Ctx<'_, '_, '_>, configmaps: &config::ConfigMaps, out: &mut Emitter) {
     let spec = ctx.obj.value.get("spec").unwrap_or(&Value::Null);
     let (template_meta, pod_spec) = match ctx.kind {
         "Pod" => (Some(ctx.meta), Some(spec)),
@@ -256,7 +196,7 @@ fn workload(ctx: &Ctx<'_, '_, '_>, configmaps: &ConfigMaps, out: &mut Emitter) {
 
     let me = ctx.me();
     for container in containers {
-        let env = container_env(ctx, container, configmaps, out);
+        let env = env::container_env(ctx, container, configmaps, out);
         for (key, value, line) in &env {
             let locator = ctx.input.locator(*line);
             let site = VarSite { ingestor: NAME, locator: &locator, holder: "env" };
@@ -268,109 +208,27 @@ fn workload(ctx: &Ctx<'_, '_, '_>, configmaps: &ConfigMaps, out: &mut Emitter) {
             .iter()
             .chain(seq(container.get("args")))
             .filter_map(scalar_text)
-            .map(|a| expand_kube_vars(&a, &vars))
+            .map(|a| env::expand_kube_vars(&a, &vars))
             .collect();
         emit_args(&me, ctx, &args, out);
     }
     for volume in seq(pod_spec.get("volumes")) {
         let Some(cm) = at(volume, &["configMap", "name"]).and_then(Value::as_str) else { continue };
-        let Some(data) = configmaps.get(&(ctx.namespace.map(str::to_string), cm.to_string()))
-        else {
+        let line = ctx.line_of(&format!("name: {cm}"));
+        let key = (Store::ConfigMap, ctx.namespace.map(str::to_string), cm.to_string());
+        let Some(data) = configmaps.get(&key) else {
+            env::link(ctx, Store::ConfigMap, cm, None, line, format!("volume configmap {cm}"), out);
             continue;
         };
-        let locator = ctx.input.locator(ctx.line_of(&format!("name: {cm}")));
+        let locator = ctx.input.locator(line);
         let holder = format!("configmap {cm}");
         for (file, content) in data {
-            for line in content.lines() {
-                let Some((k, v)) = line.split_once([':', '=']) else { continue };
-                let key = format!("{}_{}", file, k.trim().trim_start_matches("- "));
+            for (key, value) in config::key_values(file, content) {
                 let site = VarSite { ingestor: NAME, locator: &locator, holder: &holder };
-                emit_var_relations(&me, ctx.namespace, &key, v.trim(), site, out);
+                emit_var_relations(&me, ctx.namespace, &key, &value, site, out);
             }
         }
     }
-}
-
-/// A container's env vars with their lines: plain values, `$(VAR)` expansion, and values
-/// from ConfigMaps in the same file.
-fn container_env(
-    ctx: &Ctx<'_, '_, '_>,
-    container: &Value,
-    configmaps: &ConfigMaps,
-    out: &mut Emitter,
-) -> Vec<(String, String, usize)> {
-    let mut vars: BTreeMap<String, String> = BTreeMap::new();
-    let mut env = Vec::new();
-    let ns = ctx.namespace.map(str::to_string);
-    for from in seq(container.get("envFrom")) {
-        let source =
-            at(from, &["configMapRef", "name"]).or_else(|| at(from, &["secretRef", "name"]));
-        if let Some(cm) = source.and_then(Value::as_str) {
-            let line = ctx.line_of(&format!("name: {cm}"));
-            if let Some(data) = configmaps.get(&(ns.clone(), cm.to_string())) {
-                for (k, v) in data {
-                    vars.insert(k.clone(), v.clone());
-                    env.push((k.clone(), v.clone(), line));
-                }
-            }
-        }
-    }
-    for var in seq(container.get("env")) {
-        let Some(key) = str_at(var, "name") else { continue };
-        let line = ctx.line_of(&format!("name: {key}"));
-        let value = if let Some(v) = var.get("value").and_then(scalar_text) {
-            expand_kube_vars(&v, &vars)
-        } else if let Some(r) = at(var, &["valueFrom", "configMapKeyRef"])
-            .or_else(|| at(var, &["valueFrom", "secretKeyRef"]))
-        {
-            let cm = str_at(r, "name").unwrap_or("");
-            let k = str_at(r, "key").unwrap_or("");
-            match configmaps.get(&(ns.clone(), cm.to_string())).and_then(|d| d.get(k)) {
-                Some(v) => v.clone(),
-                None => continue,
-            }
-        } else {
-            continue;
-        };
-        if value.contains("{{") {
-            out.diagnostic(Severity::Warning, line, format!("env {key} holds a template; skipped"));
-            continue;
-        }
-        vars.insert(key.to_string(), value.clone());
-        env.push((key.to_string(), value, line));
-    }
-    env
-}
-
-/// `$(VAR)` references to earlier env vars, as the kubelet expands them; variables whose
-/// values are not in the manifest (secrets) expand to nothing.
-fn expand_kube_vars(value: &str, vars: &BTreeMap<String, String>) -> String {
-    if !value.contains("$(") {
-        return value.to_string();
-    }
-    let mut out = String::new();
-    let mut rest = value;
-    while let Some(idx) = rest.find("$(") {
-        out.push_str(&rest[..idx]);
-        let after = &rest[idx + 2..];
-        match after.find(')') {
-            Some(end) => {
-                let name = &after[..end];
-                // Unknown here (a secretKeyRef, a fieldRef): leave the position empty
-                // so `postgres://u:$(PW)@db:5432` still names `db`.
-                if let Some(v) = vars.get(name) {
-                    out.push_str(v);
-                }
-                rest = &after[end + 1..];
-            }
-            None => {
-                out.push_str(&rest[idx..]);
-                rest = "";
-            }
-        }
-    }
-    out.push_str(rest);
-    dotenv::interpolate(&out.replace('$', "$$"), &BTreeMap::new())
 }
 
 fn emit_args(me: &NodeRef, ctx: &Ctx<'_, '_, '_>, args: &[String], out: &mut Emitter) {
@@ -566,13 +424,14 @@ mod tests {
         assert_eq!(
             rels,
             [
+                "shop/checkout calls shop/secret/s#pw @m.yaml:21",
                 "shop/checkout depends_on host:shop/cache @m.yaml:25",
                 "shop/checkout calls host:shop/cart @m.yaml:19",
                 "shop/checkout depends_on host:shop/orders-db @m.yaml:23",
             ]
         );
         let dump = format!("{:?}", out.records);
-        assert!(!dump.contains("hunter2") && !dump.contains("PW"), "values are not stored");
+        assert!(!dump.contains("hunter2") && !dump.contains("$(PW)"), "values are not stored");
         let entities = out.records.iter().filter(|r| matches!(r, Record::Entity(_))).count();
         assert_eq!(entities, 2);
         assert_eq!(out.diagnostics.len(), 1);
@@ -603,5 +462,46 @@ mod tests {
         for secret in ["hunter2", "s3cret", "pw-in-url", "aHVudGVy", "b3JkZXJz"] {
             assert!(!dump.contains(secret), "{secret} stored: {dump}");
         }
+    }
+
+    #[test]
+    fn configmaps_of_other_files_are_linked_and_every_configmap_holds_its_keys() {
+        let app = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n  template:\n    spec:\n      containers:\n      - name: c\n        image: shop/web:1\n        envFrom:\n        - configMapRef: {name: apis}\n        env:\n        - name: DB_HOST\n          valueFrom: {secretKeyRef: {name: db, key: host}}\n        - name: DB_PASSWORD\n          valueFrom: {secretKeyRef: {name: db, key: password}}\n      volumes:\n      - name: conf\n        configMap: {name: proxy-conf}\n";
+        let rels = |out: &crate::Output| -> Vec<String> {
+            out.records
+                .iter()
+                .filter_map(|r| match r {
+                    Record::Relation(r) => Some(format!(
+                        "{} {} {} @{} {}",
+                        r.from.key(),
+                        r.kind,
+                        r.to.key(),
+                        r.provenance.locator,
+                        r.provenance.note
+                    )),
+                    _ => None,
+                })
+                .collect()
+        };
+        assert_eq!(
+            rels(&check(app)),
+            [
+                "shop/web calls shop/configmap/apis @m.yaml:11 envFrom configmap apis",
+                "shop/web calls shop/configmap/proxy-conf @m.yaml:19 volume configmap proxy-conf",
+                "shop/web calls shop/secret/db#host @m.yaml:13 env DB_HOST from secret db key host",
+            ],
+            "credential keys are not linked"
+        );
+        let config = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: apis, namespace: shop}\ndata:\n  CART_ADDR: cart:7070\n  LOG_LEVEL: info\n  nginx.conf: |\n    upstream_host: orders:80\n    worker_processes: 2\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: shop}\nstringData:\n  host: orders-db\n  password: hunter2\n";
+        let out = check(config);
+        assert_eq!(
+            rels(&out),
+            [
+                "shop/configmap/apis#CART_ADDR calls host:shop/cart @m.yaml:5 configmap apis CART_ADDR -> cart:7070",
+                "shop/configmap/apis#nginx.conf calls host:shop/orders @m.yaml:7 configmap apis nginx.conf_upstream_host -> orders:80",
+                "shop/secret/db#host calls host:shop/orders-db @m.yaml:15 secret db host -> orders-db",
+            ]
+        );
+        assert!(!format!("{:?}", out.records).contains("hunter2"), "no secret value is held");
     }
 }

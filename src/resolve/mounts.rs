@@ -1,0 +1,53 @@
+//! Which service runs a proxy: the one that mounts the proxy's config file.
+//!
+//! A proxy config does not name its own service; the ingestor guesses it from the
+//! nearest meaningful directory (`lore_ingestors::proxy::owner`). A compose service that
+//! bind-mounts the file (`./nginx-web-server/conf/nginx.conf:/etc/nginx/nginx.conf`) says
+//! it outright, so when exactly one service mounts it (the file itself, or the nearest
+//! directory holding it), that service is the proxy, and the edge's note says why.
+
+use lore_ingestors::proxy::{envoy, nginx};
+use lore_ingestors::util::mounts::{MOUNTS_ATTR, SEPARATOR, covers};
+use lore_schema::{Entity, Relation};
+
+/// Mounted host paths and the node of the service mounting each.
+pub(super) struct Mounts {
+    entries: Vec<(String, usize)>,
+}
+
+impl Mounts {
+    pub(super) fn new(facts: &[&Entity], entity_node: &[usize]) -> Mounts {
+        let mut entries = Vec::new();
+        for (i, e) in facts.iter().enumerate() {
+            let Some(paths) = e.attrs.get(MOUNTS_ATTR) else { continue };
+            for path in paths.split(SEPARATOR).filter(|p| !p.is_empty()) {
+                entries.push((path.to_string(), entity_node[i]));
+            }
+        }
+        entries.sort();
+        entries.dedup();
+        Mounts { entries }
+    }
+
+    /// The node running the proxy whose config `rel` was read from, with the mounted
+    /// path that says so: `None` when `rel` is not a proxy route, or when no single
+    /// service mounts the file.
+    pub(super) fn proxy_owner(&self, rel: &Relation) -> Option<(usize, &str)> {
+        let ingestor = rel.provenance.ingestor.as_str();
+        if ingestor != envoy::NAME && ingestor != nginx::NAME {
+            return None;
+        }
+        let locator = &rel.provenance.locator;
+        let file = locator.rsplit_once(':').map_or(locator.as_str(), |(path, _)| path);
+        let covering: Vec<&(String, usize)> =
+            self.entries.iter().filter(|(mount, _)| covers(mount, file)).collect();
+        let longest = covering.iter().map(|(mount, _)| mount.len()).max()?;
+        let mut nearest: Vec<&(String, usize)> =
+            covering.into_iter().filter(|(mount, _)| mount.len() == longest).collect();
+        nearest.dedup_by_key(|(_, node)| *node);
+        match nearest.as_slice() {
+            [(mount, node)] => Some((*node, mount.as_str())),
+            _ => None,
+        }
+    }
+}
