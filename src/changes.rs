@@ -40,7 +40,7 @@ use serde::Serialize;
 
 use crate::Engine;
 use crate::error::{Error, Result};
-use crate::graph::{Direction, EdgeFilter};
+use crate::graph::{Direction, EdgeFilter, ImpactHits};
 use crate::model::{Edge, Node};
 pub use diff::DiffView;
 pub use git::GitReport;
@@ -281,24 +281,30 @@ impl Engine {
         let depth = req.depth.unwrap_or(DEFAULT_DEPTH);
         let graph = self.graph(req.at)?;
         let node = graph.lookup(&req.node)?.clone();
-        let mut near: Vec<(NodeId, usize, Vec<std::sync::Arc<Edge>>)> =
-            vec![(node.id.clone(), 0, Vec::new())];
-        if depth > 0 {
-            let hits = graph.impact(
+        // Paths are read from the walk only for the nodes that have changes.
+        let hits = if depth > 0 {
+            graph.impact_hits(
                 &node.id,
                 Direction::Downstream,
                 Some(depth),
                 &EdgeFilter::request_path(),
-            );
-            near.extend(hits.into_iter().map(|h| (h.id, h.depth, h.path)));
-        }
+            )
+        } else {
+            ImpactHits::from(Vec::new())
+        };
         let index = self.change_index()?;
         let window = index.window(&graph, since, until);
         let red = self.observed_index()?;
         let mut results = Vec::new();
-        for (id, hops, path) in &near {
-            let Some(target) = graph.node(id) else { continue };
-            for stored in window.on(id) {
+        let near = std::iter::once((&node.id, &node.name, 0, None))
+            .chain(hits.iter().map(|h| (h.id, h.name, h.depth, Some(h.path))));
+        for (id, name, hops, walked) in near {
+            let mut changes = window.on(id).peekable();
+            if changes.peek().is_none() {
+                continue;
+            }
+            let path = walked.map(|p| p.to_vec()).unwrap_or_default();
+            for stored in changes {
                 let ev = &stored.event;
                 // The changed node first, then the path to it (not the queried node).
                 let on_path = std::iter::once(id).chain(path.iter().rev().skip(1).map(|e| &e.to));
@@ -311,15 +317,15 @@ impl Engine {
                 results.push(ChangeHit {
                     degradation,
                     id: ev.id.clone(),
-                    service: target.name.clone(),
+                    service: name.clone(),
                     node: id.clone(),
-                    reported_as: (ev.service != target.name).then(|| ev.service.clone()),
+                    reported_as: (ev.service != *name).then(|| ev.service.clone()),
                     ts: crate::time::format(ev.ts),
                     unix_ts: ev.ts,
                     kind: ev.kind.as_str().to_string(),
-                    hops: *hops,
+                    hops,
                     path: path.clone(),
-                    score: round6(score(&ev.kind, *hops, until - ev.ts) * factor),
+                    score: round6(score(&ev.kind, hops, until - ev.ts) * factor),
                     version: ev.version.clone(),
                     commit: ev.commit.clone(),
                     author: ev.author.clone(),

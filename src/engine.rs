@@ -8,7 +8,7 @@ use lore_schema::EdgeKind;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::graph::{Direction, EdgeFilter, Graph, ImpactHit};
+use crate::graph::{Direction, EdgeFilter, Graph, ImpactHits};
 use crate::ingest::{self, SourceReport};
 use crate::model::{Edge, Member, Node};
 use crate::resolve::{self, SourcedRecord};
@@ -136,8 +136,9 @@ pub struct ImpactView {
     pub depth: Option<usize>,
     /// Edge kinds followed.
     pub edge_kinds: Vec<EdgeKind>,
-    /// Nodes reached, by depth then id.
-    pub results: Vec<ImpactHit>,
+    /// Nodes reached, by depth then id, each with its path (read from the graph when
+    /// asked or serialized).
+    pub results: ImpactHits,
 }
 
 /// The answer to `show`.
@@ -482,7 +483,7 @@ impl Engine {
         let node = graph.lookup(&req.node)?.clone();
         let mut filter = edge_filter(&req.edge_kinds, req.include_plumbing, req.include_optional);
         filter.sides = req.sides;
-        let results = graph.impact(&node.id, req.direction, req.depth, &filter);
+        let results = graph.impact_hits(&node.id, req.direction, req.depth, &filter);
         Ok(ImpactView {
             node,
             direction: req.direction,

@@ -4,10 +4,11 @@
 //! graph); events posted over HTTP are added in place, so a webhook costs its own events,
 //! not a new scan of the store.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::{Arc, RwLock};
 
 use lore_schema::{ChangeEvent, NodeId, NodeKind, Record};
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::Engine;
 use crate::error::{Error, Result};
@@ -114,8 +115,8 @@ impl ChangeIndex {
             generation,
             events: Vec::new(),
             targets: Vec::new(),
-            by_id: HashMap::new(),
-            names: HashMap::new(),
+            by_id: HashMap::default(),
+            names: HashMap::default(),
             lists: Lists::default(),
         }
     }
@@ -188,7 +189,7 @@ impl ChangeIndex {
     /// when `graph` is the one the index was built on, else lists of the window alone.
     pub(crate) fn window<'a>(&'a self, graph: &Arc<Graph>, since: i64, until: i64) -> Window<'a> {
         let own = (!Arc::ptr_eq(graph, &self.graph)).then(|| {
-            let mut names: HashMap<&str, Option<NodeId>> = HashMap::new();
+            let mut names: HashMap<&str, Option<NodeId>> = HashMap::default();
             let mut lists = Lists::default();
             for &pos in self.by_id.values() {
                 let event = &self.events[pos].event;

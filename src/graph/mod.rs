@@ -4,6 +4,7 @@
 //! id, name or alias go through [`Graph::lookup`].
 
 mod adjacency;
+mod hits;
 mod traverse;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -11,12 +12,13 @@ use std::sync::Arc;
 
 use lore_schema::NodeId;
 
-use adjacency::{Adjacency, Link, VisitPool, kind_bit};
+use adjacency::{Adjacency, Link, Rows, Step, VisitPool};
 
 use crate::error::{Error, Result};
 use crate::model::{Edge, Member, Node};
 use crate::resolve::{DanglingLink, Resolved, Unresolved};
 
+pub use hits::{HitIter, HitRef, ImpactHits, PathIter, PathRef};
 pub use traverse::{Direction, EdgeFilter, ImpactHit, PathHit, Sides};
 
 /// The resolved topology with its adjacency.
@@ -32,6 +34,12 @@ pub struct Graph {
     /// Links out of each node (dependent to dependency) and into it.
     outgoing: Adjacency,
     incoming: Adjacency,
+    /// The rows of the default impact filter (request-path kinds, declared and observed,
+    /// no opt-in layers): what most walks follow, without checking each link.
+    kept_out: Rows<Step>,
+    kept_in: Rows<Step>,
+    /// That filter's mask.
+    kept_mask: u64,
     visits: VisitPool,
     by_id: BTreeMap<NodeId, usize>,
     by_name: BTreeMap<String, BTreeSet<usize>>,
@@ -77,19 +85,22 @@ impl Graph {
         let (mut out, mut inc) = (Vec::new(), Vec::new());
         for (e_idx, e) in edges.iter().enumerate() {
             if let (Some(&f), Some(&t)) = (by_id.get(&e.from), by_id.get(&e.to)) {
-                let link = |node: usize| Link {
-                    node: node as u32,
-                    edge: e_idx as u32,
-                    kind_bit: kind_bit(e.kind, e.observed),
-                    optional: e.optional,
+                let link = |node: usize| {
+                    Link::new(node as u32, e_idx as u32, e.kind, e.observed, e.optional)
                 };
                 out.push((f as u32, link(t)));
                 inc.push((t as u32, link(f)));
             }
         }
+        let (outgoing, incoming) =
+            (Adjacency::build(nodes.len(), &out), Adjacency::build(nodes.len(), &inc));
+        let kept_mask = EdgeFilter::request_path().mask();
         Graph {
-            outgoing: Adjacency::build(nodes.len(), &out),
-            incoming: Adjacency::build(nodes.len(), &inc),
+            kept_out: outgoing.filtered(kept_mask, false),
+            kept_in: incoming.filtered(kept_mask, false),
+            kept_mask,
+            outgoing,
+            incoming,
             visits: VisitPool::new(nodes.len()),
             edges,
             nodes,

@@ -7,7 +7,8 @@ use lore_schema::{EdgeKind, NodeId, NodeKind};
 use serde::{Deserialize, Serialize};
 
 use super::Graph;
-use super::adjacency::{Adjacency, OBSERVED_SHIFT, ROOT, Visit, kind_bit};
+use super::adjacency::{Adjacency, OBSERVED_SHIFT, ROOT, Rows, Step, Visit, kind_bit};
+use super::hits::{ImpactHits, Reached, hit_ref};
 use crate::model::Edge;
 
 /// Which way an impact query walks.
@@ -73,7 +74,7 @@ impl EdgeFilter {
     }
 
     /// The kinds followed as a bit mask over [`kind_bit`].
-    fn mask(&self) -> u64 {
+    pub(super) fn mask(&self) -> u64 {
         let declared = self.kinds.iter().fold(0, |m, &k| m | kind_bit(k, false));
         match self.sides {
             Sides::Both => declared | declared << OBSERVED_SHIFT,
@@ -108,48 +109,113 @@ pub struct PathHit {
     pub path: Vec<Arc<Edge>>,
 }
 
-/// Where a breadth-first walk stops.
-struct Bounds {
-    /// Kinds followed, as a mask over [`kind_bit`].
-    mask: u64,
-    /// Follow edges declared only by opt-in layers.
-    optional: bool,
-    /// Nodes at this depth are not expanded.
+/// The rows a walk reads: every link, checked against the filter, or rows kept for it.
+enum Follow<'g> {
+    Checked { links: &'g Adjacency, mask: u64, optional: bool },
+    Kept(&'g Rows<Step>),
+}
+
+/// Breadth-first walk from `start`, level by level, expanding nodes up to `max_depth`
+/// hops away and stopping once `target` is reached: `visit.order` holds the nodes in the
+/// order they were reached, `visit.levels` where each depth begins.
+fn bfs(
+    visit: &mut Visit,
+    start: u32,
     max_depth: u32,
-    /// Stop once this node is reached.
     target: Option<u32>,
+    mut expand: impl FnMut(u32, &mut Visit),
+) {
+    visit.reach(start, ROOT, ROOT);
+    visit.levels.extend([0, 1]);
+    let mut depth = 0;
+    'levels: while depth < max_depth {
+        let (a, b) = (visit.levels[depth as usize], visit.levels[depth as usize + 1]);
+        if a == b {
+            break;
+        }
+        for i in a..b {
+            expand(visit.order[i as usize], visit);
+            if target.is_some_and(|t| visit.seen(t)) {
+                break 'levels;
+            }
+        }
+        visit.levels.push(visit.order.len() as u32);
+        depth += 1;
+    }
 }
 
 impl Graph {
-    /// Breadth-first walk from `start` over `adjacency`; `visit.order` holds the nodes in
-    /// the order they were reached, each with its depth and parent link.
-    fn walk(&self, visit: &mut Visit, start: u32, adjacency: &Adjacency, bounds: &Bounds) {
-        visit.reach(start, 0, ROOT);
-        let mut head = 0;
-        while head < visit.order.len() && !bounds.target.is_some_and(|t| visit.seen(t)) {
-            let n = visit.order[head];
-            head += 1;
-            let d = visit.depth(n);
-            if d >= bounds.max_depth {
-                continue;
+    /// The rows a walk in `direction` with `filter` reads.
+    fn follow(&self, direction: Direction, filter: &EdgeFilter) -> Follow<'_> {
+        let mask = filter.mask();
+        if mask == self.kept_mask && !filter.include_optional {
+            return Follow::Kept(match direction {
+                Direction::Upstream => &self.kept_in,
+                Direction::Downstream => &self.kept_out,
+            });
+        }
+        let links = match direction {
+            Direction::Upstream => &self.incoming,
+            Direction::Downstream => &self.outgoing,
+        };
+        Follow::Checked { links, mask, optional: filter.include_optional }
+    }
+
+    fn walk(
+        &self,
+        visit: &mut Visit,
+        start: u32,
+        follow: &Follow<'_>,
+        max_depth: u32,
+        target: Option<u32>,
+    ) {
+        match *follow {
+            Follow::Checked { links, mask, optional } => {
+                bfs(visit, start, max_depth, target, |n, visit| {
+                    for l in links.row(n) {
+                        if l.follows(mask, optional) {
+                            visit.reach(l.node, n, l.edge);
+                        }
+                    }
+                })
             }
-            for link in adjacency.row(n) {
-                if link.kind_bit & bounds.mask != 0 && (bounds.optional || !link.optional) {
-                    visit.reach(link.node, d + 1, (n, link.edge));
+            Follow::Kept(rows) => bfs(visit, start, max_depth, target, |n, visit| {
+                for s in rows.row(n) {
+                    visit.reach(s.node, n, s.edge);
                 }
-            }
+            }),
         }
     }
 
-    /// The edges from a reached node back to the start, in walk order reversed.
-    fn path_back(&self, visit: &Visit, mut cur: u32) -> Vec<Arc<Edge>> {
-        let mut path = Vec::with_capacity(visit.depth(cur) as usize);
-        while visit.parent(cur) != ROOT {
-            let (prev, e) = visit.parent(cur);
-            path.push(self.edges[e as usize].clone());
-            cur = prev;
-        }
-        path
+    /// The nodes of an impact walk, by depth then id (nodes are indexed in id order),
+    /// each with the position of the hit it was reached from.
+    fn impact_walk(
+        &self,
+        start: &NodeId,
+        direction: Direction,
+        max_depth: Option<usize>,
+        filter: &EdgeFilter,
+    ) -> Vec<Reached> {
+        let Some(&s) = self.by_id.get(start) else { return Vec::new() };
+        let follow = self.follow(direction, filter);
+        let max_depth = max_depth.map_or(u32::MAX, |m| m.min(u32::MAX as usize) as u32);
+        self.visits.with(|visit| {
+            self.walk(visit, s as u32, &follow, max_depth, None);
+            let mut out = Vec::with_capacity(visit.order.len() - 1);
+            for d in 1..visit.levels.len() - 1 {
+                let (a, b) = (visit.levels[d] as usize, visit.levels[d + 1] as usize);
+                visit.sort_range(a, b);
+                for i in a..b {
+                    let n = visit.order[i];
+                    let (p, edge) = visit.parent(n);
+                    // The start's position is ROOT: hits of depth 1 come from it.
+                    let parent = visit.pos(p);
+                    visit.set_pos(n, out.len() as u32);
+                    out.push(Reached { node: n, depth: d as u32, parent, edge });
+                }
+            }
+            out
+        })
     }
 
     /// Breadth-first impact from `start`, up to `max_depth` hops. Hits come by depth
@@ -161,59 +227,40 @@ impl Graph {
         max_depth: Option<usize>,
         filter: &EdgeFilter,
     ) -> Vec<ImpactHit> {
-        let Some(&s) = self.by_id.get(start) else { return Vec::new() };
-        let adjacency = match direction {
-            Direction::Upstream => &self.incoming,
-            Direction::Downstream => &self.outgoing,
-        };
-        let bounds = Bounds {
-            mask: filter.mask(),
-            optional: filter.include_optional,
-            max_depth: max_depth.map_or(u32::MAX, |m| m.min(u32::MAX as usize) as u32),
-            target: None,
-        };
-        self.visits.with(|visit| {
-            self.walk(visit, s as u32, adjacency, &bounds);
-            // BFS order is by depth already; nodes are indexed in id order.
-            let mut reached: Vec<(u32, u32)> =
-                visit.order[1..].iter().map(|&m| (visit.depth(m), m)).collect();
-            reached.sort_unstable();
-            reached
-                .into_iter()
-                .map(|(d, m)| {
-                    let mut path = self.path_back(visit, m);
-                    if direction == Direction::Downstream {
-                        path.reverse();
-                    }
-                    let node = &self.nodes[m as usize];
-                    ImpactHit {
-                        id: node.id.clone(),
-                        kind: node.kind,
-                        name: node.name.clone(),
-                        depth: d as usize,
-                        path,
-                    }
-                })
-                .collect()
-        })
+        let reached = self.impact_walk(start, direction, max_depth, filter);
+        (0..reached.len()).map(|i| hit_ref(self, direction, &reached, i).to_hit()).collect()
+    }
+
+    /// [`Graph::impact`] as a compact answer: ids, names and paths are read from the
+    /// graph when asked, so the answer costs 16 bytes per node reached.
+    pub fn impact_hits(
+        self: &Arc<Self>,
+        start: &NodeId,
+        direction: Direction,
+        max_depth: Option<usize>,
+        filter: &EdgeFilter,
+    ) -> ImpactHits {
+        let reached = self.impact_walk(start, direction, max_depth, filter);
+        ImpactHits::walked(self.clone(), direction, reached)
     }
 
     /// Shortest path from `from` to `to` along edges the filter follows, in their
     /// direction (dependent to dependency).
     pub fn path(&self, from: &NodeId, to: &NodeId, filter: &EdgeFilter) -> Option<PathHit> {
         let (&f, &t) = (self.by_id.get(from)?, self.by_id.get(to)?);
-        let bounds = Bounds {
-            mask: filter.mask(),
-            optional: filter.include_optional,
-            max_depth: u32::MAX,
-            target: Some(t as u32),
-        };
+        let follow = self.follow(Direction::Downstream, filter);
         self.visits.with(|visit| {
-            self.walk(visit, f as u32, &self.outgoing, &bounds);
+            self.walk(visit, f as u32, &follow, u32::MAX, Some(t as u32));
             if !visit.seen(t as u32) {
                 return None;
             }
-            let mut path = self.path_back(visit, t as u32);
+            let mut path = Vec::new();
+            let mut cur = t as u32;
+            while visit.parent(cur).0 != ROOT {
+                let (prev, e) = visit.parent(cur);
+                path.push(self.edges[e as usize].clone());
+                cur = prev;
+            }
             path.reverse();
             Some(PathHit { hops: path.len(), path })
         })

@@ -97,6 +97,11 @@ pub struct Store {
     vectors: sled::Tree,
     feedback: sled::Tree,
     audit: sled::Tree,
+    /// [`Store::generation`] and [`Store::observed_generation`] as last written: this
+    /// process holds the store alone (sled's lock), so queries read them without sled.
+    /// Shared by clones, as the sled handles are.
+    generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    observed_generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// sled's page cache, MiB, unless `LORE_STORE_CACHE_MB` says otherwise. sled's own
@@ -144,7 +149,20 @@ impl Store {
         let vectors = db.open_tree(keys::VECTORS_TREE)?;
         let feedback = db.open_tree(keys::FEEDBACK_TREE)?;
         let audit = db.open_tree(keys::AUDIT_TREE)?;
-        Ok(Store { db, meta, facts, sources, vectors, feedback, audit })
+        let counter = |key| stored_counter(&meta, key).map(|n| std::sync::Arc::new(n.into()));
+        let generation = counter(keys::GENERATION_KEY)?;
+        let observed_generation = counter(observed::OBSERVED_GENERATION_KEY)?;
+        Ok(Store {
+            db,
+            meta,
+            facts,
+            sources,
+            vectors,
+            feedback,
+            audit,
+            generation,
+            observed_generation,
+        })
     }
 
     /// Replaces the facts of `source` by `records` (each with the file it came from), at
@@ -198,15 +216,13 @@ impl Store {
     /// A counter bumped by every write that changes facts; projections (the search
     /// index) record the generation they were built from and rebuild when behind.
     pub fn generation(&self) -> Result<u64, StoreError> {
-        Ok(self.meta.get(keys::GENERATION_KEY)?.map_or(0, |v| {
-            let bytes: [u8; 8] = v.as_ref().try_into().unwrap_or([0; 8]);
-            u64::from_be_bytes(bytes)
-        }))
+        Ok(self.generation.load(std::sync::atomic::Ordering::Acquire))
     }
 
     pub(crate) fn bump_generation(&self) -> Result<(), StoreError> {
-        let next = self.generation()? + 1;
+        let next = stored_counter(&self.meta, keys::GENERATION_KEY)? + 1;
         self.meta.insert(keys::GENERATION_KEY, &next.to_be_bytes())?;
+        self.generation.store(next, std::sync::atomic::Ordering::Release);
         Ok(())
     }
 
@@ -257,6 +273,11 @@ impl Store {
         }
         Ok(hasher.finalize().to_hex().to_string())
     }
+}
+
+/// A big-endian counter of the meta tree (0 when absent).
+fn stored_counter(meta: &sled::Tree, key: &str) -> Result<u64, StoreError> {
+    Ok(meta.get(key)?.map_or(0, |v| u64::from_be_bytes(v.as_ref().try_into().unwrap_or([0; 8]))))
 }
 
 #[cfg(test)]

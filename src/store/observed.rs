@@ -15,7 +15,7 @@ const OBSERVED_TREE: &str = "observed";
 static OBSERVED_LOCK: Mutex<()> = Mutex::new(());
 
 /// Meta key of the counter bumped by every observed write.
-const OBSERVED_GENERATION_KEY: &str = "observed_generation";
+pub(super) const OBSERVED_GENERATION_KEY: &str = "observed_generation";
 
 /// A stored key (without its source) and value.
 pub type KeyValue = (Vec<u8>, Vec<u8>);
@@ -37,15 +37,13 @@ impl Store {
 
     /// A counter bumped by every write of observed figures (for caches derived from them).
     pub fn observed_generation(&self) -> Result<u64, StoreError> {
-        Ok(self
-            .meta
-            .get(OBSERVED_GENERATION_KEY)?
-            .map_or(0, |v| u64::from_be_bytes(v.as_ref().try_into().unwrap_or([0; 8]))))
+        Ok(self.observed_generation.load(std::sync::atomic::Ordering::Acquire))
     }
 
     fn bump_observed_generation(&self) -> Result<(), StoreError> {
-        let next = self.observed_generation()? + 1;
+        let next = super::stored_counter(&self.meta, OBSERVED_GENERATION_KEY)? + 1;
         self.meta.insert(OBSERVED_GENERATION_KEY, &next.to_be_bytes())?;
+        self.observed_generation.store(next, std::sync::atomic::Ordering::Release);
         Ok(())
     }
 
