@@ -81,7 +81,7 @@ fn start_server(data: &Path) -> anyhow::Result<(Child, String)> {
 fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(30)))
+        .timeout_global(Some(Duration::from_secs(120)))
         .build()
         .into()
 }
