@@ -121,10 +121,7 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         return run_load(args, input);
     }
     if let Some(org) = &args.traces {
-        let work = match &args.work_dir {
-            Some(w) => w.clone(),
-            None => tempfile_dir()?,
-        };
+        let work = work_dir(args)?;
         let opts = traces::TraceRun {
             org,
             work: work.clone(),
@@ -236,10 +233,7 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn run_org(args: &BenchArgs, org: &std::path::Path) -> anyhow::Result<ExitCode> {
-    let work = match &args.work_dir {
-        Some(w) => w.clone(),
-        None => tempfile_dir()?,
-    };
+    let work = work_dir(args)?;
     let opts = org::OrgRun { org, data: work.join("data"), embed: args.embed, reuse: args.reuse };
     let rows = org::run(&opts)?;
     let label = format!("{} services", org.display());
@@ -254,10 +248,7 @@ fn run_org(args: &BenchArgs, org: &std::path::Path) -> anyhow::Result<ExitCode> 
 }
 
 fn run_load(args: &BenchArgs, input: &std::path::Path) -> anyhow::Result<ExitCode> {
-    let work = match &args.work_dir {
-        Some(w) => w.clone(),
-        None => tempfile_dir()?,
-    };
+    let work = work_dir(args)?;
     let opts = load::LoadRun {
         input,
         work: work.clone(),
@@ -276,6 +267,14 @@ fn run_load(args: &BenchArgs, input: &std::path::Path) -> anyhow::Result<ExitCod
     }
     let errors = rows.last().and_then(|r| r["errors"].as_u64()).unwrap_or(1);
     Ok(if errors == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// `--work-dir`, else a fresh temporary folder (removed by the caller when done).
+fn work_dir(args: &BenchArgs) -> anyhow::Result<PathBuf> {
+    match &args.work_dir {
+        Some(w) => Ok(w.clone()),
+        None => tempfile_dir(),
+    }
 }
 
 fn tempfile_dir() -> anyhow::Result<PathBuf> {

@@ -471,14 +471,7 @@ mod tests {
             out.records
                 .iter()
                 .filter_map(|r| match r {
-                    Record::Relation(r) => Some(format!(
-                        "{} {} {} @{} {}",
-                        r.from.key(),
-                        r.kind,
-                        r.to.key(),
-                        r.provenance.locator,
-                        r.provenance.note
-                    )),
+                    Record::Relation(r) => Some(crate::emitter::render::relation(r)),
                     _ => None,
                 })
                 .collect()

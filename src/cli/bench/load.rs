@@ -54,17 +54,11 @@ struct Targets {
     queries: Vec<String>,
 }
 
+/// A child `lore serve` with a read and a write token, once `/readyz` answers (the
+/// graph is loaded).
 fn start_server(data: &Path) -> anyhow::Result<(Child, String)> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let child = Command::new(std::env::current_exe()?)
-        .arg("--data-dir")
-        .arg(data)
-        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-        .env("LORE_TOKENS", format!("reader:read:{READ_TOKEN} writer:write:{WRITE_TOKEN}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .context("starting lore serve")?;
+    let tokens = format!("reader:read:{READ_TOKEN} writer:write:{WRITE_TOKEN}");
+    let (child, port) = super::traces::start_server(data, &tokens)?;
     let base = format!("http://127.0.0.1:{port}");
     let deadline = Instant::now() + Duration::from_secs(120);
     let agent = agent();

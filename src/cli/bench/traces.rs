@@ -120,13 +120,15 @@ pub(super) fn rss_mib(pid: u32, key: &str) -> u64 {
         .map_or(0, |kib| kib / 1024)
 }
 
-fn start_server(data: &Path) -> anyhow::Result<(Child, u16)> {
+/// A child `lore serve` on a free loopback port with `LORE_TOKENS` set to `tokens`,
+/// once it accepts connections.
+pub(super) fn start_server(data: &Path, tokens: &str) -> anyhow::Result<(Child, u16)> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let child = Command::new(std::env::current_exe()?)
         .arg("--data-dir")
         .arg(data)
         .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-        .env("LORE_TOKENS", format!("bench:write:{TOKEN}"))
+        .env("LORE_TOKENS", tokens)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -174,7 +176,7 @@ pub(super) fn run(opts: &TraceRun) -> anyhow::Result<Vec<Value>> {
     let (mut child, base_url) = match &opts.server {
         Some(addr) => (None, format!("http://{addr}")),
         None => {
-            let (child, port) = start_server(&data)?;
+            let (child, port) = start_server(&data, &format!("bench:write:{TOKEN}"))?;
             (Some(child), format!("http://127.0.0.1:{port}"))
         }
     };
