@@ -11,7 +11,6 @@ use crate::error::{Error, Result};
 use crate::graph::{Direction, EdgeFilter, Graph, ImpactHits};
 use crate::ingest::{self, SourceReport};
 use crate::model::{Edge, Member, Node};
-use crate::resolve::{self, SourcedRecord};
 use crate::search::vector::{Embed, VectorIndex};
 use crate::search::{SearchHit, SearchIndex};
 use crate::store::Store;
@@ -20,8 +19,9 @@ use crate::store::Store;
 pub struct Engine {
     store: Store,
     data_dir: PathBuf,
-    current: RwLock<Option<Arc<Graph>>>,
-    history: RwLock<Option<Arc<Graph>>>,
+    /// The graph now and with every past fact (`projections.rs`).
+    pub(crate) current: RwLock<Option<Arc<Graph>>>,
+    pub(crate) history: RwLock<Option<Arc<Graph>>>,
     index: Mutex<Option<Arc<SearchIndex>>>,
     /// Where the embedding model is, from `lore.toml` (env and `.assets/` otherwise).
     pub(crate) embedding: crate::config::EmbeddingConfig,
@@ -293,74 +293,6 @@ impl Engine {
         }
     }
 
-    /// The graph now (cached) or as it was at `at`.
-    pub fn graph(&self, at: Option<i64>) -> Result<Arc<Graph>> {
-        if at.is_some() {
-            return Ok(Arc::new(self.build(|f| f.version_at(at).into_iter().cloned().collect())?));
-        }
-        if let Ok(g) = self.current.read()
-            && let Some(g) = g.as_ref()
-        {
-            return Ok(g.clone());
-        }
-        let graph = Arc::new(self.build(|f| f.version_at(None).into_iter().cloned().collect())?);
-        if let Ok(mut g) = self.current.write() {
-            *g = Some(graph.clone());
-        }
-        Ok(graph)
-    }
-
-    /// Every fact that ever held, current or not: the graph `show` reads history from.
-    pub(crate) fn history_graph(&self) -> Result<Arc<Graph>> {
-        if let Ok(g) = self.history.read()
-            && let Some(g) = g.as_ref()
-        {
-            return Ok(g.clone());
-        }
-        let graph = Arc::new(self.build(|f| f.versions.clone())?);
-        if let Ok(mut g) = self.history.write() {
-            *g = Some(graph.clone());
-        }
-        Ok(graph)
-    }
-
-    fn build(
-        &self,
-        pick: impl Fn(&crate::store::Fact) -> Vec<crate::store::FactVersion>,
-    ) -> Result<Graph> {
-        let started = std::time::Instant::now();
-        let mut records = Vec::new();
-        for fact in self.store.facts() {
-            let fact = fact?;
-            for v in pick(&fact) {
-                // Change events are on the timeline, not in the topology (`changes.rs`).
-                if matches!(v.record, lore_schema::Record::Change(_)) {
-                    continue;
-                }
-                records.push(SourcedRecord {
-                    source: fact.source.clone(),
-                    record: v.record,
-                    valid_from: v.valid_from,
-                    valid_to: v.valid_to,
-                });
-            }
-        }
-        let read = started.elapsed();
-        let resolved = resolve::resolve(&records);
-        let resolve_time = started.elapsed() - read;
-        let graph = Graph::new(resolved);
-        tracing::info!(
-            facts = records.len(),
-            nodes = graph.nodes().len(),
-            edges = graph.edges().len(),
-            read_ms = read.as_millis() as u64,
-            resolve_ms = resolve_time.as_millis() as u64,
-            total_ms = started.elapsed().as_millis() as u64,
-            "graph built"
-        );
-        Ok(graph)
-    }
-
     /// A node with its identity, edges and history, and its traffic over the last hour
     /// of trace data.
     pub fn show(&self, name: &str, at: Option<i64>) -> Result<ShowView> {
@@ -412,21 +344,19 @@ impl Engine {
             history.members(&node.id).to_vec()
         };
         let document =
-            graph.documents().get(&node.id).or_else(|| history.documents().get(&node.id)).map(
-                |d| DocumentView {
-                    source: d.path.clone(),
-                    kind: d.kind,
-                    title: d.title.clone(),
-                    front_matter: d.front_matter.clone(),
-                    sections: d
-                        .sections
-                        .iter()
-                        .map(|s| SectionView { heading_path: s.heading_path.clone(), line: s.line })
-                        .collect(),
-                    links: d.links.clone(),
-                    postmortem: d.postmortem.clone(),
-                },
-            );
+            graph.document(&node.id).or_else(|| history.document(&node.id)).map(|d| DocumentView {
+                source: d.path.clone(),
+                kind: d.kind,
+                title: d.title.clone(),
+                front_matter: d.front_matter.clone(),
+                sections: d
+                    .sections
+                    .iter()
+                    .map(|s| SectionView { heading_path: s.heading_path.clone(), line: s.line })
+                    .collect(),
+                links: d.links.clone(),
+                postmortem: d.postmortem.clone(),
+            });
         let notes = if current {
             self.notes_about(std::slice::from_ref(&node.id), crate::time::now())?
         } else {

@@ -19,6 +19,7 @@ pub mod mcp;
 pub mod model;
 pub mod notes;
 pub(crate) mod portal;
+pub mod projections;
 pub mod queries;
 pub mod redact;
 pub mod resolve;

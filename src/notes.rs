@@ -117,10 +117,7 @@ pub(crate) fn expired(doc: &Document, now: i64) -> bool {
 
 /// Whether the search hit on unit `id` is an expired note of `graph`.
 pub(crate) fn expired_hit(graph: &Graph, id: &str, now: i64) -> bool {
-    id.parse::<NodeId>()
-        .ok()
-        .and_then(|id| graph.documents().get(&id))
-        .is_some_and(|d| expired(d, now))
+    id.parse::<NodeId>().ok().and_then(|id| graph.document(&id)).is_some_and(|d| expired(d, now))
 }
 
 fn view(doc: &Document) -> Option<NoteView> {
@@ -147,7 +144,8 @@ fn view(doc: &Document) -> Option<NoteView> {
 fn collect(graph: &Graph, now: i64, all: bool, keep: impl Fn(&NoteView) -> bool) -> Vec<NoteView> {
     let mut notes: Vec<(i64, NoteView)> = graph
         .documents()
-        .values()
+        .filtered(|id| id.kind() == NodeKind::Note)
+        .map(|(_, d)| d)
         .filter(|d| all || !expired(d, now))
         .filter_map(view)
         .filter(|n| keep(n))
@@ -241,7 +239,7 @@ impl Engine {
         let id = id.strip_prefix("note:").unwrap_or(id);
         let not_found = || Error::NotFound { what: "note", id: id.to_string() };
         let graph = self.graph(None)?;
-        let doc = graph.documents().get(&NodeId::new(NodeKind::Note, id)).ok_or_else(not_found)?;
+        let doc = graph.document(&NodeId::new(NodeKind::Note, id)).ok_or_else(not_found)?;
         let note = view(doc).ok_or_else(not_found)?;
         let record_key = Record::Document(doc.clone()).key();
         if !self.store().close_fact(NOTES_SOURCE, NOTES_FILE, &record_key, now)? {

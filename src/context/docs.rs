@@ -115,7 +115,7 @@ fn linked_docs<'g>(page: &Page<'g>, kind: lore_schema::DocumentKind) -> BTreeSet
         let (_, inc) = page.graph.edges_of(id);
         for e in inc {
             if matches!(e.kind, EdgeKind::Documents | EdgeKind::About | EdgeKind::Mentions)
-                && page.graph.documents().get(&e.from).is_some_and(|d| d.kind == kind)
+                && page.graph.document(&e.from).is_some_and(|d| d.kind == kind)
             {
                 out.insert(e.from.clone());
             }
@@ -140,7 +140,7 @@ fn candidates<'g>(
     let docs = ids
         .into_iter()
         .filter_map(|id| {
-            let doc = page.graph.documents().get(&id).filter(|d| d.kind == kind)?;
+            let doc = page.graph.document(&id).filter(|d| d.kind == kind)?;
             Some((id, doc))
         })
         .collect();

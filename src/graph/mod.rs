@@ -4,7 +4,9 @@
 //! id, name or alias go through [`Graph::lookup`].
 
 mod adjacency;
+mod documents;
 mod hits;
+pub mod snapshot;
 mod traverse;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -18,6 +20,7 @@ use crate::error::{Error, Result};
 use crate::model::{Edge, Member, Node};
 use crate::resolve::{DanglingLink, Resolved, Unresolved};
 
+pub use documents::Documents;
 pub use hits::{HitIter, HitRef, ImpactHits, PathIter, PathRef};
 pub use traverse::{Direction, EdgeFilter, ImpactHit, PathHit, Sides};
 
@@ -29,7 +32,7 @@ pub struct Graph {
     /// Shared with traversal results, which carry paths of them.
     edges: Vec<Arc<Edge>>,
     unresolved: Vec<Unresolved>,
-    documents: BTreeMap<NodeId, lore_schema::Document>,
+    documents: Documents,
     dangling: Vec<DanglingLink>,
     /// Links out of each node (dependent to dependency) and into it.
     outgoing: Adjacency,
@@ -50,6 +53,7 @@ impl Graph {
     pub fn new(resolved: Resolved) -> Graph {
         let Resolved { nodes, members, edges, unresolved, documents, dangling } = resolved;
         let edges = edges.into_iter().map(Arc::new).collect();
+        let documents = Documents::new(documents);
         Graph::from_parts(nodes, members, edges, unresolved, documents, dangling)
     }
 
@@ -63,7 +67,7 @@ impl Graph {
         pairs.sort_by(|a, b| a.0.id.cmp(&b.0.id));
         let (nodes, members) = pairs.into_iter().unzip();
         let all = self.edges.iter().cloned().chain(edges.into_iter().map(Arc::new)).collect();
-        Graph::from_parts(nodes, members, all, Vec::new(), BTreeMap::new(), Vec::new())
+        Graph::from_parts(nodes, members, all, Vec::new(), Documents::default(), Vec::new())
     }
 
     fn from_parts(
@@ -71,7 +75,7 @@ impl Graph {
         members: Vec<Vec<Member>>,
         edges: Vec<Arc<Edge>>,
         unresolved: Vec<Unresolved>,
-        documents: BTreeMap<NodeId, lore_schema::Document>,
+        documents: Documents,
         dangling: Vec<DanglingLink>,
     ) -> Graph {
         let by_id: BTreeMap<NodeId, usize> =
@@ -129,8 +133,18 @@ impl Graph {
     }
 
     /// Documents by node id.
-    pub fn documents(&self) -> &BTreeMap<NodeId, lore_schema::Document> {
+    pub fn documents(&self) -> &Documents {
         &self.documents
+    }
+
+    /// The document node `id` is, if it is one.
+    pub fn document(&self, id: &NodeId) -> Option<&lore_schema::Document> {
+        self.documents.get(id)
+    }
+
+    /// Whether node `id` is a document (without decoding any).
+    pub fn has_document(&self, id: &NodeId) -> bool {
+        self.documents.contains(id)
     }
 
     /// Alerts whose runbook_url matched no runbook.

@@ -112,11 +112,10 @@ impl LoreMcp {
             McpError::resource_not_found(format!("`{uri}` is not a lore://docs/{{id}} URI"), None)
         })?;
         let graph = self.engine.graph(None).map_err(internal)?;
-        let doc = graph
-            .documents()
-            .iter()
-            .find(|(k, _)| k.to_string() == id)
-            .map(|(_, d)| d)
+        let doc = id
+            .parse::<lore_schema::NodeId>()
+            .ok()
+            .and_then(|id| graph.document(&id))
             .ok_or_else(|| McpError::resource_not_found(format!("no document `{id}`"), None))?;
         Ok(markdown(doc))
     }

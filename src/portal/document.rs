@@ -21,10 +21,10 @@ pub(crate) fn page(engine: &Engine, id: &str) -> Result<String> {
     let graph = engine.graph(None)?;
     let history = engine.history_graph()?;
     let (node, doc, current) = match graph.lookup(id) {
-        Ok(n) => (n.clone(), graph.documents().get(&n.id), true),
+        Ok(n) => (n.clone(), graph.document(&n.id), true),
         Err(Error::NodeNotFound(_)) => {
             let n = history.lookup(id)?;
-            (n.clone(), history.documents().get(&n.id), false)
+            (n.clone(), history.document(&n.id), false)
         }
         Err(e) => return Err(e),
     };

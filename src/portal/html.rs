@@ -46,7 +46,7 @@ pub(crate) fn is_document(kind: NodeKind) -> bool {
 /// The portal URL of a node: its document page, or its entity page by name when the
 /// name names it alone (by id otherwise).
 pub(crate) fn href(graph: &Graph, node: &Node) -> String {
-    if is_document(node.kind) && graph.documents().contains_key(&node.id) {
+    if is_document(node.kind) && graph.has_document(&node.id) {
         return format!("/docs/{}", enc(node.id.as_str()));
     }
     let by_name = graph.lookup(&node.name).is_ok_and(|n| n.id == node.id);

@@ -177,7 +177,7 @@ fn hit(graph: &Graph, h: &SearchHit) -> String {
     let id: Option<NodeId> = h.id.parse().ok();
     let node = id.as_ref().and_then(|id| graph.node(id));
     let mut href = node.map(|n| html::href(graph, n)).unwrap_or_else(|| "/search".into());
-    if let Some(doc) = id.as_ref().and_then(|id| graph.documents().get(id))
+    if let Some(doc) = id.as_ref().and_then(|id| graph.document(id))
         && let Some(i) = doc.sections.iter().position(|s| u64::from(s.line) == h.line)
         && i > 0
     {

@@ -33,7 +33,7 @@ pub(crate) fn page(engine: &Engine, name: &str, depth: Option<usize>) -> Result<
         Err(Error::NodeNotFound(_)) => return gone(engine, name),
         Err(e) => return Err(e),
     };
-    if html::is_document(node.kind) && graph.documents().contains_key(&node.id) {
+    if html::is_document(node.kind) && graph.has_document(&node.id) {
         return super::document::page(engine, node.id.as_str());
     }
     let depth = depth.unwrap_or(DEFAULT_DEPTH).clamp(1, MAX_DEPTH);
@@ -387,7 +387,7 @@ fn documents(engine: &Engine, graph: &Graph, node: &Node) -> Result<String> {
         list.dedup_by(|a, b| a.1.id == b.1.id);
         let _ = write!(out, "<section class=\"card\"><h2>{title}</h2><ul>");
         for (conf, n) in list.iter() {
-            let label = graph.documents().get(&n.id).map_or(n.name.as_str(), |d| d.title.as_str());
+            let label = graph.document(&n.id).map_or(n.name.as_str(), |d| d.title.as_str());
             let how = if *conf >= 1000 {
                 String::new()
             } else {

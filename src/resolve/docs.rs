@@ -25,7 +25,7 @@ use super::{Resolved, SourcedRecord};
 use crate::model::{Edge, Evidence, Member, Node};
 
 /// An alert whose `runbook_url` points at no ingested runbook.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct DanglingLink {
     /// The alert.
     pub alert: NodeId,

@@ -49,7 +49,7 @@ pub struct SourcedRecord {
 }
 
 /// A reference that matched no node.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Unresolved {
     /// The reference as written.
     pub reference: String,

@@ -26,7 +26,7 @@ fn symptoms(alert: &crate::model::Node) -> String {
 /// Every chunk the index should hold for `graph`.
 pub(crate) fn chunks(graph: &Graph) -> Vec<Chunk> {
     let mut out = Vec::new();
-    for (id, doc) in graph.documents() {
+    for (id, doc) in graph.documents().iter() {
         let (links, _) = graph.edges_of(id);
         let mut services = BTreeSet::new();
         let mut service_ids = BTreeSet::new();

@@ -102,6 +102,8 @@ pub struct Store {
     /// Shared by clones, as the sled handles are.
     generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
     observed_generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// [`Store::id`].
+    id: std::sync::Arc<str>,
 }
 
 /// sled's page cache, MiB, unless `LORE_STORE_CACHE_MB` says otherwise. sled's own
@@ -152,7 +154,16 @@ impl Store {
         let counter = |key| stored_counter(&meta, key).map(|n| std::sync::Arc::new(n.into()));
         let generation = counter(keys::GENERATION_KEY)?;
         let observed_generation = counter(observed::OBSERVED_GENERATION_KEY)?;
+        let id = match meta.get(keys::STORE_ID_KEY)? {
+            Some(v) => String::from_utf8_lossy(&v).into_owned(),
+            None => {
+                let id = format!("{:032x}", fastrand::u128(..));
+                meta.insert(keys::STORE_ID_KEY, id.as_bytes())?;
+                id
+            }
+        };
         Ok(Store {
+            id: id.into(),
             db,
             meta,
             facts,
@@ -211,6 +222,13 @@ impl Store {
             }
         }
         Ok(out)
+    }
+
+    /// This store's own id, random and fixed at creation: a projection saved beside it
+    /// names the store it was built from, so a store replaced under the same path (with
+    /// its generation counting from zero again) is never answered from the old one's.
+    pub fn id(&self) -> &str {
+        &self.id
     }
 
     /// A counter bumped by every write that changes facts; projections (the search

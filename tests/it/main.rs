@@ -20,6 +20,7 @@ mod queries;
 mod reingest;
 mod search;
 mod semantic;
+mod snapshot;
 mod support;
 mod tool_choice;
 mod traces;

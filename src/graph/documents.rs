@@ -1,0 +1,108 @@
+//! A graph's documents by node id: in memory when the graph was resolved in this
+//! process, or each read from the graph's snapshot when first asked for (`snapshot.rs`
+//! keeps every document as its own MessagePack value with its offset), so a query reads
+//! only the documents it touches.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::sync::OnceLock;
+
+use lore_schema::{Document, NodeId};
+
+/// Where one document is in its snapshot file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(super) struct Place {
+    pub(super) offset: u64,
+    pub(super) len: u32,
+}
+
+#[derive(Debug)]
+struct Entry {
+    place: Option<Place>,
+    doc: OnceLock<Option<Document>>,
+}
+
+/// The documents of one graph.
+#[derive(Debug, Default)]
+pub struct Documents {
+    entries: BTreeMap<NodeId, Entry>,
+    /// The snapshot they are read from, when not in memory.
+    file: Option<File>,
+}
+
+impl Documents {
+    /// Documents already in memory.
+    pub fn new(map: BTreeMap<NodeId, Document>) -> Documents {
+        let entries = map
+            .into_iter()
+            .map(|(id, d)| (id, Entry { place: None, doc: OnceLock::from(Some(d)) }))
+            .collect();
+        Documents { entries, file: None }
+    }
+
+    /// Documents read from `file` at their places when first asked for.
+    pub(super) fn lazy(places: Vec<(NodeId, Place)>, file: File) -> Documents {
+        let entries = places
+            .into_iter()
+            .map(|(id, p)| (id, Entry { place: Some(p), doc: OnceLock::new() }))
+            .collect();
+        Documents { entries, file: Some(file) }
+    }
+
+    fn load<'a>(&'a self, id: &NodeId, entry: &'a Entry) -> Option<&'a Document> {
+        entry
+            .doc
+            .get_or_init(|| {
+                let (file, place) = (self.file.as_ref()?, entry.place?);
+                let mut buf = vec![0u8; place.len as usize];
+                let read = file.read_exact_at(&mut buf, place.offset).map_err(|e| e.to_string());
+                match read.and_then(|()| rmp_serde::from_slice(&buf).map_err(|e| e.to_string())) {
+                    Ok(doc) => Some(doc),
+                    Err(reason) => {
+                        // The snapshot was whole when opened: this is a disk error. Say so
+                        // rather than let the document vanish quietly.
+                        tracing::error!(%id, %reason, "graph snapshot: document unreadable");
+                        None
+                    }
+                }
+            })
+            .as_ref()
+    }
+
+    /// The document `id`.
+    pub fn get(&self, id: &NodeId) -> Option<&Document> {
+        self.entries.get(id).and_then(|e| self.load(id, e))
+    }
+
+    /// Whether `id` is a document of this graph (without reading it).
+    pub fn contains(&self, id: &NodeId) -> bool {
+        self.entries.contains_key(id)
+    }
+
+    /// How many documents there are.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Every document, by id.
+    pub fn iter(&self) -> impl Iterator<Item = (&NodeId, &Document)> {
+        self.entries.iter().filter_map(|(id, e)| self.load(id, e).map(|d| (id, d)))
+    }
+
+    /// The documents whose id passes `keep` (the others are not read).
+    pub fn filtered(
+        &self,
+        keep: impl Fn(&NodeId) -> bool,
+    ) -> impl Iterator<Item = (&NodeId, &Document)> {
+        self.entries
+            .iter()
+            .filter(move |(id, _)| keep(id))
+            .filter_map(|(id, e)| self.load(id, e).map(|d| (id, d)))
+    }
+}

@@ -1,0 +1,175 @@
+//! The graph on disk: a resolved graph saved with the stamp of what it was built from,
+//! so a fresh process (a one-shot CLI call, a server starting) opens it instead of
+//! reading and resolving every fact.
+//!
+//! Layout: [`MAGIC`], then four MessagePack values: the [`Stamp`], the [`Meta`], the topology (nodes,
+//! members, edges, unresolved references, dangling links, and each document's place),
+//! then the documents, each its own value, read only when a query asks for it
+//! (`documents.rs`). A snapshot is used
+//! only when its whole stamp matches: the store (its id and generation) and the build
+//! of Lore that resolved it, since resolution rules change between builds. Anything
+//! else (missing, older, torn, another format) is ignored and rebuilt, so the snapshot
+//! can never answer for a store it was not built from. Written to a temporary file,
+//! synced and renamed into place: readers see a whole snapshot or none.
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Read, Seek, Write};
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+
+use lore_schema::NodeId;
+use serde::{Deserialize, Serialize};
+
+use super::Graph;
+use super::documents::{Documents, Place};
+use crate::model::{Edge, Member, Node};
+use crate::resolve::{DanglingLink, Unresolved};
+
+const MAGIC: &[u8; 8] = b"LOREGRAF";
+/// Version of the layout and of the encoded types.
+const FORMAT: u32 = 1;
+
+/// What a snapshot was built from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stamp {
+    format: u32,
+    /// The store's id (`Store::id`) and generation.
+    store: String,
+    generation: u64,
+    /// The Lore build that resolved it.
+    build: String,
+}
+
+/// What a snapshot says beside its graph.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Meta {
+    /// The store holds no superseded fact, so the history graph is this graph.
+    pub history_is_current: bool,
+}
+
+impl Stamp {
+    /// The stamp of a graph of store `store` at `generation`, by this build.
+    pub fn new(store: &str, generation: u64) -> Stamp {
+        Stamp {
+            format: FORMAT,
+            store: store.to_string(),
+            generation,
+            build: build_id().to_string(),
+        }
+    }
+}
+
+/// This executable, by size and modification time: a rebuilt binary does not trust the
+/// snapshots of the previous one.
+fn build_id() -> &'static str {
+    static ID: OnceLock<String> = OnceLock::new();
+    ID.get_or_init(|| {
+        let exe = std::env::current_exe().and_then(std::fs::metadata);
+        let stamp = exe.ok().map(|m| {
+            let mtime =
+                m.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+            format!("{}:{}", m.len(), mtime.map_or(0, |d| d.as_nanos()))
+        });
+        format!("{}+{}", env!("CARGO_PKG_VERSION"), stamp.unwrap_or_default())
+    })
+}
+
+#[derive(Serialize)]
+struct TopologyRef<'a> {
+    nodes: &'a [Node],
+    members: &'a [Vec<Member>],
+    edges: Vec<&'a Edge>,
+    unresolved: &'a [Unresolved],
+    dangling: &'a [DanglingLink],
+    /// Each document's place, from the start of the documents.
+    documents: Vec<(&'a NodeId, Place)>,
+}
+
+#[derive(Deserialize)]
+struct Topology {
+    nodes: Vec<Node>,
+    members: Vec<Vec<Member>>,
+    edges: Vec<Edge>,
+    unresolved: Vec<Unresolved>,
+    dangling: Vec<DanglingLink>,
+    documents: Vec<(NodeId, Place)>,
+}
+
+fn encode_error(e: rmp_serde::encode::Error) -> std::io::Error {
+    std::io::Error::other(e.to_string())
+}
+
+/// Writes `graph` to `path` stamped `stamp` (atomically: temporary file, sync, rename).
+pub fn save(graph: &Graph, stamp: &Stamp, meta: Meta, path: &Path) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension("tmp");
+    let file = File::create(&tmp)?;
+    let mut out = BufWriter::with_capacity(1 << 16, file);
+    out.write_all(MAGIC)?;
+    rmp_serde::encode::write_named(&mut out, stamp).map_err(encode_error)?;
+    rmp_serde::encode::write_named(&mut out, &meta).map_err(encode_error)?;
+    let topology = TopologyRef {
+        nodes: &graph.nodes,
+        members: &graph.members,
+        edges: graph.edges.iter().map(|e| &**e).collect(),
+        unresolved: &graph.unresolved,
+        dangling: &graph.dangling,
+        documents: Vec::with_capacity(graph.documents.len()),
+    };
+    let mut topology = topology;
+    let mut blobs: Vec<u8> = Vec::new();
+    for (id, doc) in graph.documents.iter() {
+        let start = blobs.len();
+        rmp_serde::encode::write_named(&mut blobs, doc).map_err(encode_error)?;
+        let len = u32::try_from(blobs.len() - start).map_err(std::io::Error::other)?;
+        topology.documents.push((id, Place { offset: start as u64, len }));
+    }
+    rmp_serde::encode::write_named(&mut out, &topology).map_err(encode_error)?;
+    out.write_all(&blobs)?;
+    let file = out.into_inner().map_err(|e| e.into_error())?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, path)
+}
+
+/// The graph saved at `path` if its stamp is `stamp`; `None` when there is none or it
+/// was built from anything else (a snapshot that does not decode is logged and ignored).
+pub fn load(path: &Path, stamp: &Stamp) -> Option<(Graph, Meta)> {
+    let file = File::open(path).ok()?;
+    match read(file, stamp) {
+        Ok(graph) => graph,
+        Err(reason) => {
+            tracing::warn!(path = %path.display(), %reason, "graph snapshot ignored");
+            None
+        }
+    }
+}
+
+fn read(file: File, stamp: &Stamp) -> Result<Option<(Graph, Meta)>, String> {
+    let mut reader = BufReader::with_capacity(1 << 16, file);
+    let mut magic = [0u8; 8];
+    reader.read_exact(&mut magic).map_err(|e| e.to_string())?;
+    if &magic != MAGIC {
+        return Err("not a graph snapshot".into());
+    }
+    let found: Stamp = rmp_serde::from_read(&mut reader).map_err(|e| e.to_string())?;
+    if &found != stamp {
+        return Ok(None);
+    }
+    let meta: Meta = rmp_serde::from_read(&mut reader).map_err(|e| e.to_string())?;
+    let t: Topology = rmp_serde::from_read(&mut reader).map_err(|e| e.to_string())?;
+    let start = reader.stream_position().map_err(|e| e.to_string())?;
+    let file = reader.into_inner();
+    let size = file.metadata().map_err(|e| e.to_string())?.len();
+    let end = t.documents.iter().map(|(_, p)| start + p.offset + u64::from(p.len)).max();
+    if end.unwrap_or(start) > size {
+        return Err("documents cut short".into());
+    }
+    let places =
+        t.documents.into_iter().map(|(id, p)| (id, Place { offset: start + p.offset, ..p }));
+    let edges = t.edges.into_iter().map(Arc::new).collect();
+    let documents = Documents::lazy(places.collect(), file);
+    let graph = Graph::from_parts(t.nodes, t.members, edges, t.unresolved, documents, t.dangling);
+    Ok(Some((graph, meta)))
+}

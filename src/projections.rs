@@ -1,0 +1,168 @@
+//! The graph projections of the store: the topology now and with every past fact,
+//! cached in memory per store generation and on disk beside the store
+//! (`graph/snapshot.rs`), so a fresh process opens them instead of resolving every fact.
+//!
+//! Catch-up rule: a write drops the in-memory graphs (`Engine::invalidate`); the next
+//! query opens the snapshot if its stamp (store id, generation, build) matches, or reads
+//! the facts once, resolves, and saves the snapshot for the next process. The other
+//! projections (search index, vectors, chunks, change index) keep their own stamps in
+//! `retrieval.rs`, `search/` and `changes/`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::Engine;
+use crate::error::Result;
+use crate::graph::Graph;
+use crate::graph::snapshot::{self, Meta, Stamp};
+use crate::resolve::{self, SourcedRecord};
+use crate::store::{Fact, FactVersion};
+
+/// Where the snapshots live, under the data dir.
+const DIR: &str = "projections";
+
+impl Engine {
+    /// The graph now (cached) or as it was at `at`.
+    pub fn graph(&self, at: Option<i64>) -> Result<Arc<Graph>> {
+        if at.is_some() {
+            let records = self.records(|f| f.version_at(at).into_iter().cloned().collect())?;
+            return Ok(Arc::new(resolved(records)));
+        }
+        if let Some(g) = self.current.read().ok().and_then(|g| g.clone()) {
+            return Ok(g);
+        }
+        Ok(self.open_graphs()?.0)
+    }
+
+    /// Every fact that ever held, current or not: the graph `show` reads history from.
+    pub(crate) fn history_graph(&self) -> Result<Arc<Graph>> {
+        if let Some(g) = self.history.read().ok().and_then(|g| g.clone()) {
+            return Ok(g);
+        }
+        // Opening the current graph sets the history too when they are the same.
+        let opened = self.current.read().ok().is_some_and(|g| g.is_some());
+        if !opened && let Some(g) = self.open_graphs()?.1 {
+            return Ok(g);
+        }
+        let stamp = self.stamp()?;
+        let path = self.snapshot_path("history");
+        let graph = match snapshot::load(&path, &stamp) {
+            Some((graph, _)) => Arc::new(graph),
+            None => {
+                let graph = Arc::new(resolved(self.records(|f| f.versions.clone())?));
+                self.save(&graph, &stamp, Meta::default(), &path);
+                graph
+            }
+        };
+        if let Ok(mut h) = self.history.write() {
+            *h = Some(graph.clone());
+        }
+        Ok(graph)
+    }
+
+    /// The current graph, and the history graph when it is the same one (no fact has a
+    /// superseded version).
+    fn open_graphs(&self) -> Result<(Arc<Graph>, Option<Arc<Graph>>)> {
+        // Stamped before reading: a write landing meanwhile bumps the generation first,
+        // so a graph that saw part of it is saved under a generation already gone.
+        let stamp = self.stamp()?;
+        let path = self.snapshot_path("current");
+        let (current, history) = match snapshot::load(&path, &stamp) {
+            Some((graph, meta)) => {
+                let graph = Arc::new(graph);
+                (graph.clone(), meta.history_is_current.then_some(graph))
+            }
+            None => {
+                let started = std::time::Instant::now();
+                let (now, superseded) = self.current_records()?;
+                let read = started.elapsed();
+                let graph = Arc::new(resolved(now));
+                tracing::info!(
+                    nodes = graph.nodes().len(),
+                    edges = graph.edges().len(),
+                    read_ms = read.as_millis() as u64,
+                    total_ms = started.elapsed().as_millis() as u64,
+                    "graph built"
+                );
+                let meta = Meta { history_is_current: !superseded };
+                self.save(&graph, &stamp, meta, &path);
+                // A history of its own is built when first asked for (`history_graph`).
+                let history = (!superseded).then(|| graph.clone());
+                (graph, history)
+            }
+        };
+        if let Ok(mut g) = self.current.write() {
+            *g = Some(current.clone());
+        }
+        if let Some(h) = &history
+            && let Ok(mut slot) = self.history.write()
+        {
+            *slot = Some(h.clone());
+        }
+        Ok((current, history))
+    }
+
+    fn stamp(&self) -> Result<Stamp> {
+        Ok(Stamp::new(self.store().id(), self.store().generation()?))
+    }
+
+    fn snapshot_path(&self, view: &str) -> PathBuf {
+        self.data_dir().join(DIR).join(format!("graph-{view}.bin"))
+    }
+
+    /// Saves a snapshot; failing to is logged, never an error of the query.
+    fn save(&self, graph: &Graph, stamp: &Stamp, meta: Meta, path: &std::path::Path) {
+        let started = std::time::Instant::now();
+        match snapshot::save(graph, stamp, meta, path) {
+            Ok(()) => tracing::debug!(
+                path = %path.display(),
+                ms = started.elapsed().as_millis() as u64,
+                "graph snapshot saved"
+            ),
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "graph snapshot not saved")
+            }
+        }
+    }
+
+    /// The records of every fact version `pick` chooses (change events are on the
+    /// timeline, not in the topology: `changes.rs`).
+    fn records(
+        &self,
+        mut pick: impl FnMut(&Fact) -> Vec<FactVersion>,
+    ) -> Result<Vec<SourcedRecord>> {
+        let mut records = Vec::new();
+        for fact in self.store().facts() {
+            let fact = fact?;
+            records.extend(pick(&fact).into_iter().filter_map(|v| sourced(&fact.source, v)));
+        }
+        Ok(records)
+    }
+
+    /// The current records, and whether any fact has a superseded version (else the
+    /// history graph is the current one).
+    fn current_records(&self) -> Result<(Vec<SourcedRecord>, bool)> {
+        let mut superseded = false;
+        let records = self.records(|f| {
+            superseded |= f.versions.iter().any(|v| v.valid_to.is_some());
+            f.version_at(None).into_iter().cloned().collect()
+        })?;
+        Ok((records, superseded))
+    }
+}
+
+fn sourced(source: &str, v: FactVersion) -> Option<SourcedRecord> {
+    if matches!(v.record, lore_schema::Record::Change(_)) {
+        return None;
+    }
+    Some(SourcedRecord {
+        source: source.to_string(),
+        record: v.record,
+        valid_from: v.valid_from,
+        valid_to: v.valid_to,
+    })
+}
+
+fn resolved(records: Vec<SourcedRecord>) -> Graph {
+    Graph::new(resolve::resolve(&records))
+}

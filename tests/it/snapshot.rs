@@ -1,0 +1,112 @@
+//! The graph snapshot: a fresh process opens the graph saved beside the store and answers
+//! exactly as one that resolved every fact; a snapshot of another generation, or one that
+//! does not decode, is never used.
+
+use std::path::{Path, PathBuf};
+
+use lore::Engine;
+
+fn org() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/org")
+}
+
+fn snapshot(data: &Path, view: &str) -> PathBuf {
+    data.join("projections").join(format!("graph-{view}.bin"))
+}
+
+/// What a reader sees of the graph: a service, a runbook, an impact answer, the
+/// unresolved references.
+fn answers(engine: &Engine) -> serde_json::Value {
+    let graph = engine.graph(None).unwrap();
+    let runbook = graph
+        .nodes()
+        .iter()
+        .find(|n| n.kind == lore_schema::NodeKind::Runbook)
+        .map(|n| n.id.to_string())
+        .unwrap();
+    serde_json::json!({
+        "checkout": engine.show("checkout", None).unwrap(),
+        "runbook": engine.show(&runbook, None).unwrap(),
+        "impact": graph.impact(&graph.lookup("orders-db").unwrap().id.clone(),
+            lore::graph::Direction::Upstream, Some(5), &lore::graph::EdgeFilter::request_path()),
+        "nodes": graph.nodes().len(),
+        "edges": graph.edges().len(),
+        "documents": graph.documents().len(),
+        "unresolved": graph.unresolved(),
+        "dangling": graph.dangling(),
+    })
+}
+
+#[test]
+fn a_fresh_engine_answers_from_the_snapshot_as_from_the_facts() {
+    let dir = tempfile::tempdir().unwrap();
+    let built = {
+        let engine = Engine::open(dir.path()).unwrap();
+        engine.ingest(&[org()], 1_000).unwrap();
+        answers(&engine)
+    };
+    let saved = std::fs::metadata(snapshot(dir.path(), "current")).unwrap().modified().unwrap();
+    let opened = answers(&Engine::open(dir.path()).unwrap());
+    assert_eq!(opened, built);
+    let after = std::fs::metadata(snapshot(dir.path(), "current")).unwrap().modified().unwrap();
+    assert_eq!(after, saved, "the fresh engine rebuilt instead of opening the snapshot");
+}
+
+#[test]
+fn a_snapshot_of_another_generation_or_torn_is_not_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let copy = work.path().join("org");
+    copy_dir(&org(), &copy);
+    {
+        let engine = Engine::open(dir.path()).unwrap();
+        engine.ingest(std::slice::from_ref(&copy), 1_000).unwrap();
+        assert!(engine.graph(None).unwrap().lookup("ledger").is_err());
+    }
+    let old = std::fs::read(snapshot(dir.path(), "current")).unwrap();
+
+    // A new service and one gone: the next process sees both, not the saved graph of
+    // before.
+    std::fs::remove_file(copy.join("k8s/search.yaml")).unwrap();
+    std::fs::write(
+        copy.join("k8s/ledger.yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: ledger\nspec:\n  template:\n    spec:\n      containers:\n        - name: ledger\n          image: ledger:1\n",
+    )
+    .unwrap();
+    {
+        let engine = Engine::open(dir.path()).unwrap();
+        engine.ingest(std::slice::from_ref(&copy), 2_000).unwrap();
+    }
+    // Put the old snapshot back: its generation is behind the store's.
+    std::fs::write(snapshot(dir.path(), "current"), &old).unwrap();
+    let engine = Engine::open(dir.path()).unwrap();
+    assert!(engine.graph(None).unwrap().lookup("ledger").is_ok());
+    // The store now has superseded facts: show reads the history graph, which
+    // has a snapshot of its own.
+    let shown = serde_json::to_value(engine.show("checkout", None).unwrap()).unwrap();
+    drop(engine);
+    assert!(snapshot(dir.path(), "history").exists());
+    let reopened = Engine::open(dir.path()).unwrap();
+    assert_eq!(serde_json::to_value(reopened.show("checkout", None).unwrap()).unwrap(), shown);
+    drop(reopened);
+
+    // A torn snapshot (cut in the middle) and garbage: ignored, rebuilt, same answers.
+    let whole = std::fs::read(snapshot(dir.path(), "current")).unwrap();
+    let reference = answers(&Engine::open(dir.path()).unwrap());
+    for bad in [whole[..whole.len() / 2].to_vec(), b"not a snapshot at all".to_vec()] {
+        std::fs::write(snapshot(dir.path(), "current"), &bad).unwrap();
+        assert_eq!(answers(&Engine::open(dir.path()).unwrap()), reference);
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    for entry in walkdir::WalkDir::new(from) {
+        let entry = entry.unwrap();
+        let target = to.join(entry.path().strip_prefix(from).unwrap());
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
