@@ -58,6 +58,11 @@ impl IngestAnswer {
         } else {
             engine.embed_pending()?
         };
+        // The graph projection is brought up to date (and saved beside the store) before
+        // ingest returns, so the next query, in this process or a fresh one, opens it.
+        if let Err(e) = engine.graph(None) {
+            tracing::warn!(error = %e, "graph not built after ingest");
+        }
         Ok(IngestAnswer { sources, embeddings })
     }
 }
