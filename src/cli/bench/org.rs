@@ -266,6 +266,10 @@ pub(super) fn run(opts: &OrgRun<'_>) -> anyhow::Result<Vec<Value>> {
             engine.embed_pending()?;
         }
         ingest_s = Some(t.elapsed().as_secs_f64());
+    } else if opts.embed {
+        // A reused data dir may have been ingested without embeddings: hybrid search
+        // would then answer from the few texts a query embeds itself.
+        Engine::open(&opts.data)?.embed_pending()?;
     }
     let truth = queries(org)?;
     let class = |c: &str| truth.get(c).map_or(&[][..], Vec::as_slice);
