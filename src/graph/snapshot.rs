@@ -110,7 +110,7 @@ pub fn save(graph: &Graph, stamp: &Stamp, meta: Meta, path: &Path) -> std::io::R
     out.write_all(MAGIC)?;
     rmp_serde::encode::write_named(&mut out, stamp).map_err(encode_error)?;
     rmp_serde::encode::write_named(&mut out, &meta).map_err(encode_error)?;
-    let topology = TopologyRef {
+    let mut topology = TopologyRef {
         nodes: &graph.nodes,
         members: &graph.members,
         edges: graph.edges.iter().map(|e| &**e).collect(),
@@ -118,7 +118,6 @@ pub fn save(graph: &Graph, stamp: &Stamp, meta: Meta, path: &Path) -> std::io::R
         dangling: &graph.dangling,
         documents: Vec::with_capacity(graph.documents.len()),
     };
-    let mut topology = topology;
     let mut blobs: Vec<u8> = Vec::new();
     for (id, doc) in graph.documents.iter() {
         let start = blobs.len();
