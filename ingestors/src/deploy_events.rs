@@ -8,7 +8,7 @@
 //! line (a bad line is an error diagnostic with its line number, the other lines are
 //! kept) and the HTTP API uses it for `POST /v1/events`.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::fmt;
 
 use lore_schema::{ChangeEvent, ChangeKind, Provenance, Record};
@@ -150,24 +150,40 @@ fn optional_text(
 /// Reads every line of an NDJSON file; blank lines are skipped, a bad line is an error
 /// naming its line, and a repeated id keeps the first line with a warning.
 pub fn ingest(input: &Input<'_>, out: &mut Emitter) {
-    let mut first_line: BTreeMap<String, usize> = BTreeMap::new();
+    let mut lines = EventLines::default();
     for (idx, raw) in input.text.lines().enumerate() {
-        let n = idx + 1;
+        lines.line(input.path, idx + 1, raw, out);
+    }
+}
+
+/// The lines of one NDJSON file read so far, for a caller that reads a long file a
+/// chunk at a time: [`EventLines::line`] per line, in order, with its 1-based number.
+/// It remembers the ids seen, so a repeated id keeps the first line whatever chunk it
+/// was in.
+#[derive(Debug, Default)]
+pub struct EventLines {
+    first_line: HashMap<String, usize>,
+}
+
+impl EventLines {
+    /// Reads line `n` of the file at `path` into `out`: an event, nothing (a blank
+    /// line), or a diagnostic naming line `n`.
+    pub fn line(&mut self, path: &str, n: usize, raw: &str, out: &mut Emitter) {
         let line = raw.trim_start_matches('\u{feff}').trim();
         if line.is_empty() {
-            continue;
+            return;
         }
         let value: Value = match serde_json::from_str(line) {
             Ok(v) => v,
             Err(e) => {
                 out.diagnostic(Severity::Error, n, format!("not a JSON event: {e}"));
-                continue;
+                return;
             }
         };
-        let provenance = Provenance::declared(NAME, input.locator(n), "");
+        let provenance = Provenance::declared(NAME, format!("{path}:{n}"), "");
         match parse_event(&value, provenance) {
             Ok(event) => {
-                if let Some(first) = first_line.get(&event.id) {
+                if let Some(first) = self.first_line.get(&event.id) {
                     out.diagnostic(
                         Severity::Warning,
                         n,
@@ -176,9 +192,9 @@ pub fn ingest(input: &Input<'_>, out: &mut Emitter) {
                             event.id
                         ),
                     );
-                    continue;
+                    return;
                 }
-                first_line.insert(event.id.clone(), n);
+                self.first_line.insert(event.id.clone(), n);
                 out.record(Record::Change(event));
             }
             Err(e) => out.diagnostic(Severity::Error, n, format!("invalid event: {e}")),

@@ -21,6 +21,7 @@ use crate::error::{Error, Result};
 use crate::store::{ApplyStats, SourceMeta, Store};
 
 mod limits;
+mod lines;
 
 pub(crate) use limits::event_over_limit;
 
@@ -184,6 +185,16 @@ pub fn ingest_path_as(
             );
             over_limit.push(&file.rel);
             unreadable.push((file, 1, reason));
+            continue;
+        }
+        if is_line_log(file)
+            && !is_trace_file(file)
+            && let Some(reader) = lines::open_event_log(file, limits.max_file_bytes)
+        {
+            let read = lines::ingest_event_log(file, reader, &mut writer, limits)?;
+            files_read += 1;
+            n_records += read.records;
+            diagnostics.extend(read.diagnostics);
             continue;
         }
         let bytes = match std::fs::read(&file.abs) {

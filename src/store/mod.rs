@@ -12,7 +12,7 @@ mod observed;
 mod source;
 mod upsert;
 
-pub use source::SourceWriter;
+pub use source::{FileChunks, SourceWriter};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;

@@ -1,7 +1,9 @@
 //! Writing one source file by file, so an ingest holds one file's records at a time:
 //! [`Store::begin_source`], then [`SourceWriter::apply_file`] or
 //! [`SourceWriter::keep_file`] per file, then [`SourceWriter::finish`], which closes the
-//! facts of files that are gone and records the source.
+//! facts of files that are gone and records the source. A change log, which may be
+//! any size, is written a chunk at a time instead: [`SourceWriter::begin_file`],
+//! [`SourceWriter::apply_chunk`], [`SourceWriter::end_file`].
 //!
 //! Each file is diffed against its own stored facts (a prefix scan of
 //! `source \0 file \0`) and written as one atomic sled batch. A crash between two files
@@ -10,11 +12,20 @@
 //! projection built meanwhile is taken for the finished state, and the next ingest
 //! converges.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use lore_schema::Record;
 
 use super::{ApplyStats, Fact, FactVersion, SourceMeta, Store, StoreError, codec, keys};
+
+/// A file being written a chunk at a time ([`SourceWriter::begin_file`]).
+#[must_use = "call end_file, or the file's vanished facts stay open"]
+pub struct FileChunks {
+    /// `source \0 file \0`.
+    prefix: Vec<u8>,
+    /// The keys of every record applied so far.
+    seen: HashSet<Vec<u8>>,
+}
 
 /// An ingest of one source in progress.
 #[must_use = "call finish, or vanished files keep their facts"]
@@ -59,49 +70,124 @@ impl SourceWriter<'_> {
         for record in records {
             incoming.entry(keys::fact_key(&self.source, file, &record.key())).or_insert(record);
         }
-        let now = self.now;
-        let stats = &mut self.stats;
         let mut batch = sled::Batch::default();
         let mut writes = 0usize;
         for item in self.store.facts.scan_prefix(&prefix) {
             let (key, value) = item?;
-            let mut fact = codec::decode_fact(&key, &value)?;
-            let open = fact.versions.last().filter(|v| v.valid_to.is_none()).cloned();
-            match (incoming.remove(key.as_ref()), open) {
-                (Some(record), Some(current)) if current.record == record => stats.unchanged += 1,
-                (Some(record), current) => {
-                    if let Some(last) = fact.versions.last_mut().filter(|v| v.valid_to.is_none()) {
-                        last.valid_to = Some(now);
-                    }
-                    if current.is_some() {
-                        stats.updated += 1;
-                    } else {
-                        stats.added += 1;
-                    }
-                    fact.versions.push(FactVersion { record, valid_from: now, valid_to: None });
-                    batch.insert(key.as_ref(), codec::encode_fact(&fact));
-                    writes += 1;
-                }
-                (None, Some(_)) if partial => stats.unchanged += 1,
-                (None, Some(_)) => {
-                    if let Some(last) = fact.versions.last_mut() {
-                        last.valid_to = Some(now);
-                    }
-                    stats.closed += 1;
-                    batch.insert(key.as_ref(), codec::encode_fact(&fact));
-                    writes += 1;
-                }
-                (None, None) => {}
+            let fact = codec::decode_fact(&key, &value)?;
+            let written = match incoming.remove(key.as_ref()) {
+                Some(record) => self.upsert(Some(fact), record),
+                None => self.absent(fact, partial),
+            };
+            if let Some(fact) = written {
+                batch.insert(key.as_ref(), codec::encode_fact(&fact));
+                writes += 1;
             }
         }
         for (key, record) in incoming {
-            stats.added += 1;
-            let versions = vec![FactVersion { record, valid_from: now, valid_to: None }];
-            let fact = Fact { source: self.source.clone(), versions };
-            batch.insert(key, codec::encode_fact(&fact));
-            writes += 1;
+            if let Some(fact) = self.upsert(None, record) {
+                batch.insert(key, codec::encode_fact(&fact));
+                writes += 1;
+            }
         }
         self.files.insert(prefix);
+        self.write(batch, writes)
+    }
+
+    /// Starts a file written a chunk of records at a time (a change log read a few
+    /// thousand lines at a time, so memory holds one chunk, not the file):
+    /// [`SourceWriter::apply_chunk`] per chunk, then [`SourceWriter::end_file`]. Each
+    /// chunk is one atomic batch; a crash mid-file leaves earlier chunks written and
+    /// nothing of the file closed, and the next ingest converges.
+    pub fn begin_file(&self, file: &str) -> FileChunks {
+        FileChunks { prefix: keys::fact_key(&self.source, file, ""), seen: HashSet::new() }
+    }
+
+    /// Applies one chunk of a file begun with [`SourceWriter::begin_file`]: new facts
+    /// open, changed ones get a new version; a record whose key an earlier chunk gave
+    /// is left out. Nothing closes until [`SourceWriter::end_file`].
+    pub fn apply_chunk(
+        &mut self,
+        file: &mut FileChunks,
+        mut records: Vec<Record>,
+    ) -> Result<(), StoreError> {
+        self.stats.redacted += crate::redact::records(records.iter_mut());
+        let mut batch = sled::Batch::default();
+        let mut writes = 0usize;
+        for record in records {
+            let mut key = file.prefix.clone();
+            key.extend_from_slice(record.key().as_bytes());
+            if !file.seen.insert(key.clone()) {
+                continue;
+            }
+            let known = match self.store.facts.get(&key)? {
+                Some(value) => Some(codec::decode_fact(&key, &value)?),
+                None => None,
+            };
+            if let Some(fact) = self.upsert(known, record) {
+                batch.insert(key, codec::encode_fact(&fact));
+                writes += 1;
+            }
+        }
+        self.write(batch, writes)
+    }
+
+    /// Ends a file begun with [`SourceWriter::begin_file`]: its facts that no chunk gave
+    /// close, unless `partial` (a line failed to read or parse: they are kept).
+    pub fn end_file(&mut self, file: FileChunks, partial: bool) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        let mut writes = 0usize;
+        for item in self.store.facts.scan_prefix(&file.prefix) {
+            let (key, value) = item?;
+            if file.seen.contains(key.as_ref()) {
+                continue;
+            }
+            if let Some(fact) = self.absent(codec::decode_fact(&key, &value)?, partial) {
+                batch.insert(key.as_ref(), codec::encode_fact(&fact));
+                writes += 1;
+            }
+        }
+        self.files.insert(file.prefix);
+        self.write(batch, writes)
+    }
+
+    /// `record` given for a fact (`known`, or none yet): the fact to write, if it
+    /// changed (a new version, closing the open one).
+    fn upsert(&mut self, known: Option<Fact>, record: Record) -> Option<Fact> {
+        let Some(mut fact) = known else {
+            self.stats.added += 1;
+            let versions = vec![FactVersion { record, valid_from: self.now, valid_to: None }];
+            return Some(Fact { source: self.source.clone(), versions });
+        };
+        match fact.versions.last_mut().filter(|v| v.valid_to.is_none()) {
+            Some(open) if open.record == record => {
+                self.stats.unchanged += 1;
+                return None;
+            }
+            Some(open) => {
+                open.valid_to = Some(self.now);
+                self.stats.updated += 1;
+            }
+            None => self.stats.added += 1,
+        }
+        fact.versions.push(FactVersion { record, valid_from: self.now, valid_to: None });
+        Some(fact)
+    }
+
+    /// A fact of a file read again that did not give it: closed (the fact to write),
+    /// or kept when the read was `partial`.
+    fn absent(&mut self, mut fact: Fact, partial: bool) -> Option<Fact> {
+        let open = fact.versions.last_mut().filter(|v| v.valid_to.is_none())?;
+        if partial {
+            self.stats.unchanged += 1;
+            return None;
+        }
+        open.valid_to = Some(self.now);
+        self.stats.closed += 1;
+        Some(fact)
+    }
+
+    fn write(&mut self, batch: sled::Batch, writes: usize) -> Result<(), StoreError> {
         if writes > 0 {
             self.mark_changed()?;
             self.store.facts.apply_batch(batch)?;

@@ -145,6 +145,53 @@ fn one_garbage_ndjson_line_keeps_the_other_events() {
     assert_eq!((report.closed, report.unchanged), (0, 40), "{report:?}");
 }
 
+#[test]
+fn a_change_log_is_read_line_by_line_whatever_its_size() {
+    let line = |i: usize| {
+        format!(
+            r#"{{"id": "e{i}", "ts": "2026-10-27T13:{:02}:{:02}Z", "service": "cart", "kind": "deploy"}}"#,
+            i / 60 % 60,
+            i % 60
+        )
+    };
+    // More lines than one chunk, and far over the file size limit.
+    let good: Vec<String> = (0..4_500).map(line).collect();
+    let (_work, root, _data, engine) = setup(&[("deploys/events.ndjson", good.join("\n"))]);
+    let engine = engine
+        .with_limits(lore::config::LimitsConfig { max_file_bytes: 2_000, ..Default::default() });
+    let first = ingest(&engine, &root, 10);
+    assert!(errors(&first).is_empty(), "{:?}", errors(&first));
+    assert_eq!(first.added, 4_500);
+    // One line not UTF-8, one over the line limit: each an error naming its line, and
+    // every event keeps its fact.
+    let mut bytes = Vec::new();
+    for (i, text) in good.iter().enumerate() {
+        match i {
+            2_100 => bytes.extend_from_slice(b"{\"id\": \"e2100\", \"ts\": \"\xff\xfe\"}"),
+            3_000 => {
+                bytes.extend_from_slice(format!("{{\"id\": \"{}\"}}", "x".repeat(3_000)).as_bytes())
+            }
+            _ => bytes.extend_from_slice(text.as_bytes()),
+        }
+        bytes.push(b'\n');
+    }
+    std::fs::write(root.join("deploys/events.ndjson"), bytes).unwrap();
+    let broken = ingest(&engine, &root, 20);
+    let errs = errors(&broken);
+    assert!(errs.len() == 2, "{errs:?}");
+    assert!(errs[0].contains("events.ndjson:2101") && errs[0].contains("UTF-8"), "{errs:?}");
+    assert!(
+        errs[1].contains("events.ndjson:3001") && errs[1].contains("max_file_bytes"),
+        "{errs:?}"
+    );
+    assert_eq!((broken.closed, broken.unchanged), (0, 4_500), "{broken:?}");
+    // A healthy log without some events closes exactly those.
+    std::fs::write(root.join("deploys/events.ndjson"), good[..4_000].join("\n")).unwrap();
+    let shorter = ingest(&engine, &root, 30);
+    assert!(errors(&shorter).is_empty(), "{:?}", errors(&shorter));
+    assert_eq!((shorter.closed, shorter.unchanged, shorter.added), (500, 4_000, 0), "{shorter:?}");
+}
+
 const CATALOG: &str = "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: orders\nspec:\n  type: service\n  owner: team-a\n  dependsOn:\n    - resource:orders-db\n";
 const COMPOSE: &str = "services:\n  web:\n    image: acme/web:${TAG:-1}\n    environment:\n      DB_ADDR: db:5432\n  db:\n    image: postgres:16\n";
 
