@@ -370,6 +370,7 @@ impl Engine {
             }
         }
         let redacted = events.iter_mut().map(crate::redact::event).sum();
+        let _writing = self.api_writes.lock().unwrap_or_else(|p| p.into_inner());
         self.check_event_conflicts(&events)?;
         let records =
             events.iter().map(|e| ("events".to_string(), Record::Change(e.clone()))).collect();

@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::graph::{Direction, EdgeFilter, Graph, ImpactHits};
 use crate::ingest::{self, SourceReport};
 use crate::model::{Edge, Member, Node};
+use crate::projections::GraphKey;
 use crate::search::vector::{Embed, VectorIndex};
 use crate::search::{SearchHit, SearchIndex};
 use crate::store::Store;
@@ -22,6 +23,13 @@ pub struct Engine {
     /// The graph now and with every past fact (`projections.rs`).
     pub(crate) current: RwLock<Option<Arc<Graph>>>,
     pub(crate) history: RwLock<Option<Arc<Graph>>>,
+    /// Held while the graphs are opened or changed (`projections.rs`): queries arriving
+    /// after a write open them once, and a note never lands on a graph an ingest dropped.
+    pub(crate) graph_open: Mutex<()>,
+    /// Held by a posted event or note from its store write through the update of the
+    /// projections it touches, so each update follows the one before it (the change
+    /// index steps one generation at a time) instead of finding it raced and rebuilding.
+    pub(crate) api_writes: Mutex<()>,
     index: Mutex<Option<Arc<SearchIndex>>>,
     /// Where the embedding model is, from `lore.toml` (env and `.assets/` otherwise).
     pub(crate) embedding: crate::config::EmbeddingConfig,
@@ -29,14 +37,15 @@ pub struct Engine {
     pub(crate) limits: crate::config::LimitsConfig,
     /// The embedding model, loaded on first use (`retrieval.rs`).
     pub(crate) embedder: std::sync::OnceLock<std::result::Result<Arc<dyn Embed>, String>>,
-    /// Chunk vectors of the current store generation (`retrieval.rs`).
-    pub(crate) vectors: crate::retrieval::Cached<VectorIndex>,
-    /// The search chunks of the current store generation (`search/chunks.rs`).
-    pub(crate) chunk_sets: crate::retrieval::Cached<crate::search::ChunkSet>,
-    /// Runbooks of each alert, of the current store generation (`retrieval.rs`).
-    pub(crate) runbooks: crate::retrieval::Cached<crate::retrieval::AlertRunbooks>,
-    /// Analysed service descriptions of the current store generation (`retrieval.rs`).
-    pub(crate) descriptions: crate::retrieval::Cached<crate::search::describe::Descriptions>,
+    /// Chunk vectors of the current chunk set, by its fingerprint (`retrieval.rs`).
+    pub(crate) vectors: crate::retrieval::Cached<u64, VectorIndex>,
+    /// The search chunks of the current graph (`search/chunks.rs`).
+    pub(crate) chunk_sets: crate::retrieval::Cached<GraphKey, crate::search::ChunkSet>,
+    /// Runbooks of each alert, of the current graph (`retrieval.rs`).
+    pub(crate) runbooks: crate::retrieval::Cached<GraphKey, crate::retrieval::AlertRunbooks>,
+    /// Analysed service descriptions of the current graph (`retrieval.rs`).
+    pub(crate) descriptions:
+        crate::retrieval::Cached<GraphKey, crate::search::describe::Descriptions>,
     /// Change events by node, for what-changed queries (`changes.rs`).
     pub(crate) changes: crate::changes::ChangeCache,
     /// Recent context bundles, for `more` (`context/mod.rs`).
@@ -223,6 +232,8 @@ impl Engine {
             data_dir: data_dir.to_path_buf(),
             current: RwLock::default(),
             history: RwLock::default(),
+            graph_open: Mutex::default(),
+            api_writes: Mutex::default(),
             index: Mutex::default(),
             embedding: crate::config::EmbeddingConfig::default(),
             limits: crate::config::LimitsConfig::default(),
@@ -284,6 +295,7 @@ impl Engine {
     }
 
     pub(crate) fn invalidate(&self) {
+        let _open = self.graph_open.lock().unwrap_or_else(|p| p.into_inner());
         self.changes.clear();
         if let Ok(mut g) = self.current.write() {
             *g = None;

@@ -20,6 +20,7 @@ use serde::Serialize;
 use crate::Engine;
 use crate::error::{Error, Result};
 use crate::graph::Graph;
+use crate::resolve::SourcedRecord;
 
 /// Source that owns every note.
 pub const NOTES_SOURCE: &str = "api:notes";
@@ -215,10 +216,21 @@ impl Engine {
             provenance: Provenance::declared(NOTES_SOURCE, locator(&id), format!("note on {node}")),
         };
         let note = view(&doc).ok_or_else(|| Error::Internal("note without a view".into()))?;
+        // As the store keeps it (redacted there too).
+        let mut record = Record::Document(doc.clone());
+        crate::redact::records(std::iter::once(&mut record));
+        let written = SourcedRecord {
+            source: NOTES_SOURCE.to_string(),
+            record,
+            valid_from: now,
+            valid_to: None,
+        };
         let records = vec![(NOTES_FILE.to_string(), Record::Document(doc))];
+        let _writing = self.api_writes.lock().unwrap_or_else(|p| p.into_inner());
         let stats = self.store().upsert_records(NOTES_SOURCE, records, now)?;
         if stats.added + stats.updated > 0 {
-            self.invalidate();
+            // The note goes into the graphs in place: the topology is not resolved again.
+            self.update_documents(&[written], &[], self.store().generation()?);
         }
         Ok(note)
     }
@@ -242,10 +254,12 @@ impl Engine {
         let doc = graph.document(&NodeId::new(NodeKind::Note, id)).ok_or_else(not_found)?;
         let note = view(doc).ok_or_else(not_found)?;
         let record_key = Record::Document(doc.clone()).key();
+        let _writing = self.api_writes.lock().unwrap_or_else(|p| p.into_inner());
         if !self.store().close_fact(NOTES_SOURCE, NOTES_FILE, &record_key, now)? {
             return Err(not_found());
         }
-        self.invalidate();
+        let node = NodeId::new(NodeKind::Note, id);
+        self.update_documents(&[], &[node], self.store().generation()?);
         Ok(note)
     }
 

@@ -2,11 +2,14 @@
 //! cached in memory per store generation and on disk beside the store
 //! (`graph/snapshot.rs`), so a fresh process opens them instead of resolving every fact.
 //!
-//! Catch-up rule: a write drops the in-memory graphs (`Engine::invalidate`); the next
-//! query opens the snapshot if its stamp (store id, generation, build) matches, or reads
-//! the facts once, resolves, and saves the snapshot for the next process. The other
-//! projections (search index, vectors, chunks, change index) keep their own stamps in
-//! `retrieval.rs`, `search/` and `changes/`.
+//! Catch-up rule: a write that changes the topology (an ingest, a note) drops the
+//! in-memory graphs (`Engine::invalidate`); the next query opens the snapshot if its
+//! stamp (store id, generation, build) matches, or reads the facts once, resolves, and
+//! saves the snapshot for the next process. A posted event leaves them: events are not
+//! in the topology. What is derived from the graph (chunks, descriptions, the alert
+//! runbook map, the observed topology) is cached under a [`GraphKey`], so it follows the
+//! graph and not the store generation; the search index, vectors and change index keep
+//! their own stamps in `retrieval.rs`, `search/` and `changes/`.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -17,6 +20,26 @@ use crate::graph::Graph;
 use crate::graph::snapshot::{self, Meta, Stamp};
 use crate::resolve::{self, SourcedRecord};
 use crate::store::{Fact, FactVersion};
+use lore_schema::NodeId;
+
+/// The graph a cached value was derived from, as its cache key: equal only to the same
+/// graph (the `Arc` is held, so its address is not reused while the key lives). Caches
+/// keyed by it survive writes that leave the graph alone (posted events, feedback) and
+/// are rebuilt after one that changes it (an ingest, a note).
+#[derive(Clone)]
+pub(crate) struct GraphKey(Arc<Graph>);
+
+impl GraphKey {
+    pub(crate) fn of(graph: &Arc<Graph>) -> GraphKey {
+        GraphKey(graph.clone())
+    }
+}
+
+impl PartialEq for GraphKey {
+    fn eq(&self, other: &GraphKey) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
 
 /// Where the snapshots live, under the data dir.
 const DIR: &str = "projections";
@@ -31,11 +54,20 @@ impl Engine {
         if let Some(g) = self.current.read().ok().and_then(|g| g.clone()) {
             return Ok(g);
         }
+        let _open = self.graph_open.lock().unwrap_or_else(|p| p.into_inner());
+        // Opened by another query while this one waited.
+        if let Some(g) = self.current.read().ok().and_then(|g| g.clone()) {
+            return Ok(g);
+        }
         Ok(self.open_graphs()?.0)
     }
 
     /// Every fact that ever held, current or not: the graph `show` reads history from.
     pub(crate) fn history_graph(&self) -> Result<Arc<Graph>> {
+        if let Some(g) = self.history.read().ok().and_then(|g| g.clone()) {
+            return Ok(g);
+        }
+        let _open = self.graph_open.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(g) = self.history.read().ok().and_then(|g| g.clone()) {
             return Ok(g);
         }
@@ -58,6 +90,48 @@ impl Engine {
             *h = Some(graph.clone());
         }
         Ok(graph)
+    }
+
+    /// Puts the documents of `added` (a note written) into the cached graphs and takes
+    /// the nodes `removed` (a note removed) out, instead of dropping the graphs for the
+    /// next query to resolve the whole store again; the change index moves onto the new
+    /// graph. `generation` is the store's after the write. Queries keep the graph they
+    /// hold until the new one is swapped in. With no graph cached nothing is done: the
+    /// next query opens one from the store, with the write.
+    pub(crate) fn update_documents(
+        &self,
+        added: &[SourcedRecord],
+        removed: &[NodeId],
+        generation: u64,
+    ) {
+        let _open = self.graph_open.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(old) = self.current.read().ok().and_then(|g| g.clone()) else { return };
+        let linked = resolve::link_added_documents(&old, added);
+        // The names whose lookups may answer differently now.
+        let names: Vec<String> = linked
+            .nodes
+            .iter()
+            .chain(removed.iter().filter_map(|id| old.node(id)))
+            .flat_map(|n| std::iter::once(n.name.clone()).chain(n.aliases.iter().cloned()))
+            .collect();
+        let new = Arc::new(old.with_documents(linked, removed));
+        let history = self.history.read().ok().and_then(|g| g.clone());
+        let history = match history {
+            // The history keeps a removed note (closed): built again when asked for.
+            _ if !removed.is_empty() => None,
+            Some(h) if Arc::ptr_eq(&h, &old) => Some(new.clone()),
+            Some(h) => {
+                Some(Arc::new(h.with_documents(resolve::link_added_documents(&h, added), &[])))
+            }
+            None => None,
+        };
+        if let Ok(mut g) = self.current.write() {
+            *g = Some(new.clone());
+        }
+        if let Ok(mut h) = self.history.write() {
+            *h = history;
+        }
+        self.changes.rebase(&old, new, generation, &names);
     }
 
     /// The current graph, and the history graph when it is the same one (no fact has a

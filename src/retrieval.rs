@@ -19,6 +19,7 @@ use crate::engine::{SearchRequest, SearchView};
 use crate::error::{Error, Result};
 use crate::graph::Graph;
 use crate::model::CERTAIN;
+use crate::projections::GraphKey;
 use crate::search::describe::Descriptions;
 use crate::search::rank::{Ranking, alerts_to_runbooks, fuse, one_per_source};
 use crate::search::text::{chunk_key, embed_items, humanize};
@@ -105,7 +106,12 @@ impl Engine {
 
     /// Embeds every current chunk whose text has no stored vector yet.
     pub fn embed_pending(&self) -> Result<EmbedReport> {
-        self.embed_pending_up_to(usize::MAX)
+        let report = self.embed_pending_up_to(usize::MAX)?;
+        if report.embedded > 0 {
+            // New vectors are not a new chunk set: drop the index built without them.
+            *self.vectors.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        }
+        Ok(report)
     }
 
     /// Embeds the texts that have no stored vector yet if there are at most `max` of
@@ -120,12 +126,12 @@ impl Engine {
                 });
             }
         };
-        let graph = self.graph(None)?;
-        let all = chunks(&graph);
+        let set = self.chunk_set()?;
+        let all = &set.chunks;
         let mut pending: Vec<([u8; 32], String)> = Vec::new();
         let mut seen = BTreeSet::new();
         let mut report = EmbedReport::default();
-        for item in embed_items(&all) {
+        for item in embed_items(all) {
             let text = item.text;
             let key = chunk_key(embedder.model_name(), &text);
             if !seen.insert(key) {
@@ -153,12 +159,6 @@ impl Engine {
             progress.inc(items.len() as u64);
         }
         progress.finish_and_clear();
-        if report.embedded > 0
-            && let Ok(mut cached) = self.vectors.lock()
-        {
-            // New vectors are not a new store generation: drop the index built without them.
-            *cached = None;
-        }
         report.seconds = started.elapsed().as_secs_f64();
         Ok(report)
     }
@@ -290,20 +290,22 @@ impl Engine {
         view(mode, mark_weak(fused, confident), notice)
     }
 
-    /// The runbooks of each alert, rebuilt when the store changed.
-    /// Service descriptions of the current store generation, for descriptive queries.
+    /// Service descriptions of the current graph, for descriptive queries.
     fn descriptions(&self) -> Result<Arc<Descriptions>> {
-        cached(&self.descriptions, self.store().generation()?, "descriptions", || {
-            Ok((Descriptions::new(&*self.graph(None)?), true))
+        let graph = self.graph(None)?;
+        cached(&self.descriptions, GraphKey::of(&graph), "descriptions", || {
+            Ok((Descriptions::new(&graph), true))
         })
     }
 
+    /// The runbooks of each alert, of the current graph.
     fn alert_runbooks(&self) -> Result<Arc<AlertRunbooks>> {
-        cached(&self.runbooks, self.store().generation()?, "runbook map", || {
-            let graph = self.graph(None)?;
+        let graph = self.graph(None)?;
+        cached(&self.runbooks, GraphKey::of(&graph), "runbook map", || {
+            let set = self.chunk_set()?;
             let mut first: BTreeMap<String, Chunk> = BTreeMap::new();
-            for c in chunks(&graph).into_iter().filter(|c| c.kind == "runbook") {
-                first.entry(c.doc_id.clone()).or_insert(c);
+            for c in set.chunks.iter().filter(|c| c.kind == "runbook") {
+                first.entry(c.doc_id.clone()).or_insert_with(|| c.clone());
             }
             let mut map = AlertRunbooks::default();
             for alert in graph.nodes().iter().filter(|n| n.kind == NodeKind::Alert) {
@@ -326,37 +328,44 @@ impl Engine {
     }
 }
 
-/// A value derived from the store, cached for one store generation.
-pub(crate) type Cached<T> = Mutex<Option<(u64, Arc<T>)>>;
+/// A value derived from a projection, cached with the key of what it was derived from
+/// (the graph, for most: a write that leaves the graph alone, such as a posted event,
+/// keeps them).
+pub(crate) type Cached<K, T> = Mutex<Option<(K, Arc<T>)>>;
 
-/// The cached value of `generation`, built when the cache holds another; `build` says
-/// whether its value may be kept.
 impl Engine {
-    /// The search chunks of the current graph, once per store generation.
+    /// The search chunks of the current graph.
     pub(crate) fn chunk_set(&self) -> Result<Arc<crate::search::ChunkSet>> {
-        cached(&self.chunk_sets, self.store().generation()?, "chunks", || {
-            let graph = self.graph(None)?;
+        let graph = self.graph(None)?;
+        cached(&self.chunk_sets, GraphKey::of(&graph), "chunks", || {
             Ok((crate::search::ChunkSet::new(chunks(&graph)), true))
         })
     }
 }
 
-fn cached<T>(
-    cell: &Cached<T>,
-    generation: u64,
+/// The cached value of `key`, built when the cache holds another; `build` says whether
+/// its value may be kept. The cache is held while building: queries arriving meanwhile
+/// wait for this build instead of each doing it again (after a write, fifty clients
+/// would otherwise build fifty copies at once). `build` must not use the same cache.
+fn cached<K: PartialEq, T>(
+    cell: &Cached<K, T>,
+    key: K,
     what: &str,
     build: impl FnOnce() -> Result<(T, bool)>,
 ) -> Result<Arc<T>> {
-    let lock = || cell.lock().map_err(|_| Error::Internal(format!("{what} lock poisoned")));
-    if let Some((g, value)) = lock()?.as_ref()
-        && *g == generation
+    // A build that panicked left nothing half-written: the slot is still whole.
+    let mut slot = cell.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some((k, value)) = slot.as_ref()
+        && *k == key
     {
         return Ok(value.clone());
     }
+    let started = std::time::Instant::now();
     let (value, keep) = build()?;
+    tracing::debug!(what, ms = started.elapsed().as_millis() as u64, "built");
     let value = Arc::new(value);
     if keep {
-        *lock()? = Some((generation, value.clone()));
+        *slot = Some((key, value.clone()));
     }
     Ok(value)
 }

@@ -61,7 +61,7 @@ pub(crate) struct ChangeIndex {
 
 /// The engine's cached [`ChangeIndex`].
 #[derive(Debug, Default)]
-pub(crate) struct ChangeCache(RwLock<Option<Arc<ChangeIndex>>>);
+pub(crate) struct ChangeCache(RwLock<Option<Arc<ChangeIndex>>>, std::sync::Mutex<()>);
 
 impl ChangeCache {
     /// Drops the index; the next query rebuilds it.
@@ -74,6 +74,31 @@ impl ChangeCache {
     /// Adds `events`, just written to `source` by a write that took the store to
     /// `generation`, without reading the store again; when the cached index was not
     /// current right before that write, drops it instead.
+    /// Moves the index built on `old` onto `new` (the same topology with a document
+    /// added or removed) at store generation `generation`, one past the index's; it is
+    /// dropped instead if it is on another graph or generation, or resolved one of
+    /// `names` (whose lookups may have changed).
+    pub(crate) fn rebase(
+        &self,
+        old: &Arc<Graph>,
+        new: Arc<Graph>,
+        generation: u64,
+        names: &[String],
+    ) {
+        let Ok(mut guard) = self.0.write() else { return };
+        let Some(index) = guard.take().filter(|index| {
+            Arc::ptr_eq(&index.graph, old)
+                && index.generation + 1 == generation
+                && !index.names.keys().any(|k| names.iter().any(|n| n.eq_ignore_ascii_case(k)))
+        }) else {
+            return;
+        };
+        let mut index = Arc::unwrap_or_clone(index);
+        index.graph = new;
+        index.generation = generation;
+        *guard = Some(Arc::new(index));
+    }
+
     pub(crate) fn extend(&self, events: &[ChangeEvent], source: &str, generation: u64) {
         let Ok(mut guard) = self.0.write() else { return };
         let Some(index) = guard.take().filter(|index| index.generation + 1 == generation) else {
@@ -243,12 +268,22 @@ impl Engine {
     /// The change index for the current graph, built when missing or stale.
     pub(crate) fn change_index(&self) -> Result<Arc<ChangeIndex>> {
         let graph = self.graph(None)?;
-        if let Ok(guard) = self.changes.0.read()
-            && let Some(index) = guard.as_ref()
-            && Arc::ptr_eq(&index.graph, &graph)
-            && index.generation == self.store().generation()?
-        {
-            return Ok(index.clone());
+        let fresh = || -> Result<Option<Arc<ChangeIndex>>> {
+            let generation = self.store().generation()?;
+            Ok(self.changes.0.read().ok().and_then(|guard| {
+                guard
+                    .as_ref()
+                    .filter(|i| Arc::ptr_eq(&i.graph, &graph) && i.generation == generation)
+                    .cloned()
+            }))
+        };
+        if let Some(index) = fresh()? {
+            return Ok(index);
+        }
+        // One build at a time: queries arriving meanwhile take the one it makes.
+        let _building = self.changes.1.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(index) = fresh()? {
+            return Ok(index);
         }
         let index = Arc::new(ChangeIndex::build(graph, self)?);
         if let Ok(mut guard) = self.changes.0.write() {

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use lore_schema::{Document, NodeId};
 
@@ -17,7 +17,7 @@ pub(super) struct Place {
     pub(super) len: u32,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Entry {
     place: Option<Place>,
     doc: OnceLock<Option<Document>>,
@@ -27,8 +27,9 @@ struct Entry {
 #[derive(Debug, Default)]
 pub struct Documents {
     entries: BTreeMap<NodeId, Entry>,
-    /// The snapshot they are read from, when not in memory.
-    file: Option<File>,
+    /// The snapshot they are read from, when not in memory (shared by the graphs derived
+    /// from this one: [`Documents::with`]).
+    file: Option<Arc<File>>,
 }
 
 impl Documents {
@@ -47,7 +48,7 @@ impl Documents {
             .into_iter()
             .map(|(id, p)| (id, Entry { place: Some(p), doc: OnceLock::new() }))
             .collect();
-        Documents { entries, file: Some(file) }
+        Documents { entries, file: Some(Arc::new(file)) }
     }
 
     fn load<'a>(&'a self, id: &NodeId, entry: &'a Entry) -> Option<&'a Document> {
@@ -68,6 +69,19 @@ impl Documents {
                 }
             })
             .as_ref()
+    }
+
+    /// These documents with `added` put in (replacing any of the same id) and `removed`
+    /// taken out; the others stay where they are (in memory, or in the snapshot).
+    pub fn with(&self, added: BTreeMap<NodeId, Document>, removed: &[NodeId]) -> Documents {
+        let mut entries = self.entries.clone();
+        for id in removed {
+            entries.remove(id);
+        }
+        for (id, d) in added {
+            entries.insert(id, Entry { place: None, doc: OnceLock::from(Some(d)) });
+        }
+        Documents { entries, file: self.file.clone() }
     }
 
     /// The document `id`.

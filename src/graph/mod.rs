@@ -70,6 +70,34 @@ impl Graph {
         Graph::from_parts(nodes, members, all, Vec::new(), Documents::default(), Vec::new())
     }
 
+    /// This graph with the document nodes of `added` (their members, edges and
+    /// documents: [`crate::resolve::link_added_documents`]) put in, replacing any of the
+    /// same id, and the nodes `removed` taken out with their edges and documents: a note
+    /// written or removed without resolving the store again. Unresolved references and
+    /// dangling links stay as they are (a note changes neither).
+    pub fn with_documents(&self, added: Resolved, removed: &[NodeId]) -> Graph {
+        let Resolved { nodes, members, edges, documents, .. } = added;
+        let replaced: BTreeSet<&NodeId> = nodes.iter().map(|n| &n.id).collect();
+        let gone = |id: &NodeId| removed.contains(id) || replaced.contains(id);
+        let mut pairs: Vec<(Node, Vec<Member>)> = self
+            .nodes
+            .iter()
+            .zip(&self.members)
+            .filter(|(n, _)| !gone(&n.id))
+            .map(|(n, m)| (n.clone(), m.clone()))
+            .collect();
+        let mut all: Vec<Arc<Edge>> =
+            self.edges.iter().filter(|e| !gone(&e.from) && !gone(&e.to)).cloned().collect();
+        let mut dropped: Vec<NodeId> = removed.to_vec();
+        dropped.extend(replaced.iter().map(|id| (*id).clone()));
+        let documents = self.documents.with(documents, &dropped);
+        pairs.extend(nodes.into_iter().zip(members));
+        all.extend(edges.into_iter().map(Arc::new));
+        let (nodes, members) = pairs.into_iter().unzip();
+        let (unresolved, dangling) = (self.unresolved.clone(), self.dangling.clone());
+        Graph::from_parts(nodes, members, all, unresolved, documents, dangling)
+    }
+
     fn from_parts(
         nodes: Vec<Node>,
         members: Vec<Vec<Member>>,

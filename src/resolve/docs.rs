@@ -254,6 +254,31 @@ pub(super) fn link_documents(records: &[SourcedRecord], resolved: &mut Resolved)
     resolved.dangling = dangling;
 }
 
+/// The document nodes `records` (documents only: a note written) add to `graph`, linked
+/// by the same rules as [`link_documents`] against the graph's nodes, for
+/// [`crate::graph::Graph::with_documents`]. Only `nodes`, `members`, `edges` and
+/// `documents` of the answer are filled.
+pub fn link_added_documents(graph: &crate::graph::Graph, records: &[SourcedRecord]) -> Resolved {
+    // Documents link to topology nodes only; the graph's own documents are left out so
+    // the new ones are the nodes past `before`.
+    let (nodes, members): (Vec<Node>, Vec<Vec<Member>>) = graph
+        .nodes()
+        .iter()
+        .filter(|n| !graph.has_document(&n.id))
+        .map(|n| (n.clone(), graph.members(&n.id).to_vec()))
+        .unzip();
+    let before = nodes.len();
+    let mut resolved = Resolved { nodes, members, ..Resolved::default() };
+    link_documents(records, &mut resolved);
+    Resolved {
+        nodes: resolved.nodes.split_off(before),
+        members: resolved.members.split_off(before),
+        edges: resolved.edges,
+        documents: resolved.documents,
+        ..Resolved::default()
+    }
+}
+
 fn alert_locator(resolved: &Resolved, alert: usize) -> Option<String> {
     resolved.members.get(alert).and_then(|m| m.first()).map(|m| m.locator.clone())
 }

@@ -21,7 +21,7 @@ mod names;
 mod refs;
 
 pub(crate) use docs::{ALERT_KEYS, SERVICE_KEYS};
-pub use docs::{DanglingLink, doc_key};
+pub use docs::{DanglingLink, doc_key, link_added_documents};
 
 use std::collections::{BTreeMap, BTreeSet};
 

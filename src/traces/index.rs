@@ -18,6 +18,7 @@ use super::identity::Resolver;
 use crate::Engine;
 use crate::error::{Error, Result};
 use crate::graph::Graph;
+use crate::projections::GraphKey;
 
 /// Time-ordered buckets: (start, seconds, figures).
 #[derive(Debug, Default)]
@@ -101,7 +102,7 @@ pub struct ObservedIndex {
 }
 
 /// The cache of [`ObservedIndex`] per (store generation, observed generation).
-pub type ObservedCache = Mutex<Option<((u64, u64), Arc<ObservedIndex>)>>;
+pub(crate) type ObservedCache = Mutex<Option<((GraphKey, u64), Arc<ObservedIndex>)>>;
 
 /// What a stored edge resolves to: (caller, target, kind, observed-only nodes); RED
 /// buckets have no target.
@@ -182,7 +183,8 @@ impl ObservedIndex {
 impl Engine {
     /// The observed projection of the current graph and traces, cached per generation.
     pub(crate) fn observed_index(&self) -> Result<Arc<ObservedIndex>> {
-        let key = (self.store().generation()?, self.store().observed_generation()?);
+        let graph = self.graph(None)?;
+        let key = (GraphKey::of(&graph), self.store().observed_generation()?);
         let lock = || {
             self.observed_cache
                 .lock()
@@ -193,7 +195,6 @@ impl Engine {
         {
             return Ok(index.clone());
         }
-        let graph = self.graph(None)?;
         let index = Arc::new(ObservedIndex::build(self, &graph)?);
         *lock()? = Some((key, index.clone()));
         Ok(index)
