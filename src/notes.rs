@@ -226,11 +226,13 @@ impl Engine {
             valid_to: None,
         };
         let records = vec![(NOTES_FILE.to_string(), Record::Document(doc))];
-        let _writing = self.api_writes.lock().unwrap_or_else(|p| p.into_inner());
+        let writing = self.api_writes.lock().unwrap_or_else(|p| p.into_inner());
         let stats = self.store().upsert_records(NOTES_SOURCE, records, now)?;
         if stats.added + stats.updated > 0 {
             // The note goes into the graphs in place: the topology is not resolved again.
             self.update_documents(&[written], &[], self.store().generation()?);
+            drop(writing);
+            self.refresh_search();
         }
         Ok(note)
     }
@@ -254,12 +256,14 @@ impl Engine {
         let doc = graph.document(&NodeId::new(NodeKind::Note, id)).ok_or_else(not_found)?;
         let note = view(doc).ok_or_else(not_found)?;
         let record_key = Record::Document(doc.clone()).key();
-        let _writing = self.api_writes.lock().unwrap_or_else(|p| p.into_inner());
+        let writing = self.api_writes.lock().unwrap_or_else(|p| p.into_inner());
         if !self.store().close_fact(NOTES_SOURCE, NOTES_FILE, &record_key, now)? {
             return Err(not_found());
         }
         let node = NodeId::new(NodeKind::Note, id);
         self.update_documents(&[], &[node], self.store().generation()?);
+        drop(writing);
+        self.refresh_search();
         Ok(note)
     }
 

@@ -163,6 +163,23 @@ impl Engine {
         Ok(report)
     }
 
+    /// After a write that changed documents (a note), brings the search index and, when
+    /// the model is loaded, the note's vector and the vector index up to date in the
+    /// writer's call, so the searches after it find them built instead of building them
+    /// (and embedding) while every other search waits. A failure is logged: the next
+    /// search tries again.
+    pub(crate) fn refresh_search(&self) {
+        if let Err(e) = self.search_index() {
+            tracing::warn!(error = %e, "search index not updated after a write");
+        }
+        if let Some(Ok(embedder)) = self.embedder.get() {
+            let embedded = self.embed_pending_up_to(QUERY_EMBED_MAX);
+            if let Err(e) = embedded.and_then(|_| self.vector_index(embedder.as_ref())) {
+                tracing::warn!(error = %e, "vector index not updated after a write");
+            }
+        }
+    }
+
     /// The in-memory vector index of the current chunks, rebuilt when the store changed
     /// or new texts were embedded.
     fn vector_index(&self, embedder: &dyn Embed) -> Result<Arc<VectorIndex>> {
