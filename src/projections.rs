@@ -206,7 +206,7 @@ impl Engine {
         mut pick: impl FnMut(&Fact) -> Vec<FactVersion>,
     ) -> Result<Vec<SourcedRecord>> {
         let mut records = Vec::new();
-        for fact in self.store().facts() {
+        for fact in self.store().topology_facts() {
             let fact = fact?;
             records.extend(pick(&fact).into_iter().filter_map(|v| sourced(&fact.source, v)));
         }

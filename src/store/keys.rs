@@ -33,10 +33,30 @@ pub(crate) fn source_prefix(source: &str) -> Vec<u8> {
     key
 }
 
+/// Whether the fact key `source \0 file \0 record-key` holds a change event (record
+/// key `c/<id>`; neither a source nor a file name holds a NUL).
+pub(crate) fn is_change_key(key: &[u8]) -> bool {
+    let mut parts = key.splitn(3, |b| *b == 0);
+    parts.nth(2).is_some_and(|record_key| record_key.starts_with(b"c/"))
+}
+
 pub(crate) fn fact_key(source: &str, file: &str, record_key: &str) -> Vec<u8> {
     let mut key = source_prefix(source);
     key.extend_from_slice(file.as_bytes());
     key.push(0);
     key.extend_from_slice(record_key.as_bytes());
     key
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn change_keys_are_told_by_their_record_key() {
+        assert!(is_change_key(&fact_key("/org", "deploys.ndjson", "c/d-1")));
+        assert!(!is_change_key(&fact_key("/org", "c/x.yaml", "e/service//c/orders")));
+        assert!(!is_change_key(&fact_key("/c/", "runbooks/c/x.md", "d/c/x.md")));
+        assert!(!is_change_key(b"no-separators"));
+    }
 }

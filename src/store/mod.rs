@@ -252,6 +252,16 @@ impl Store {
         })
     }
 
+    /// Every fact but the change events, in key order: what the topology is resolved
+    /// from. Events are told by their key (`c/<id>`) and skipped without decoding.
+    pub fn topology_facts(&self) -> impl Iterator<Item = Result<Fact, StoreError>> + '_ {
+        self.facts.iter().filter_map(|item| match item {
+            Ok((key, _)) if keys::is_change_key(&key) => None,
+            Ok((key, value)) => Some(codec::decode_fact(&key, &value)),
+            Err(e) => Some(Err(e.into())),
+        })
+    }
+
     /// Every source with its metadata.
     pub fn sources(&self) -> Result<Vec<(String, SourceMeta)>, StoreError> {
         self.sources
