@@ -173,6 +173,8 @@ impl Engine {
             tracing::warn!(error = %e, "search index not updated after a write");
         }
         if let Some(Ok(embedder)) = self.embedder.get() {
+            // Embedded here, outside the vector cache, so searches do not wait on the
+            // model behind it; the build below then finds nothing left to embed.
             let embedded = self.embed_pending_up_to(QUERY_EMBED_MAX);
             if let Err(e) = embedded.and_then(|_| self.vector_index(embedder.as_ref())) {
                 tracing::warn!(error = %e, "vector index not updated after a write");

@@ -61,19 +61,20 @@ pub(crate) struct ChangeIndex {
 
 /// The engine's cached [`ChangeIndex`].
 #[derive(Debug, Default)]
-pub(crate) struct ChangeCache(RwLock<Option<Arc<ChangeIndex>>>, std::sync::Mutex<()>);
+pub(crate) struct ChangeCache {
+    index: RwLock<Option<Arc<ChangeIndex>>>,
+    /// Held while an index is built: queries arriving meanwhile take the one it makes.
+    building: std::sync::Mutex<()>,
+}
 
 impl ChangeCache {
     /// Drops the index; the next query rebuilds it.
     pub(crate) fn clear(&self) {
-        if let Ok(mut guard) = self.0.write() {
+        if let Ok(mut guard) = self.index.write() {
             *guard = None;
         }
     }
 
-    /// Adds `events`, just written to `source` by a write that took the store to
-    /// `generation`, without reading the store again; when the cached index was not
-    /// current right before that write, drops it instead.
     /// Moves the index built on `old` onto `new` (the same topology with a document
     /// added or removed) at store generation `generation`, one past the index's; it is
     /// dropped instead if it is on another graph or generation, or resolved one of
@@ -85,7 +86,7 @@ impl ChangeCache {
         generation: u64,
         names: &[String],
     ) {
-        let Ok(mut guard) = self.0.write() else { return };
+        let Ok(mut guard) = self.index.write() else { return };
         let Some(index) = guard.take().filter(|index| {
             Arc::ptr_eq(&index.graph, old)
                 && index.generation + 1 == generation
@@ -99,8 +100,11 @@ impl ChangeCache {
         *guard = Some(Arc::new(index));
     }
 
+    /// Adds `events`, just written to `source` by a write that took the store to
+    /// `generation`, without reading the store again; when the cached index was not
+    /// current right before that write, drops it instead.
     pub(crate) fn extend(&self, events: &[ChangeEvent], source: &str, generation: u64) {
-        let Ok(mut guard) = self.0.write() else { return };
+        let Ok(mut guard) = self.index.write() else { return };
         let Some(index) = guard.take().filter(|index| index.generation + 1 == generation) else {
             return;
         };
@@ -270,7 +274,7 @@ impl Engine {
         let graph = self.graph(None)?;
         let fresh = || -> Result<Option<Arc<ChangeIndex>>> {
             let generation = self.store().generation()?;
-            Ok(self.changes.0.read().ok().and_then(|guard| {
+            Ok(self.changes.index.read().ok().and_then(|guard| {
                 guard
                     .as_ref()
                     .filter(|i| Arc::ptr_eq(&i.graph, &graph) && i.generation == generation)
@@ -280,13 +284,12 @@ impl Engine {
         if let Some(index) = fresh()? {
             return Ok(index);
         }
-        // One build at a time: queries arriving meanwhile take the one it makes.
-        let _building = self.changes.1.lock().unwrap_or_else(|p| p.into_inner());
+        let _building = self.changes.building.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(index) = fresh()? {
             return Ok(index);
         }
         let index = Arc::new(ChangeIndex::build(graph, self)?);
-        if let Ok(mut guard) = self.changes.0.write() {
+        if let Ok(mut guard) = self.changes.index.write() {
             *guard = Some(index.clone());
         }
         Ok(index)

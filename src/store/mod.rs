@@ -119,6 +119,33 @@ fn cache_bytes() -> u64 {
         << 20
 }
 
+/// `record` given for a fact of `source` (`known`, or none yet) at `now`: the fact to
+/// write when it changed (a new version, closing the open one), counted in `stats`.
+/// What both writers share: a source read file by file and additive upserts.
+fn next_version(
+    known: Option<Fact>,
+    source: &str,
+    record: Record,
+    now: i64,
+    stats: &mut ApplyStats,
+) -> Option<Fact> {
+    let mut fact =
+        known.unwrap_or_else(|| Fact { source: source.to_string(), versions: Vec::new() });
+    match fact.versions.last_mut().filter(|v| v.valid_to.is_none()) {
+        Some(open) if open.record == record => {
+            stats.unchanged += 1;
+            return None;
+        }
+        Some(open) => {
+            open.valid_to = Some(now);
+            stats.updated += 1;
+        }
+        None => stats.added += 1,
+    }
+    fact.versions.push(FactVersion { record, valid_from: now, valid_to: None });
+    Some(fact)
+}
+
 impl Store {
     /// Opens (or creates) the store in `dir`.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {

@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use lore_schema::Record;
 
-use super::{ApplyStats, Fact, FactVersion, SourceMeta, Store, StoreError, codec, keys};
+use super::{ApplyStats, Fact, SourceMeta, Store, StoreError, codec, keys};
 
 /// A file being written a chunk at a time ([`SourceWriter::begin_file`]).
 #[must_use = "call end_file, or the file's vanished facts stay open"]
@@ -152,26 +152,9 @@ impl SourceWriter<'_> {
     }
 
     /// `record` given for a fact (`known`, or none yet): the fact to write, if it
-    /// changed (a new version, closing the open one).
+    /// changed.
     fn upsert(&mut self, known: Option<Fact>, record: Record) -> Option<Fact> {
-        let Some(mut fact) = known else {
-            self.stats.added += 1;
-            let versions = vec![FactVersion { record, valid_from: self.now, valid_to: None }];
-            return Some(Fact { source: self.source.clone(), versions });
-        };
-        match fact.versions.last_mut().filter(|v| v.valid_to.is_none()) {
-            Some(open) if open.record == record => {
-                self.stats.unchanged += 1;
-                return None;
-            }
-            Some(open) => {
-                open.valid_to = Some(self.now);
-                self.stats.updated += 1;
-            }
-            None => self.stats.added += 1,
-        }
-        fact.versions.push(FactVersion { record, valid_from: self.now, valid_to: None });
-        Some(fact)
+        super::next_version(known, &self.source, record, self.now, &mut self.stats)
     }
 
     /// A fact of a file read again that did not give it: closed (the fact to write),

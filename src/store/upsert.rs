@@ -8,7 +8,7 @@ use std::sync::Mutex;
 
 use lore_schema::Record;
 
-use super::{ApplyStats, Fact, FactVersion, SourceMeta, Store, StoreError, codec, keys};
+use super::{ApplyStats, SourceMeta, Store, StoreError, codec, keys};
 
 /// Upserts read, compare and write; two at once on the same source would lose one.
 static UPSERT_LOCK: Mutex<()> = Mutex::new(());
@@ -34,23 +34,13 @@ impl Store {
         let mut stats = ApplyStats { redacted, ..ApplyStats::default() };
         let mut batch = sled::Batch::default();
         for (key, record) in incoming {
-            let mut fact = match self.facts.get(&key)? {
-                Some(value) => codec::decode_fact(&key, &value)?,
-                None => Fact { source: source.to_string(), versions: Vec::new() },
+            let known = match self.facts.get(&key)? {
+                Some(value) => Some(codec::decode_fact(&key, &value)?),
+                None => None,
             };
-            match fact.versions.last_mut().filter(|v| v.valid_to.is_none()) {
-                Some(open) if open.record == record => {
-                    stats.unchanged += 1;
-                    continue;
-                }
-                Some(open) => {
-                    open.valid_to = Some(now);
-                    stats.updated += 1;
-                }
-                None => stats.added += 1,
+            if let Some(fact) = super::next_version(known, source, record, now, &mut stats) {
+                batch.insert(key, codec::encode_fact(&fact));
             }
-            fact.versions.push(FactVersion { record, valid_from: now, valid_to: None });
-            batch.insert(key, codec::encode_fact(&fact));
         }
         if stats.added + stats.updated == 0 {
             return Ok(stats);
@@ -101,6 +91,7 @@ mod tests {
     use lore_schema::{ChangeEvent, ChangeKind, Provenance};
 
     use super::*;
+    use crate::store::Fact;
 
     fn event(id: &str, description: &str) -> (String, Record) {
         let event = ChangeEvent {
