@@ -25,7 +25,7 @@
 //! max_query_chars = 2000      # search queries
 //! max_results = 1000          # search `limit`
 //! max_depth = 64              # impact `depth`
-//! max_documents_per_file = 10000  # YAML documents; a bigger file is not parsed
+//! max_documents_per_file = 100000 # YAML documents; a bigger file is not parsed
 //! max_name_chars = 253        # names, namespaces, aliases, hosts (record left out)
 //! max_label_chars = 63        # label values and key names
 //! max_document_chars = 1048576    # text of one document or event description
@@ -115,7 +115,7 @@ impl Default for LimitsConfig {
             max_query_chars: 2_000,
             max_results: 1_000,
             max_depth: 64,
-            max_documents_per_file: 10_000,
+            max_documents_per_file: 100_000,
             max_name_chars: 253,
             max_label_chars: 63,
             max_document_chars: 1 << 20,

@@ -286,17 +286,27 @@ impl Engine {
     /// [`Engine::ingest`] of `(path, shown)` pairs: each report names its root `shown`
     /// (how the caller typed it); what is stored is the same whatever the spelling.
     pub fn ingest_as(&self, roots: &[(PathBuf, String)], now: i64) -> Result<Vec<SourceReport>> {
+        let topology = self.store.topology_generation()?;
         let mut reports = Vec::new();
         for (path, shown) in roots {
-            reports.push(ingest::ingest_path_as(&self.store, path, shown, &self.limits, now)?);
+            let report = ingest::ingest_path_as(&self.store, path, shown, &self.limits, now);
+            if report.is_err() {
+                self.invalidate(topology);
+            }
+            reports.push(report?);
         }
-        self.invalidate();
+        self.invalidate(topology);
         Ok(reports)
     }
 
-    pub(crate) fn invalidate(&self) {
+    /// Drops what a write made stale: the change index, and the graphs when the
+    /// topology generation moved past `topology` (a change log or events leave them).
+    pub(crate) fn invalidate(&self, topology: u64) {
         let _open = self.graph_open.lock().unwrap_or_else(|p| p.into_inner());
         self.changes.clear();
+        if self.store.topology_generation().is_ok_and(|now| now == topology) {
+            return;
+        }
         if let Ok(mut g) = self.current.write() {
             *g = None;
         }

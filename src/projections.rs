@@ -4,9 +4,10 @@
 //!
 //! Catch-up rule: a write that changes the topology (an ingest, a note) drops the
 //! in-memory graphs (`Engine::invalidate`); the next query opens the snapshot if its
-//! stamp (store id, generation, build) matches, or reads the facts once, resolves, and
-//! saves the snapshot for the next process. A posted event leaves them: events are not
-//! in the topology. What is derived from the graph (chunks, descriptions, the alert
+//! stamp (store id, topology generation, build) matches, or reads the facts once,
+//! resolves, and saves the snapshot for the next process. A posted event or an ingested
+//! change log leaves them, in memory and on disk: events are not in the topology, and
+//! they leave `Store::topology_generation` alone. What is derived from the graph (chunks, descriptions, the alert
 //! runbook map, the observed topology) is cached under a [`GraphKey`], so it follows the
 //! graph and not the store generation; the search index, vectors and change index keep
 //! their own stamps in `retrieval.rs`, `search/` and `changes/`.
@@ -153,7 +154,7 @@ impl Engine {
                 let graph = Arc::new(resolved(now));
                 tracing::info!(
                     nodes = graph.nodes().len(),
-                    edges = graph.edges().len(),
+                    edges = graph.edge_count(),
                     read_ms = read.as_millis() as u64,
                     total_ms = started.elapsed().as_millis() as u64,
                     "graph built"
@@ -177,7 +178,7 @@ impl Engine {
     }
 
     fn stamp(&self) -> Result<Stamp> {
-        Ok(Stamp::new(self.store().id(), self.store().generation()?))
+        Ok(Stamp::new(self.store().id(), self.store().topology_generation()?))
     }
 
     fn snapshot_path(&self, view: &str) -> PathBuf {

@@ -34,8 +34,10 @@ pub struct DiffView {
 
 type EdgeKey = (NodeId, NodeId, EdgeKind);
 
-fn edges_by_key(edges: &[std::sync::Arc<Edge>]) -> BTreeMap<EdgeKey, &Edge> {
-    edges.iter().map(|e| ((e.from.clone(), e.to.clone(), e.kind), &**e)).collect()
+fn edges_by_key<'a>(
+    edges: impl Iterator<Item = &'a std::sync::Arc<Edge>>,
+) -> BTreeMap<EdgeKey, &'a Edge> {
+    edges.map(|e| ((e.from.clone(), e.to.clone(), e.kind), &**e)).collect()
 }
 
 impl Engine {

@@ -88,8 +88,10 @@ impl Engine {
         let records = out.records.into_iter().map(|r| (LOG_FILE.to_string(), r)).collect();
         let meta =
             SourceMeta { root: repo.to_string_lossy().into_owned(), changed_at: now, files: 1 };
-        let stats = self.store().apply_source(&source, meta, records, &failed_files, now)?;
-        self.invalidate();
+        let topology = self.store().topology_generation()?;
+        let stats = self.store().apply_source(&source, meta, records, &failed_files, now);
+        self.invalidate(topology);
+        let stats = stats?;
         Ok(GitReport {
             source,
             repo: repo.to_string_lossy().into_owned(),

@@ -187,7 +187,7 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     let mut report = serde_json::json!({
         "services": args.services,
         "nodes": graph.nodes().len(),
-        "edges": graph.edges().len(),
+        "edges": graph.edge_count(),
         "ingest_seconds": ingest_s,
         "graph_load_seconds": load_s,
         "graph_rss_mib": (rss_after.saturating_sub(rss_before)) as f64 / 1024.0,

@@ -32,7 +32,7 @@ pub(crate) fn run(
         out,
         "\nLore demo: {} nodes, {} edges from {}",
         graph.nodes().len(),
-        graph.edges().len(),
+        graph.edge_count(),
         org.display()
     )?;
     let base = format!("http://{bind}");

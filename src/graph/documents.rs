@@ -43,12 +43,12 @@ impl Documents {
     }
 
     /// Documents read from `file` at their places when first asked for.
-    pub(super) fn lazy(places: Vec<(NodeId, Place)>, file: File) -> Documents {
+    pub(super) fn lazy(places: Vec<(NodeId, Place)>, file: Arc<File>) -> Documents {
         let entries = places
             .into_iter()
             .map(|(id, p)| (id, Entry { place: Some(p), doc: OnceLock::new() }))
             .collect();
-        Documents { entries, file: Some(Arc::new(file)) }
+        Documents { entries, file: Some(file) }
     }
 
     fn load<'a>(&'a self, id: &NodeId, entry: &'a Entry) -> Option<&'a Document> {

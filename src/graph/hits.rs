@@ -187,7 +187,7 @@ impl<'a> PathRef<'a> {
                 for _ in 0..if reversed { len - 1 - k } else { k } {
                     at = reached[at as usize].parent;
                 }
-                graph.edges.get(reached[at as usize].edge as usize)
+                graph.edge(reached[at as usize].edge as usize)
             }
         }
     }
@@ -216,7 +216,7 @@ impl<'a> PathRef<'a> {
                 let mut at = hit;
                 while at != ROOT {
                     let r = &reached[at as usize];
-                    out.extend(graph.edges.get(r.edge as usize).cloned());
+                    out.extend(graph.edge(r.edge as usize).cloned());
                     at = r.parent;
                 }
                 if reversed {

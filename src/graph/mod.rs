@@ -5,8 +5,10 @@
 
 mod adjacency;
 mod documents;
+mod edges;
 mod hits;
 pub mod snapshot;
+mod stored;
 mod traverse;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -15,6 +17,8 @@ use std::sync::Arc;
 use lore_schema::NodeId;
 
 use adjacency::{Adjacency, Link, Rows, Step, VisitPool};
+use edges::Edges;
+use stored::Stored;
 
 use crate::error::{Error, Result};
 use crate::model::{Edge, Member, Node};
@@ -28,9 +32,11 @@ pub use traverse::{Direction, EdgeFilter, ImpactHit, PathHit, Sides};
 #[derive(Debug)]
 pub struct Graph {
     nodes: Vec<Node>,
-    members: Vec<Vec<Member>>,
-    /// Shared with traversal results, which carry paths of them.
-    edges: Vec<Arc<Edge>>,
+    /// Per node, read from the snapshot on demand when the graph was opened from one.
+    members: Stored<Vec<Member>>,
+    /// Shared with traversal results, which carry paths of them; read from the snapshot
+    /// on demand when the graph was opened from one.
+    edges: Edges,
     unresolved: Vec<Unresolved>,
     documents: Documents,
     dangling: Vec<DanglingLink>,
@@ -52,9 +58,10 @@ impl Graph {
     /// Projects resolved records into a graph.
     pub fn new(resolved: Resolved) -> Graph {
         let Resolved { nodes, members, edges, unresolved, documents, dangling } = resolved;
-        let edges = edges.into_iter().map(Arc::new).collect();
+        let edges: Vec<Arc<Edge>> = edges.into_iter().map(Arc::new).collect();
         let documents = Documents::new(documents);
-        Graph::from_parts(nodes, members, edges, unresolved, documents, dangling)
+        let edges = |by_id: &_| Edges::new(edges, by_id);
+        Graph::from_parts(nodes, Stored::new(members), edges, unresolved, documents, dangling)
     }
 
     /// This graph's nodes and edges with `nodes` (and their members) and `edges` added:
@@ -62,12 +69,20 @@ impl Graph {
     /// references and dangling links are left out; it answers traversals and lookups.
     pub fn extended(&self, nodes: Vec<(Node, Vec<Member>)>, edges: Vec<Edge>) -> Graph {
         let mut pairs: Vec<(Node, Vec<Member>)> =
-            self.nodes.iter().cloned().zip(self.members.iter().cloned()).collect();
+            self.nodes.iter().cloned().zip(self.all_members().map(<[Member]>::to_vec)).collect();
         pairs.extend(nodes.into_iter().filter(|(n, _)| !self.by_id.contains_key(&n.id)));
         pairs.sort_by(|a, b| a.0.id.cmp(&b.0.id));
         let (nodes, members) = pairs.into_iter().unzip();
-        let all = self.edges.iter().cloned().chain(edges.into_iter().map(Arc::new)).collect();
-        Graph::from_parts(nodes, members, all, Vec::new(), Documents::default(), Vec::new())
+        let all = self.edges().cloned().chain(edges.into_iter().map(Arc::new)).collect();
+        let all = |by_id: &_| Edges::new(all, by_id);
+        Graph::from_parts(
+            nodes,
+            Stored::new(members),
+            all,
+            Vec::new(),
+            Documents::default(),
+            Vec::new(),
+        )
     }
 
     /// This graph with the document nodes of `added` (their members, edges and
@@ -82,12 +97,12 @@ impl Graph {
         let mut pairs: Vec<(Node, Vec<Member>)> = self
             .nodes
             .iter()
-            .zip(&self.members)
+            .zip(self.all_members())
             .filter(|(n, _)| !gone(&n.id))
-            .map(|(n, m)| (n.clone(), m.clone()))
+            .map(|(n, m)| (n.clone(), m.to_vec()))
             .collect();
         let mut all: Vec<Arc<Edge>> =
-            self.edges.iter().filter(|e| !gone(&e.from) && !gone(&e.to)).cloned().collect();
+            self.edges().filter(|e| !gone(&e.from) && !gone(&e.to)).cloned().collect();
         let mut dropped: Vec<NodeId> = removed.to_vec();
         dropped.extend(replaced.iter().map(|id| (*id).clone()));
         let documents = self.documents.with(documents, &dropped);
@@ -95,13 +110,15 @@ impl Graph {
         all.extend(edges.into_iter().map(Arc::new));
         let (nodes, members) = pairs.into_iter().unzip();
         let (unresolved, dangling) = (self.unresolved.clone(), self.dangling.clone());
-        Graph::from_parts(nodes, members, all, unresolved, documents, dangling)
+        let all = |by_id: &_| Edges::new(all, by_id);
+        Graph::from_parts(nodes, Stored::new(members), all, unresolved, documents, dangling)
     }
 
+    /// The graph of `nodes`, with the edges `edges` gives for the nodes' indices by id.
     fn from_parts(
         nodes: Vec<Node>,
-        members: Vec<Vec<Member>>,
-        edges: Vec<Arc<Edge>>,
+        members: Stored<Vec<Member>>,
+        edges: impl FnOnce(&BTreeMap<NodeId, usize>) -> Edges,
         unresolved: Vec<Unresolved>,
         documents: Documents,
         dangling: Vec<DanglingLink>,
@@ -114,14 +131,14 @@ impl Graph {
                 by_name.entry(name.to_ascii_lowercase()).or_default().insert(i);
             }
         }
+        let edges = edges(&by_id);
         let (mut out, mut inc) = (Vec::new(), Vec::new());
-        for (e_idx, e) in edges.iter().enumerate() {
-            if let (Some(&f), Some(&t)) = (by_id.get(&e.from), by_id.get(&e.to)) {
-                let link = |node: usize| {
-                    Link::new(node as u32, e_idx as u32, e.kind, e.observed, e.optional)
-                };
-                out.push((f as u32, link(t)));
-                inc.push((t as u32, link(f)));
+        for (e_idx, e) in edges.cores().iter().enumerate() {
+            if let Some((f, t)) = e.ends() {
+                let link =
+                    |node: u32| Link::new(node, e_idx as u32, e.kind(), e.observed(), e.optional());
+                out.push((f, link(t)));
+                inc.push((t, link(f)));
             }
         }
         let (outgoing, incoming) =
@@ -150,9 +167,19 @@ impl Graph {
         &self.nodes
     }
 
-    /// All edges.
-    pub fn edges(&self) -> &[Arc<Edge>] {
-        &self.edges
+    /// All edges (read from the snapshot, when the graph was opened from one).
+    pub fn edges(&self) -> impl Iterator<Item = &Arc<Edge>> {
+        (0..self.edges.len()).filter_map(|i| self.edge(i))
+    }
+
+    /// How many edges there are (without reading any).
+    pub fn edge_count(&self) -> usize {
+        self.edges.len()
+    }
+
+    /// Edge `i` (an index from the adjacency).
+    fn edge(&self, i: usize) -> Option<&Arc<Edge>> {
+        self.edges.get(i, &self.nodes)
     }
 
     /// References that matched no node.
@@ -187,7 +214,16 @@ impl Graph {
 
     /// Declarations merged into the node, with the rule that merged each.
     pub fn members(&self, id: &NodeId) -> &[Member] {
-        self.by_id.get(id).map_or(&[], |&i| &self.members[i])
+        self.by_id.get(id).map_or(&[], |&i| self.members_at(i))
+    }
+
+    fn members_at(&self, i: usize) -> &[Member] {
+        self.members.get_or(i, "members", || Some(Vec::new())).map_or(&[], Vec::as_slice)
+    }
+
+    /// The members of every node, in node order.
+    fn all_members(&self) -> impl Iterator<Item = &[Member]> {
+        (0..self.nodes.len()).map(|i| self.members_at(i))
     }
 
     /// Resolves an id, name or alias to one node; an ambiguous name lists candidates.
@@ -224,7 +260,8 @@ impl Graph {
     pub fn edges_of(&self, id: &NodeId) -> (Vec<&Edge>, Vec<&Edge>) {
         let Some(&i) = self.by_id.get(id) else { return (Vec::new(), Vec::new()) };
         let edges = |adjacency: &Adjacency| {
-            adjacency.row(i as u32).iter().map(|l| &*self.edges[l.edge as usize]).collect()
+            let row = adjacency.row(i as u32).iter();
+            row.filter_map(|l| self.edge(l.edge as usize)).map(|e| &**e).collect()
         };
         (edges(&self.outgoing), edges(&self.incoming))
     }

@@ -2,11 +2,13 @@
 //! so a fresh process (a one-shot CLI call, a server starting) opens it instead of
 //! reading and resolving every fact.
 //!
-//! Layout: [`MAGIC`], then four MessagePack values: the [`Stamp`], the [`Meta`], the topology (nodes,
-//! members, edges, unresolved references, dangling links, and each document's place),
-//! then the documents, each its own value, read only when a query asks for it
-//! (`documents.rs`). A snapshot is used
-//! only when its whole stamp matches: the store (its id and generation) and the build
+//! Layout: [`MAGIC`], then three MessagePack values: the [`Stamp`], the [`Meta`], the
+//! topology (nodes, what traversals need of each edge, unresolved references, dangling
+//! links, and the place of each node's members, each edge and each document), then
+//! those members, edges and documents, each its own value, read only when a query asks
+//! for it (`stored.rs`, `edges.rs`, `documents.rs`): opening decodes no evidence, no
+//! declaration and no document text. A snapshot is used
+//! only when its whole stamp matches: the store (its id and topology generation) and the build
 //! of Lore that resolved it, since resolution rules change between builds. Anything
 //! else (missing, older, torn, another format) is ignored and rebuilt, so the snapshot
 //! can never answer for a store it was not built from. Written to a temporary file,
@@ -22,18 +24,20 @@ use serde::{Deserialize, Serialize};
 
 use super::Graph;
 use super::documents::{Documents, Place};
-use crate::model::{Edge, Member, Node};
+use super::edges::{Core, Edges};
+use super::stored::Stored;
+use crate::model::Node;
 use crate::resolve::{DanglingLink, Unresolved};
 
 const MAGIC: &[u8; 8] = b"LOREGRAF";
 /// Version of the layout and of the encoded types.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 /// What a snapshot was built from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stamp {
     format: u32,
-    /// The store's id (`Store::id`) and generation.
+    /// The store's id (`Store::id`) and topology generation.
     store: String,
     generation: u64,
     /// The Lore build that resolved it.
@@ -77,22 +81,34 @@ fn build_id() -> &'static str {
 #[derive(Serialize)]
 struct TopologyRef<'a> {
     nodes: &'a [Node],
-    members: &'a [Vec<Member>],
-    edges: Vec<&'a Edge>,
+    edges: &'a [Core],
     unresolved: &'a [Unresolved],
     dangling: &'a [DanglingLink],
-    /// Each document's place, from the start of the documents.
+    /// Each node's members' place, from the end of the topology.
+    member_places: Vec<Place>,
+    /// Each edge's place, from the end of the topology.
+    edge_places: Vec<Place>,
+    /// Each document's place, from the end of the topology.
     documents: Vec<(&'a NodeId, Place)>,
 }
 
 #[derive(Deserialize)]
 struct Topology {
     nodes: Vec<Node>,
-    members: Vec<Vec<Member>>,
-    edges: Vec<Edge>,
+    edges: Vec<Core>,
     unresolved: Vec<Unresolved>,
     dangling: Vec<DanglingLink>,
+    member_places: Vec<Place>,
+    edge_places: Vec<Place>,
     documents: Vec<(NodeId, Place)>,
+}
+
+/// Appends `value` to `blobs` as its own MessagePack value; its place in them.
+fn put(blobs: &mut Vec<u8>, value: &impl Serialize) -> std::io::Result<Place> {
+    let start = blobs.len();
+    rmp_serde::encode::write_named(blobs, value).map_err(encode_error)?;
+    let len = u32::try_from(blobs.len() - start).map_err(std::io::Error::other)?;
+    Ok(Place { offset: start as u64, len })
 }
 
 fn encode_error(e: rmp_serde::encode::Error) -> std::io::Error {
@@ -112,18 +128,22 @@ pub fn save(graph: &Graph, stamp: &Stamp, meta: Meta, path: &Path) -> std::io::R
     rmp_serde::encode::write_named(&mut out, &meta).map_err(encode_error)?;
     let mut topology = TopologyRef {
         nodes: &graph.nodes,
-        members: &graph.members,
-        edges: graph.edges.iter().map(|e| &**e).collect(),
+        edges: graph.edges.cores(),
         unresolved: &graph.unresolved,
         dangling: &graph.dangling,
+        member_places: Vec::with_capacity(graph.nodes.len()),
+        edge_places: Vec::with_capacity(graph.edge_count()),
         documents: Vec::with_capacity(graph.documents.len()),
     };
     let mut blobs: Vec<u8> = Vec::new();
+    for members in graph.all_members() {
+        topology.member_places.push(put(&mut blobs, &members)?);
+    }
+    for edge in graph.edges() {
+        topology.edge_places.push(put(&mut blobs, &**edge)?);
+    }
     for (id, doc) in graph.documents.iter() {
-        let start = blobs.len();
-        rmp_serde::encode::write_named(&mut blobs, doc).map_err(encode_error)?;
-        let len = u32::try_from(blobs.len() - start).map_err(std::io::Error::other)?;
-        topology.documents.push((id, Place { offset: start as u64, len }));
+        topology.documents.push((id, put(&mut blobs, doc)?));
     }
     rmp_serde::encode::write_named(&mut out, &topology).map_err(encode_error)?;
     out.write_all(&blobs)?;
@@ -161,14 +181,26 @@ fn read(file: File, stamp: &Stamp) -> Result<Option<(Graph, Meta)>, String> {
     let start = reader.stream_position().map_err(|e| e.to_string())?;
     let file = reader.into_inner();
     let size = file.metadata().map_err(|e| e.to_string())?.len();
-    let end = t.documents.iter().map(|(_, p)| start + p.offset + u64::from(p.len)).max();
+    let places = t.member_places.iter().chain(&t.edge_places);
+    let places = places.chain(t.documents.iter().map(|(_, p)| p));
+    let end = places.map(|p| start + p.offset + u64::from(p.len)).max();
     if end.unwrap_or(start) > size {
-        return Err("documents cut short".into());
+        return Err("edges or documents cut short".into());
     }
-    let places =
-        t.documents.into_iter().map(|(id, p)| (id, Place { offset: start + p.offset, ..p }));
-    let edges = t.edges.into_iter().map(Arc::new).collect();
+    if t.edge_places.len() != t.edges.len() || t.edges.iter().any(|c| !c.within(t.nodes.len())) {
+        return Err("edges do not match the nodes".into());
+    }
+    if t.member_places.len() != t.nodes.len() {
+        return Err("members do not match the nodes".into());
+    }
+    let at = |p: Place| Place { offset: start + p.offset, ..p };
+    let file = Arc::new(file);
+    let edge_places = t.edge_places.into_iter().map(at).collect();
+    let edges = Edges::lazy(t.edges, edge_places, file.clone());
+    let members = Stored::lazy(t.member_places.into_iter().map(at).collect(), file.clone());
+    let places = t.documents.into_iter().map(|(id, p)| (id, at(p)));
     let documents = Documents::lazy(places.collect(), file);
-    let graph = Graph::from_parts(t.nodes, t.members, edges, t.unresolved, documents, t.dangling);
+    let edges = |_: &_| edges;
+    let graph = Graph::from_parts(t.nodes, members, edges, t.unresolved, documents, t.dangling);
     Ok(Some((graph, meta)))
 }

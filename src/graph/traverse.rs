@@ -258,7 +258,7 @@ impl Graph {
             let mut cur = t as u32;
             while visit.parent(cur).0 != ROOT {
                 let (prev, e) = visit.parent(cur);
-                path.push(self.edges[e as usize].clone());
+                path.extend(self.edge(e as usize).cloned());
                 cur = prev;
             }
             path.reverse();

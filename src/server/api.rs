@@ -35,7 +35,7 @@ pub(super) async fn readyz(
     State(state): State<AppState>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let (nodes, edges) =
-        blocking(&state, |e| e.graph(None).map(|g| (g.nodes().len(), g.edges().len()))).await?;
+        blocking(&state, |e| e.graph(None).map(|g| (g.nodes().len(), g.edge_count()))).await?;
     Ok(Json(serde_json::json!({ "status": "ready", "nodes": nodes, "edges": edges })))
 }
 

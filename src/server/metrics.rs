@@ -101,7 +101,7 @@ pub(crate) async fn render(State(state): State<AppState>) -> impl IntoResponse {
         ));
         out.push_str(&format!(
             "# TYPE {GRAPH_EDGES} gauge\n{GRAPH_EDGES} {}\n",
-            graph.edges().len()
+            graph.edge_count()
         ));
     }
     ([("content-type", "text/plain; version=0.0.4")], out)

@@ -1,7 +1,9 @@
 //! The key layout, owned here and versioned by [`FORMAT_VERSION`].
 //!
 //! - tree `meta`: `format_version` → u32 big-endian; `generation` → u64 big-endian,
-//!   bumped by every write that changes facts; `store_id` → 32 hex digits, random,
+//!   bumped by every write that changes facts; `topology_generation` → u64 big-endian,
+//!   bumped by every write that changes a fact other than a change event (what the
+//!   graphs are resolved from: [`is_change_key`]); `store_id` → 32 hex digits, random,
 //!   written when the store is created (what projections on disk are stamped with).
 //! - tree `facts`: `<source> 0x00 <file> 0x00 <record key>` → encoded [`super::Fact`].
 //! - tree `sources`: `<source>` → encoded [`super::SourceMeta`].
@@ -24,6 +26,7 @@ pub(crate) const FEEDBACK_TREE: &str = "feedback";
 pub(crate) const AUDIT_TREE: &str = "audit";
 pub(crate) const FORMAT_KEY: &str = "format_version";
 pub(crate) const GENERATION_KEY: &str = "generation";
+pub(crate) const TOPOLOGY_GENERATION_KEY: &str = "topology_generation";
 pub(crate) const STORE_ID_KEY: &str = "store_id";
 pub(crate) const FEEDBACK_GENERATION_KEY: &str = "feedback_generation";
 

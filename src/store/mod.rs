@@ -9,6 +9,7 @@ mod codec;
 mod feedback;
 mod keys;
 mod observed;
+mod reopen;
 mod source;
 mod upsert;
 
@@ -101,9 +102,13 @@ pub struct Store {
     /// process holds the store alone (sled's lock), so queries read them without sled.
     /// Shared by clones, as the sled handles are.
     generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    topology_generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
     observed_generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// [`Store::id`].
     id: std::sync::Arc<str>,
+    /// Records the close when the last clone goes (`reopen.rs`); last, so it drops after
+    /// the sled handles.
+    _closed: std::sync::Arc<reopen::CloseMark>,
 }
 
 /// sled's page cache, MiB, unless `LORE_STORE_CACHE_MB` says otherwise. sled's own
@@ -149,18 +154,20 @@ fn next_version(
 impl Store {
     /// Opens (or creates) the store in `dir`.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
-        let db = sled::Config::new()
+        let config = sled::Config::new()
             .path(dir)
             .mode(sled::Mode::HighThroughput)
-            .cache_capacity(cache_bytes())
-            .open()
-            .map_err(|e| match e {
+            .cache_capacity(cache_bytes());
+        let locked = |e: &StoreError| matches!(e, StoreError::Locked { .. });
+        let db = reopen::open(dir, locked, || {
+            config.open().map_err(|e| match e {
                 // sled gives no kind for it, only this message.
                 sled::Error::Io(io) if io.to_string().starts_with("could not acquire lock") => {
                     StoreError::Locked { dir: dir.to_path_buf() }
                 }
                 e => StoreError::Sled(e),
-            })?;
+            })
+        })?;
         let meta = db.open_tree(keys::META_TREE)?;
         match meta.get(keys::FORMAT_KEY)? {
             Some(v) => {
@@ -180,6 +187,7 @@ impl Store {
         let audit = db.open_tree(keys::AUDIT_TREE)?;
         let counter = |key| stored_counter(&meta, key).map(|n| std::sync::Arc::new(n.into()));
         let generation = counter(keys::GENERATION_KEY)?;
+        let topology_generation = counter(keys::TOPOLOGY_GENERATION_KEY)?;
         let observed_generation = counter(observed::OBSERVED_GENERATION_KEY)?;
         let id = match meta.get(keys::STORE_ID_KEY)? {
             Some(v) => String::from_utf8_lossy(&v).into_owned(),
@@ -199,7 +207,9 @@ impl Store {
             feedback,
             audit,
             generation,
+            topology_generation,
             observed_generation,
+            _closed: std::sync::Arc::new(reopen::CloseMark::new(dir)),
         })
     }
 
@@ -264,11 +274,27 @@ impl Store {
         Ok(self.generation.load(std::sync::atomic::Ordering::Acquire))
     }
 
-    pub(crate) fn bump_generation(&self) -> Result<(), StoreError> {
-        let next = stored_counter(&self.meta, keys::GENERATION_KEY)? + 1;
-        self.meta.insert(keys::GENERATION_KEY, &next.to_be_bytes())?;
-        self.generation.store(next, std::sync::atomic::Ordering::Release);
-        Ok(())
+    /// A counter bumped by every write that changes a fact other than a change event:
+    /// the graphs, which are resolved from those facts only ([`Store::topology_facts`]),
+    /// are stamped with it, so posting events or ingesting a change log leaves a saved
+    /// graph valid. It moves with [`Store::generation`], never without it.
+    pub fn topology_generation(&self) -> Result<u64, StoreError> {
+        Ok(self.topology_generation.load(std::sync::atomic::Ordering::Acquire))
+    }
+
+    /// Bumps [`Store::generation`], and [`Store::topology_generation`] too when the
+    /// write changed (or is about to change) the `topology`.
+    pub(crate) fn bump_generation(&self, topology: bool) -> Result<(), StoreError> {
+        let bump = |key: &str, counter: &std::sync::atomic::AtomicU64| {
+            let next = stored_counter(&self.meta, key)? + 1;
+            self.meta.insert(key, &next.to_be_bytes())?;
+            counter.store(next, std::sync::atomic::Ordering::Release);
+            Ok::<_, StoreError>(())
+        };
+        if topology {
+            bump(keys::TOPOLOGY_GENERATION_KEY, &self.topology_generation)?;
+        }
+        bump(keys::GENERATION_KEY, &self.generation)
     }
 
     /// Every fact, in key order.

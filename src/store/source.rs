@@ -37,6 +37,24 @@ pub struct SourceWriter<'s> {
     /// The key prefix (`source \0 file \0`) of every file applied or kept.
     files: BTreeSet<Vec<u8>>,
     changed: bool,
+    /// Whether a fact other than a change event changed.
+    topology_changed: bool,
+}
+
+/// One atomic batch of fact writes, with whether any is a topology fact.
+#[derive(Default)]
+struct Pending {
+    batch: sled::Batch,
+    writes: usize,
+    topology: bool,
+}
+
+impl Pending {
+    fn put(&mut self, key: &[u8], fact: &Fact) {
+        self.topology |= !keys::is_change_key(key);
+        self.batch.insert(key, codec::encode_fact(fact));
+        self.writes += 1;
+    }
 }
 
 impl Store {
@@ -49,6 +67,7 @@ impl Store {
             stats: ApplyStats::default(),
             files: BTreeSet::new(),
             changed: false,
+            topology_changed: false,
         }
     }
 }
@@ -70,8 +89,7 @@ impl SourceWriter<'_> {
         for record in records {
             incoming.entry(keys::fact_key(&self.source, file, &record.key())).or_insert(record);
         }
-        let mut batch = sled::Batch::default();
-        let mut writes = 0usize;
+        let mut batch = Pending::default();
         for item in self.store.facts.scan_prefix(&prefix) {
             let (key, value) = item?;
             let fact = codec::decode_fact(&key, &value)?;
@@ -80,18 +98,16 @@ impl SourceWriter<'_> {
                 None => self.absent(fact, partial),
             };
             if let Some(fact) = written {
-                batch.insert(key.as_ref(), codec::encode_fact(&fact));
-                writes += 1;
+                batch.put(&key, &fact);
             }
         }
         for (key, record) in incoming {
             if let Some(fact) = self.upsert(None, record) {
-                batch.insert(key, codec::encode_fact(&fact));
-                writes += 1;
+                batch.put(&key, &fact);
             }
         }
         self.files.insert(prefix);
-        self.write(batch, writes)
+        self.write(batch)
     }
 
     /// Starts a file written a chunk of records at a time (a change log read a few
@@ -112,8 +128,7 @@ impl SourceWriter<'_> {
         mut records: Vec<Record>,
     ) -> Result<(), StoreError> {
         self.stats.redacted += crate::redact::records(records.iter_mut());
-        let mut batch = sled::Batch::default();
-        let mut writes = 0usize;
+        let mut batch = Pending::default();
         for record in records {
             let mut key = file.prefix.clone();
             key.extend_from_slice(record.key().as_bytes());
@@ -125,30 +140,27 @@ impl SourceWriter<'_> {
                 None => None,
             };
             if let Some(fact) = self.upsert(known, record) {
-                batch.insert(key, codec::encode_fact(&fact));
-                writes += 1;
+                batch.put(&key, &fact);
             }
         }
-        self.write(batch, writes)
+        self.write(batch)
     }
 
     /// Ends a file begun with [`SourceWriter::begin_file`]: its facts that no chunk gave
     /// close, unless `partial` (a line failed to read or parse: they are kept).
     pub fn end_file(&mut self, file: FileChunks, partial: bool) -> Result<(), StoreError> {
-        let mut batch = sled::Batch::default();
-        let mut writes = 0usize;
+        let mut batch = Pending::default();
         for item in self.store.facts.scan_prefix(&file.prefix) {
             let (key, value) = item?;
             if file.seen.contains(key.as_ref()) {
                 continue;
             }
             if let Some(fact) = self.absent(codec::decode_fact(&key, &value)?, partial) {
-                batch.insert(key.as_ref(), codec::encode_fact(&fact));
-                writes += 1;
+                batch.put(&key, &fact);
             }
         }
         self.files.insert(file.prefix);
-        self.write(batch, writes)
+        self.write(batch)
     }
 
     /// `record` given for a fact (`known`, or none yet): the fact to write, if it
@@ -170,10 +182,10 @@ impl SourceWriter<'_> {
         Some(fact)
     }
 
-    fn write(&mut self, batch: sled::Batch, writes: usize) -> Result<(), StoreError> {
-        if writes > 0 {
-            self.mark_changed()?;
-            self.store.facts.apply_batch(batch)?;
+    fn write(&mut self, pending: Pending) -> Result<(), StoreError> {
+        if pending.writes > 0 {
+            self.mark_changed(pending.topology)?;
+            self.store.facts.apply_batch(pending.batch)?;
         }
         Ok(())
     }
@@ -192,10 +204,14 @@ impl SourceWriter<'_> {
         Ok(())
     }
 
-    fn mark_changed(&mut self) -> Result<(), StoreError> {
-        if !self.changed {
+    /// Bumps the generations before the first write (and the topology's before the first
+    /// write to it), so no projection built meanwhile is taken for the finished state.
+    fn mark_changed(&mut self, topology: bool) -> Result<(), StoreError> {
+        let topology = topology && !self.topology_changed;
+        if !self.changed || topology {
             self.changed = true;
-            self.store.bump_generation()?;
+            self.topology_changed |= topology;
+            self.store.bump_generation(topology)?;
         }
         Ok(())
     }
@@ -203,8 +219,7 @@ impl SourceWriter<'_> {
     /// Closes the facts of every file of the source that was neither applied nor kept
     /// (it is gone, or no longer gives anything), records `meta`, and makes it durable.
     pub fn finish(mut self, meta: SourceMeta) -> Result<ApplyStats, StoreError> {
-        let mut batch = sled::Batch::default();
-        let mut closes = 0usize;
+        let mut batch = Pending::default();
         let source_len = keys::source_prefix(&self.source).len();
         for item in self.store.facts.scan_prefix(keys::source_prefix(&self.source)) {
             let (key, value) = item?;
@@ -217,14 +232,10 @@ impl SourceWriter<'_> {
             if let Some(last) = fact.versions.last_mut().filter(|v| v.valid_to.is_none()) {
                 last.valid_to = Some(self.now);
                 self.stats.closed += 1;
-                batch.insert(key.as_ref(), codec::encode_fact(&fact));
-                closes += 1;
+                batch.put(&key, &fact);
             }
         }
-        if closes > 0 {
-            self.mark_changed()?;
-            self.store.facts.apply_batch(batch)?;
-        }
+        self.write(batch)?;
         let sources = &self.store.sources;
         let known = sources
             .get(self.source.as_bytes())?
@@ -241,7 +252,7 @@ impl SourceWriter<'_> {
         }
         if self.changed {
             // The finished state is a generation of its own, after any built meanwhile.
-            self.store.bump_generation()?;
+            self.store.bump_generation(self.topology_changed)?;
         }
         self.store.db.flush()?;
         Ok(self.stats)

@@ -33,12 +33,14 @@ impl Store {
         }
         let mut stats = ApplyStats { redacted, ..ApplyStats::default() };
         let mut batch = sled::Batch::default();
+        let mut topology = false;
         for (key, record) in incoming {
             let known = match self.facts.get(&key)? {
                 Some(value) => Some(codec::decode_fact(&key, &value)?),
                 None => None,
             };
             if let Some(fact) = super::next_version(known, source, record, now, &mut stats) {
+                topology |= !keys::is_change_key(&key);
                 batch.insert(key, codec::encode_fact(&fact));
             }
         }
@@ -54,7 +56,7 @@ impl Store {
         let meta = SourceMeta { root: source.to_string(), changed_at: now, files };
         self.facts.apply_batch(batch)?;
         self.sources.insert(source.as_bytes(), codec::encode_source(&meta))?;
-        self.bump_generation()?;
+        self.bump_generation(topology)?;
         self.db.flush()?;
         Ok(stats)
     }
@@ -79,8 +81,8 @@ impl Store {
             return Ok(false);
         };
         open.valid_to = Some(now.max(open.valid_from));
-        self.facts.insert(key, codec::encode_fact(&fact))?;
-        self.bump_generation()?;
+        self.facts.insert(&key, codec::encode_fact(&fact))?;
+        self.bump_generation(!keys::is_change_key(&key))?;
         self.db.flush()?;
         Ok(true)
     }
@@ -131,6 +133,28 @@ mod tests {
         let sources = store.sources().unwrap();
         assert_eq!(sources[0].0, "api:events");
         assert_eq!(sources[0].1.changed_at, 3);
+    }
+
+    #[test]
+    fn change_events_leave_the_topology_generation_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store.upsert_records("api:events", vec![event("a", "x")], 1).unwrap();
+        assert!(store.close_fact("api:events", "events", "c/a", 2).unwrap());
+        assert_eq!(store.generation().unwrap(), 2);
+        assert_eq!(store.topology_generation().unwrap(), 0, "events are not topology");
+        let service = lore_schema::Entity::new(
+            lore_schema::NodeKind::Service,
+            "cart",
+            lore_schema::EntityClass::Catalog,
+            Provenance::declared("api", "catalog.yaml:1".to_string(), ""),
+        );
+        let writes = vec![("notes".to_string(), Record::Entity(service)), event("b", "y")];
+        store.upsert_records("api:mixed", writes, 3).unwrap();
+        assert_eq!((store.generation().unwrap(), store.topology_generation().unwrap()), (3, 1));
+        drop(store);
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.topology_generation().unwrap(), 1, "kept across opens");
     }
 
     #[test]

@@ -178,7 +178,7 @@ pub(crate) fn edges_in_window(
             let (out, inc) = graph.edges_of(n);
             out.into_iter().chain(inc).collect()
         }
-        None => graph.edges().iter().map(|e| e.as_ref()).collect(),
+        None => graph.edges().map(|e| e.as_ref()).collect(),
     };
     let declared: BTreeSet<(&NodeId, &NodeId)> =
         edges.iter().filter(|e| !e.observed).map(|e| (&e.from, &e.to)).collect();
@@ -221,7 +221,6 @@ impl Engine {
         let reporting: BTreeSet<&NodeId> = all.edges.iter().map(|e| &e.from).collect();
         let declared_only = graph
             .edges()
-            .iter()
             .filter(|e| {
                 e.kind.is_request_path()
                     && reporting.contains(&e.from)

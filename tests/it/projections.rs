@@ -92,7 +92,7 @@ fn writes_update_the_search_index_in_place() {
 fn topology(engine: &Engine) -> [Vec<String>; 3] {
     let graph = engine.graph(None).unwrap();
     let mut nodes: Vec<String> = graph.nodes().iter().map(json).collect();
-    let mut edges: Vec<String> = graph.edges().iter().map(|e| json(&**e)).collect();
+    let mut edges: Vec<String> = graph.edges().map(|e| json(&**e)).collect();
     let mut docs: Vec<String> =
         graph.documents().iter().map(|(id, d)| format!("{id} {}", json(d))).collect();
     for members in graph.nodes().iter().map(|n| graph.members(&n.id)) {

@@ -30,7 +30,8 @@ fn answers(engine: &Engine) -> serde_json::Value {
         "impact": graph.impact(&graph.lookup("orders-db").unwrap().id.clone(),
             lore::graph::Direction::Upstream, Some(5), &lore::graph::EdgeFilter::request_path()),
         "nodes": graph.nodes().len(),
-        "edges": graph.edges().len(),
+        "edges": graph.edge_count(),
+        "every edge": graph.edges().map(|e| serde_json::to_value(&**e).unwrap()).collect::<Vec<_>>(),
         "documents": graph.documents().len(),
         "unresolved": graph.unresolved(),
         "dangling": graph.dangling(),
@@ -50,6 +51,38 @@ fn a_fresh_engine_answers_from_the_snapshot_as_from_the_facts() {
     assert_eq!(opened, built);
     let after = std::fs::metadata(snapshot(dir.path(), "current")).unwrap().modified().unwrap();
     assert_eq!(after, saved, "the fresh engine rebuilt instead of opening the snapshot");
+}
+
+#[test]
+fn change_events_leave_the_saved_graph_valid() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = tempfile::tempdir().unwrap();
+    let built = {
+        let engine = Engine::open(dir.path()).unwrap();
+        engine.ingest(&[org()], 1_000).unwrap();
+        answers(&engine)
+    };
+    let saved = std::fs::metadata(snapshot(dir.path(), "current")).unwrap().modified().unwrap();
+    let line = |id: &str| {
+        format!(
+            r#"{{"id": "{id}", "ts": "2026-11-02T10:00:00Z", "service": "checkout", "kind": "deploy", "description": "release {id}"}}"#
+        )
+    };
+    std::fs::write(log.path().join("changes.ndjson"), line("late-1") + "\n").unwrap();
+    {
+        let engine = Engine::open(dir.path()).unwrap();
+        let generation = engine.store().generation().unwrap();
+        engine.ingest(&[log.path().to_path_buf()], 2_000).unwrap();
+        drop(engine);
+        let engine = Engine::open(dir.path()).unwrap();
+        let body: serde_json::Value = serde_json::from_str(&line("late-2")).unwrap();
+        engine.add_events(lore::changes::parse_events(&body).unwrap(), 2_001).unwrap();
+        assert!(engine.store().generation().unwrap() > generation, "the events were written");
+    }
+    let engine = Engine::open(dir.path()).unwrap();
+    assert_eq!(answers(&engine), built);
+    let after = std::fs::metadata(snapshot(dir.path(), "current")).unwrap().modified().unwrap();
+    assert_eq!(after, saved, "events made a fresh process resolve the topology again");
 }
 
 #[test]

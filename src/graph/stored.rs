@@ -1,0 +1,103 @@
+//! Values of a graph by index, each in memory or read from the graph's snapshot the
+//! first time it is asked for (`snapshot.rs` writes every such value as its own
+//! MessagePack value at a [`Place`]). Opening a snapshot then decodes none of them.
+
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::sync::{Arc, OnceLock};
+
+use serde::de::DeserializeOwned;
+
+use super::documents::Place;
+
+/// Where the values not yet in memory are.
+#[derive(Debug)]
+struct Source {
+    file: Arc<File>,
+    places: Vec<Place>,
+}
+
+/// Values by index, decoded on first use.
+#[derive(Debug)]
+pub(super) struct Stored<T> {
+    cells: Vec<OnceLock<T>>,
+    source: Option<Source>,
+}
+
+impl<T> Default for Stored<T> {
+    fn default() -> Stored<T> {
+        Stored { cells: Vec::new(), source: None }
+    }
+}
+
+impl<T: DeserializeOwned> Stored<T> {
+    /// Values already in memory.
+    pub(super) fn new(values: Vec<T>) -> Stored<T> {
+        Stored { cells: values.into_iter().map(OnceLock::from).collect(), source: None }
+    }
+
+    /// Values read from `file` at `places` when first asked for.
+    pub(super) fn lazy(places: Vec<Place>, file: Arc<File>) -> Stored<T> {
+        let cells = (0..places.len()).map(|_| OnceLock::new()).collect();
+        Stored { cells, source: Some(Source { file, places }) }
+    }
+
+    /// Value `i`, read the first time it is asked for. A value that cannot be read (a
+    /// disk error: the snapshot was whole when opened) is logged as `what` and replaced
+    /// by `fallback`, once.
+    pub(super) fn get_or(
+        &self,
+        i: usize,
+        what: &str,
+        fallback: impl FnOnce() -> Option<T>,
+    ) -> Option<&T> {
+        let cell = self.cells.get(i)?;
+        if let Some(value) = cell.get() {
+            return Some(value);
+        }
+        let value = match self.read(i) {
+            Ok(value) => value,
+            Err(reason) => {
+                tracing::error!(index = i, %reason, "graph snapshot: {what} unreadable");
+                fallback()?
+            }
+        };
+        Some(cell.get_or_init(|| value))
+    }
+
+    fn read(&self, i: usize) -> Result<T, String> {
+        let source = self.source.as_ref().ok_or("neither in memory nor stored")?;
+        let place = source.places.get(i).ok_or("no place in the snapshot")?;
+        let mut buf = vec![0u8; place.len as usize];
+        source.file.read_exact_at(&mut buf, place.offset).map_err(|e| e.to_string())?;
+        rmp_serde::from_slice(&buf).map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    #[test]
+    fn values_are_read_once_and_an_unreadable_one_gets_its_fallback() {
+        let mut file = tempfile::tempfile().unwrap();
+        let good = rmp_serde::to_vec(&vec!["a".to_string(), "b".to_string()]).unwrap();
+        file.write_all(&good).unwrap();
+        file.write_all(b"\xc1 not msgpack").unwrap();
+        let places = vec![
+            Place { offset: 0, len: good.len() as u32 },
+            Place { offset: good.len() as u64, len: 5 },
+            Place { offset: 1 << 40, len: 8 },
+        ];
+        let stored: Stored<Vec<String>> = Stored::lazy(places, Arc::new(file));
+        assert_eq!(stored.get_or(0, "test", || None).unwrap(), &["a", "b"]);
+        let fallback = || Some(vec!["fallback".to_string()]);
+        assert_eq!(stored.get_or(1, "test", fallback).unwrap(), &["fallback"]);
+        assert_eq!(stored.get_or(2, "test", || None), None, "past the end of the file");
+        assert_eq!(stored.get_or(3, "test", fallback), None, "no such index");
+        let in_memory = Stored::new(vec![1u8, 2]);
+        assert_eq!(in_memory.get_or(1, "test", || None), Some(&2));
+    }
+}
