@@ -138,7 +138,7 @@ impl ImpactRequest {
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct ImpactView {
     /// The queried node.
-    pub node: Node,
+    pub node: Arc<Node>,
     /// Direction.
     pub direction: Direction,
     /// Depth limit, if any.
@@ -432,7 +432,7 @@ impl Engine {
                 graph = index.topology(&graph);
             }
         }
-        let node = graph.lookup(&req.node)?.clone();
+        let node = graph.lookup_shared(&req.node)?.clone();
         let mut filter = edge_filter(&req.edge_kinds, req.include_plumbing, req.include_optional);
         filter.sides = req.sides;
         let results = graph.impact_hits(&node.id, req.direction, req.depth, &filter);

@@ -48,6 +48,13 @@ impl fmt::Display for NodeId {
     }
 }
 
+/// Lookups by `&str` in maps keyed by id: an id compares, orders and hashes as its text.
+impl std::borrow::Borrow<str> for NodeId {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
 impl FromStr for NodeId {
     type Err = ParseIdError;
     fn from_str(s: &str) -> Result<NodeId, ParseIdError> {

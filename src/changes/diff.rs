@@ -58,7 +58,7 @@ impl Engine {
         let before = self.graph(Some(since.saturating_sub(1)))?;
         let after = self.graph(until.map(|u| u.saturating_sub(1)))?;
         let node_ids = |g: &crate::graph::Graph| -> BTreeMap<NodeId, Node> {
-            g.nodes().iter().map(|n| (n.id.clone(), n.clone())).collect()
+            g.nodes().iter().map(|n| (n.id.clone(), (**n).clone())).collect()
         };
         let (nodes_then, nodes_now) = (node_ids(&before), node_ids(&after));
         let (edges_then, edges_now) = (edges_by_key(before.edges()), edges_by_key(after.edges()));

@@ -74,7 +74,7 @@ impl Core {
 
     /// The edge without its evidence: what is known of an edge whose stored form can no
     /// longer be read.
-    fn bare(&self, nodes: &[Node]) -> Option<Edge> {
+    fn bare(&self, nodes: &[Arc<Node>]) -> Option<Edge> {
         let (from, to) = self.ends()?;
         Some(Edge {
             from: nodes.get(from as usize)?.id.clone(),
@@ -119,7 +119,7 @@ impl Edges {
 
     /// Edge `i`. `nodes` are the graph's nodes: an edge whose stored form cannot be read
     /// is given without its evidence.
-    pub(super) fn get(&self, i: usize, nodes: &[Node]) -> Option<&Arc<Edge>> {
+    pub(super) fn get(&self, i: usize, nodes: &[Arc<Node>]) -> Option<&Arc<Edge>> {
         let core = self.cores.get(i)?;
         self.bodies.get_or(i, "edge", || core.bare(nodes).map(Arc::new))
     }

@@ -31,7 +31,8 @@ pub use traverse::{Direction, EdgeFilter, ImpactHit, PathHit, Sides};
 /// The resolved topology with its adjacency.
 #[derive(Debug)]
 pub struct Graph {
-    nodes: Vec<Node>,
+    /// Shared with the answers that name one (an impact answer's queried node).
+    nodes: Vec<Arc<Node>>,
     /// Per node, read from the snapshot on demand when the graph was opened from one.
     members: Stored<Vec<Member>>,
     /// Shared with traversal results, which carry paths of them; read from the snapshot
@@ -61,6 +62,7 @@ impl Graph {
         let edges: Vec<Arc<Edge>> = edges.into_iter().map(Arc::new).collect();
         let documents = Documents::new(documents);
         let edges = |by_id: &_| Edges::new(edges, by_id);
+        let nodes = nodes.into_iter().map(Arc::new).collect();
         Graph::from_parts(nodes, Stored::new(members), edges, unresolved, documents, dangling)
     }
 
@@ -68,9 +70,10 @@ impl Graph {
     /// the topology with what traces observed. Documents, unresolved
     /// references and dangling links are left out; it answers traversals and lookups.
     pub fn extended(&self, nodes: Vec<(Node, Vec<Member>)>, edges: Vec<Edge>) -> Graph {
-        let mut pairs: Vec<(Node, Vec<Member>)> =
+        let mut pairs: Vec<(Arc<Node>, Vec<Member>)> =
             self.nodes.iter().cloned().zip(self.all_members().map(<[Member]>::to_vec)).collect();
-        pairs.extend(nodes.into_iter().filter(|(n, _)| !self.by_id.contains_key(&n.id)));
+        let added = nodes.into_iter().filter(|(n, _)| !self.by_id.contains_key(&n.id));
+        pairs.extend(added.map(|(n, m)| (Arc::new(n), m)));
         pairs.sort_by(|a, b| a.0.id.cmp(&b.0.id));
         let (nodes, members) = pairs.into_iter().unzip();
         let all = self.edges().cloned().chain(edges.into_iter().map(Arc::new)).collect();
@@ -94,7 +97,7 @@ impl Graph {
         let Resolved { nodes, members, edges, documents, .. } = added;
         let replaced: BTreeSet<&NodeId> = nodes.iter().map(|n| &n.id).collect();
         let gone = |id: &NodeId| removed.contains(id) || replaced.contains(id);
-        let mut pairs: Vec<(Node, Vec<Member>)> = self
+        let mut pairs: Vec<(Arc<Node>, Vec<Member>)> = self
             .nodes
             .iter()
             .zip(self.all_members())
@@ -106,7 +109,7 @@ impl Graph {
         let mut dropped: Vec<NodeId> = removed.to_vec();
         dropped.extend(replaced.iter().map(|id| (*id).clone()));
         let documents = self.documents.with(documents, &dropped);
-        pairs.extend(nodes.into_iter().zip(members));
+        pairs.extend(nodes.into_iter().map(Arc::new).zip(members));
         all.extend(edges.into_iter().map(Arc::new));
         let (nodes, members) = pairs.into_iter().unzip();
         let (unresolved, dangling) = (self.unresolved.clone(), self.dangling.clone());
@@ -116,7 +119,7 @@ impl Graph {
 
     /// The graph of `nodes`, with the edges `edges` gives for the nodes' indices by id.
     fn from_parts(
-        nodes: Vec<Node>,
+        nodes: Vec<Arc<Node>>,
         members: Stored<Vec<Member>>,
         edges: impl FnOnce(&BTreeMap<NodeId, usize>) -> Edges,
         unresolved: Vec<Unresolved>,
@@ -163,7 +166,7 @@ impl Graph {
     }
 
     /// All nodes, sorted by id.
-    pub fn nodes(&self) -> &[Node] {
+    pub fn nodes(&self) -> &[Arc<Node>] {
         &self.nodes
     }
 
@@ -209,7 +212,7 @@ impl Graph {
 
     /// The node with this id.
     pub fn node(&self, id: &NodeId) -> Option<&Node> {
-        self.by_id.get(id).map(|&i| &self.nodes[i])
+        self.by_id.get(id).map(|&i| &*self.nodes[i])
     }
 
     /// Declarations merged into the node, with the rule that merged each.
@@ -228,19 +231,30 @@ impl Graph {
 
     /// Resolves an id, name or alias to one node; an ambiguous name lists candidates.
     pub fn lookup(&self, name: &str) -> Result<&Node> {
-        if let Ok(id) = name.parse::<NodeId>()
-            && let Some(node) = self.node(&id)
-        {
-            return Ok(node);
+        self.lookup_shared(name).map(|n| &**n)
+    }
+
+    /// [`Graph::lookup`], the node as the graph shares it (no copy for an answer to hold).
+    pub fn lookup_shared(&self, name: &str) -> Result<&Arc<Node>> {
+        // An id (`kind:name`), compared as text: no parse, no allocation.
+        if let Some(&i) = self.by_id.get(name) {
+            return Ok(&self.nodes[i]);
         }
-        let found = self.by_name.get(&name.to_ascii_lowercase()).cloned().unwrap_or_default();
+        let lower;
+        let key = if name.bytes().any(|b| b.is_ascii_uppercase()) {
+            lower = name.to_ascii_lowercase();
+            lower.as_str()
+        } else {
+            name
+        };
+        let found = self.by_name.get(key);
+        let found = || found.into_iter().flatten().copied();
         // The canonical name wins over aliases other nodes happen to share.
-        let canonical: Vec<usize> = found
-            .iter()
-            .copied()
-            .filter(|&i| self.nodes[i].name.eq_ignore_ascii_case(name))
-            .collect();
-        let mut pick = if canonical.len() == 1 { canonical } else { found.into_iter().collect() };
+        let mut canonical = found().filter(|&i| self.nodes[i].name.eq_ignore_ascii_case(name));
+        let mut pick: Vec<usize> = match (canonical.next(), canonical.next()) {
+            (Some(one), None) => vec![one],
+            _ => found().collect(),
+        };
         // Names shared across kinds (`frontend` the team and the service): the most
         // deployable kind wins; only candidates of the same kind are ambiguous.
         if let Some(best) = pick.iter().map(|&i| lookup_rank(self.nodes[i].kind)).min() {

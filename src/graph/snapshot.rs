@@ -80,7 +80,7 @@ fn build_id() -> &'static str {
 
 #[derive(Serialize)]
 struct TopologyRef<'a> {
-    nodes: &'a [Node],
+    nodes: &'a [Arc<Node>],
     edges: &'a [Core],
     unresolved: &'a [Unresolved],
     dangling: &'a [DanglingLink],
@@ -94,7 +94,7 @@ struct TopologyRef<'a> {
 
 #[derive(Deserialize)]
 struct Topology {
-    nodes: Vec<Node>,
+    nodes: Vec<Arc<Node>>,
     edges: Vec<Core>,
     unresolved: Vec<Unresolved>,
     dangling: Vec<DanglingLink>,

@@ -265,7 +265,7 @@ pub fn link_added_documents(graph: &crate::graph::Graph, records: &[SourcedRecor
         .nodes()
         .iter()
         .filter(|n| !graph.has_document(&n.id))
-        .map(|n| (n.clone(), graph.members(&n.id).to_vec()))
+        .map(|n| ((**n).clone(), graph.members(&n.id).to_vec()))
         .unzip();
     let before = nodes.len();
     let mut resolved = Resolved { nodes, members, ..Resolved::default() };

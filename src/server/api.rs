@@ -82,7 +82,7 @@ pub(super) async fn nodes(
                     || n.name.contains(&needle)
                     || n.aliases.iter().any(|a| a.contains(&needle))
             })
-            .cloned()
+            .map(|n| (**n).clone())
             .collect())
     })
     .await?;

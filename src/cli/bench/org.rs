@@ -259,12 +259,14 @@ pub(super) fn run(opts: &OrgRun<'_>) -> anyhow::Result<Vec<Value>> {
         let t = Instant::now();
         let engine = Engine::open(&opts.data)?;
         let names = ["k8s", "catalog", "runbooks", "postmortems", "deploys.ndjson"];
-        let paths: Vec<PathBuf> =
-            names.iter().map(|p| org.join(p)).filter(|p| p.exists()).collect();
-        engine.ingest(&paths, time::now())?;
-        if opts.embed {
-            engine.embed_pending()?;
-        }
+        let roots: Vec<(PathBuf, String)> = names
+            .iter()
+            .map(|p| org.join(p))
+            .filter(|p| p.exists())
+            .map(|p| (p.clone(), p.display().to_string()))
+            .collect();
+        // What `lore ingest` does: write, embed unless told not to, build and save the graph.
+        lore::server::IngestAnswer::run(&engine, &roots, !opts.embed, time::now())?;
         ingest_s = Some(t.elapsed().as_secs_f64());
     } else if opts.embed {
         // A reused data dir may have been ingested without embeddings: hybrid search
@@ -275,6 +277,8 @@ pub(super) fn run(opts: &OrgRun<'_>) -> anyhow::Result<Vec<Value>> {
     let class = |c: &str| truth.get(c).map_or(&[][..], Vec::as_slice);
     let (impact, changes, search) = (class("impact"), class("changes"), class("search"));
     let node = impact.first().and_then(|q| q["node"].as_str()).context("no impact query")?;
+    // A built store: its graph saved by this build (a reused one may hold another's).
+    Engine::open(&opts.data)?.graph(None)?;
     let cold = super::cold::open(&opts.data, node)?;
     let t = Instant::now();
     let engine = Engine::open(&opts.data)?;
