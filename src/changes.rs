@@ -80,7 +80,7 @@ pub struct ChangesRequest {
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct ChangesView {
     /// The queried node.
-    pub node: Node,
+    pub node: std::sync::Arc<Node>,
     /// Hops walked.
     pub depth: usize,
     /// Window start (RFC 3339, inclusive).
@@ -280,14 +280,14 @@ impl Engine {
         }
         let depth = req.depth.unwrap_or(DEFAULT_DEPTH);
         let graph = self.graph(req.at)?;
-        let node = graph.lookup(&req.node)?.clone();
+        let node = graph.lookup_shared(&req.node)?.clone();
         // Paths are read from the walk only for the nodes that have changes.
         let hits = if depth > 0 {
             graph.impact_hits(
                 &node.id,
                 Direction::Downstream,
                 Some(depth),
-                &EdgeFilter::request_path(),
+                EdgeFilter::request_path_ref(),
             )
         } else {
             ImpactHits::from(Vec::new())

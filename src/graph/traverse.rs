@@ -67,6 +67,13 @@ impl EdgeFilter {
         }
     }
 
+    /// [`EdgeFilter::request_path`], built once: for the walks that take the default.
+    pub fn request_path_ref() -> &'static EdgeFilter {
+        static DEFAULT: std::sync::LazyLock<EdgeFilter> =
+            std::sync::LazyLock::new(EdgeFilter::request_path);
+        &DEFAULT
+    }
+
     /// Request path plus plumbing (telemetry, discovery, feature flags).
     pub fn with_plumbing(mut self) -> EdgeFilter {
         self.kinds.extend(EdgeKind::ALL.iter().copied().filter(|k| k.is_plumbing()));
