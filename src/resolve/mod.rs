@@ -301,14 +301,23 @@ fn cluster_entities(facts: &[EntityFact<'_>], clusters: &mut Clusters) {
             );
             continue;
         }
+        // A loose match in the entry's own system (a namespace or part-of of that name)
+        // wins over one elsewhere: `export` of system `localization-export` is that
+        // namespace's `export-api`, not `export-service` of another system.
+        let in_system = |root: usize| {
+            let w = facts[root].entity;
+            e.system.is_some()
+                && (w.system == e.system || w.namespace.is_some() && w.namespace == e.system)
+        };
+        let loose = || {
+            let own = index.loose(&e.name, in_system).map(|(r, l)| (r, l, ", in its own system"));
+            own.or_else(|| index.loose(&e.name, |_| true).map(|(r, l)| (r, l, "")))
+        };
         if exact.is_empty()
-            && let Some((root, level)) = index.loose(&e.name, |_| true)
+            && let Some((root, level, within)) = loose()
         {
-            clusters.join(
-                i,
-                root,
-                format!("{} entry: {}", e.class.as_str(), names::level_rule(level)),
-            );
+            let rule = names::level_rule(level);
+            clusters.join(i, root, format!("{} entry: {rule}{within}", e.class.as_str()));
             continue;
         }
         let key = (NodeKind::Service, e.name.to_ascii_lowercase());

@@ -174,3 +174,26 @@ fn a_proxy_config_belongs_to_the_compose_service_that_mounts_it() {
     assert!(note.contains("run by nginx-thrift: it mounts "), "{note}");
     assert!(note.ends_with("/social/nginx-web-server/conf/nginx.conf)"), "{note}");
 }
+
+#[test]
+fn a_catalog_name_matching_loosely_in_two_systems_joins_its_own() {
+    let deploy = |name: &str, ns: &str| {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {name}, namespace: {ns}}}\nspec:\n  template:\n    spec:\n      containers:\n      - name: c\n        image: acme/{name}:1\n"
+        )
+    };
+    let catalog = "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: export\nspec:\n  type: service\n  lifecycle: production\n  owner: group:exports\n  system: localization-export\n  dependsOn:\n    - component:secrets-broker\n";
+    let (_dir, _data, engine) = ingest_tree(&[
+        ("k8s/export-service.yaml", &deploy("export-service", "procurement-export")),
+        ("k8s/export-api.yaml", &deploy("export-api", "localization-export")),
+        ("k8s/secrets-broker.yaml", &deploy("secrets-broker", "platform")),
+        ("catalog/export.yaml", catalog),
+    ]);
+    // `export` drops to `export` as `export-service` (affix) and as `export-api` (-api
+    // suffix): the one in the entry's own system is the one it names.
+    let shown = engine.show("export-api", None).unwrap();
+    let rules: Vec<&str> = shown.identity.iter().map(|m| m.rule.as_str()).collect();
+    assert!(rules.iter().any(|r| r.ends_with("in its own system")), "{rules:?}");
+    assert_eq!(downstream(&engine, "export-api"), ["secrets-broker"]);
+    assert!(downstream(&engine, "export-service").is_empty());
+}
