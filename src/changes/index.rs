@@ -193,7 +193,7 @@ impl ChangeIndex {
         // next query rebuilds it.
         let generation = engine.store().generation()?;
         let mut index = ChangeIndex::empty(graph, generation);
-        for fact in engine.store().facts() {
+        for fact in engine.store().change_facts() {
             let fact = fact?;
             let Some(version) = fact.version_at(None) else { continue };
             let Record::Change(event) = &version.record else { continue };

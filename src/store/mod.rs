@@ -305,6 +305,16 @@ impl Store {
         })
     }
 
+    /// The change events' facts, in key order: what the change index is built from. The
+    /// other facts are told by their key and skipped without decoding.
+    pub fn change_facts(&self) -> impl Iterator<Item = Result<Fact, StoreError>> + '_ {
+        self.facts.iter().filter_map(|item| match item {
+            Ok((key, value)) if keys::is_change_key(&key) => Some(codec::decode_fact(&key, &value)),
+            Ok(_) => None,
+            Err(e) => Some(Err(e.into())),
+        })
+    }
+
     /// Every fact but the change events, in key order: what the topology is resolved
     /// from. Events are told by their key (`c/<id>`) and skipped without decoding.
     pub fn topology_facts(&self) -> impl Iterator<Item = Result<Fact, StoreError>> + '_ {

@@ -152,6 +152,12 @@ mod tests {
         let writes = vec![("notes".to_string(), Record::Entity(service)), event("b", "y")];
         store.upsert_records("api:mixed", writes, 3).unwrap();
         assert_eq!((store.generation().unwrap(), store.topology_generation().unwrap()), (3, 1));
+        let keys = |facts: Vec<Fact>| {
+            facts.into_iter().map(|f| f.versions[0].record.key()).collect::<Vec<_>>()
+        };
+        let changes = keys(store.change_facts().collect::<Result<_, _>>().unwrap());
+        let topology = keys(store.topology_facts().collect::<Result<_, _>>().unwrap());
+        assert_eq!((changes.len(), topology.len()), (2, 1), "{changes:?} {topology:?}");
         drop(store);
         let store = Store::open(dir.path()).unwrap();
         assert_eq!(store.topology_generation().unwrap(), 1, "kept across opens");
