@@ -1,5 +1,5 @@
-//! Cold open: `lore show NODE --json` end to end in a fresh process over a built store,
-//! with the child's wall time and peak RSS (`getrusage` of waited-for children).
+//! Cold open: one query (`lore show NODE --json`, `lore changes …`) end to end in a fresh
+//! process over a built store, with the child's wall time and peak RSS.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -17,13 +17,13 @@ pub(super) struct Cold {
 /// GNU time: it waits for the child itself, so the child's peak RSS is its own.
 const GNU_TIME: &str = "/usr/bin/time";
 
-/// Runs `lore show NODE --json` over the store in `data` in a child process.
+/// Runs `lore --data-dir DATA ARGS…` (a query) in a child process.
 ///
 /// The peak RSS is read through GNU time when it is installed: Linux carries a process's
 /// high-water RSS across `exec`, so a child spawned straight from this (large) bench
 /// process would report the bench's own RSS at the spawn. Without GNU time the figure is
 /// `getrusage` of the children, an upper bound.
-pub(super) fn open(data: &Path, node: &str) -> anyhow::Result<Cold> {
+pub(super) fn open(data: &Path, args: &[&str]) -> anyhow::Result<Cold> {
     let exe = std::env::current_exe()?;
     let timed = Path::new(GNU_TIME).exists();
     let report = std::env::temp_dir().join(format!("lore-cold-{}.rss", std::process::id()));
@@ -38,12 +38,12 @@ pub(super) fn open(data: &Path, node: &str) -> anyhow::Result<Cold> {
     let status = command
         .arg("--data-dir")
         .arg(data)
-        .args(["show", node, "--json"])
+        .args(args)
         .stdout(Stdio::null())
         .status()
-        .context("running lore show")?;
+        .with_context(|| format!("running lore {}", args.join(" ")))?;
     let seconds = t.elapsed().as_secs_f64();
-    anyhow::ensure!(status.success(), "lore show {node} failed: {status}");
+    anyhow::ensure!(status.success(), "lore {} failed: {status}", args.join(" "));
     let kib = if timed {
         let text = std::fs::read_to_string(&report)?;
         let _ = std::fs::remove_file(&report);

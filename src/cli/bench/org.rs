@@ -2,7 +2,7 @@
 //! impact, changes, search) run in-process the way `../shared/bench/peers` runs its
 //! peers — every query twice, the second pass timed per query, nearest-rank p50/p99,
 //! scored against the truth — printed as the peer harness's JSON lines, plus a
-//! `footprint` row: ingest, cold open of a fresh process, peak RSS and store size.
+//! `footprint` row: ingest, cold `show` and what-changed in a fresh process, peak RSS and store size.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -279,7 +279,16 @@ pub(super) fn run(opts: &OrgRun<'_>) -> anyhow::Result<Vec<Value>> {
     let node = impact.first().and_then(|q| q["node"].as_str()).context("no impact query")?;
     // A built store: its graph saved by this build (a reused one may hold another's).
     Engine::open(&opts.data)?.graph(None)?;
-    let cold = super::cold::open(&opts.data, node)?;
+    let cold = super::cold::open(&opts.data, &["show", node, "--json"])?;
+    // What-changed in a fresh process: it builds the change index from the store.
+    let cold_changes = match changes.first() {
+        Some(q) => {
+            let field = |k: &str| q[k].as_str().unwrap_or_default();
+            let args = ["changes", field("node"), "--since", field("since"), "--until"];
+            Some(super::cold::open(&opts.data, &[&args[..], &[field("until"), "--json"]].concat())?)
+        }
+        None => None,
+    };
     let t = Instant::now();
     let engine = Engine::open(&opts.data)?;
     engine.graph(None)?;
@@ -313,6 +322,8 @@ pub(super) fn run(opts: &OrgRun<'_>) -> anyhow::Result<Vec<Value>> {
         "peer": "lore", "class": "footprint",
         "ingest_s": ingest_s.map(round3),
         "cold_show_s": round3(cold.seconds), "cold_show_rss_mib": cold.rss_mib,
+        "cold_changes_s": cold_changes.as_ref().map(|c| round3(c.seconds)),
+        "cold_changes_rss_mib": cold_changes.as_ref().map(|c| c.rss_mib),
         "bench_peak_rss_mib": super::peak_rss_kib() / 1024,
         "store_mib": dir_bytes(&opts.data) / (1 << 20),
     }));
