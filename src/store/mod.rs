@@ -5,6 +5,7 @@
 //! atomic batch. Nothing else in Lore touches sled.
 
 mod audit;
+mod change_sources;
 mod codec;
 mod feedback;
 mod keys;
@@ -98,6 +99,8 @@ pub struct Store {
     vectors: sled::Tree,
     feedback: sled::Tree,
     audit: sled::Tree,
+    /// Sources holding change events (`change_sources.rs`).
+    change_sources: sled::Tree,
     /// [`Store::generation`] and [`Store::observed_generation`] as last written: this
     /// process holds the store alone (sled's lock), so queries read them without sled.
     /// Shared by clones, as the sled handles are.
@@ -185,6 +188,7 @@ impl Store {
         let vectors = db.open_tree(keys::VECTORS_TREE)?;
         let feedback = db.open_tree(keys::FEEDBACK_TREE)?;
         let audit = db.open_tree(keys::AUDIT_TREE)?;
+        let change_sources = db.open_tree(change_sources::TREE)?;
         let counter = |key| stored_counter(&meta, key).map(|n| std::sync::Arc::new(n.into()));
         let generation = counter(keys::GENERATION_KEY)?;
         let topology_generation = counter(keys::TOPOLOGY_GENERATION_KEY)?;
@@ -197,7 +201,7 @@ impl Store {
                 id
             }
         };
-        Ok(Store {
+        let store = Store {
             id: id.into(),
             db,
             meta,
@@ -206,11 +210,14 @@ impl Store {
             vectors,
             feedback,
             audit,
+            change_sources,
             generation,
             topology_generation,
             observed_generation,
             _closed: std::sync::Arc::new(reopen::CloseMark::new(dir)),
-        })
+        };
+        store.complete_change_sources()?;
+        Ok(store)
     }
 
     /// Replaces the facts of `source` by `records` (each with the file it came from), at
@@ -302,16 +309,6 @@ impl Store {
         self.facts.iter().map(|item| {
             let (key, value) = item?;
             codec::decode_fact(&key, &value)
-        })
-    }
-
-    /// The change events' facts, in key order: what the change index is built from. The
-    /// other facts are told by their key and skipped without decoding.
-    pub fn change_facts(&self) -> impl Iterator<Item = Result<Fact, StoreError>> + '_ {
-        self.facts.iter().filter_map(|item| match item {
-            Ok((key, value)) if keys::is_change_key(&key) => Some(codec::decode_fact(&key, &value)),
-            Ok(_) => None,
-            Err(e) => Some(Err(e.into())),
         })
     }
 

@@ -41,17 +41,21 @@ pub struct SourceWriter<'s> {
     topology_changed: bool,
 }
 
-/// One atomic batch of fact writes, with whether any is a topology fact.
+/// One atomic batch of fact writes, with whether any is a topology fact and whether any
+/// is a change event.
 #[derive(Default)]
 struct Pending {
     batch: sled::Batch,
     writes: usize,
     topology: bool,
+    changes: bool,
 }
 
 impl Pending {
     fn put(&mut self, key: &[u8], fact: &Fact) {
-        self.topology |= !keys::is_change_key(key);
+        let change = keys::is_change_key(key);
+        self.topology |= !change;
+        self.changes |= change;
         self.batch.insert(key, codec::encode_fact(fact));
         self.writes += 1;
     }
@@ -185,6 +189,9 @@ impl SourceWriter<'_> {
     fn write(&mut self, pending: Pending) -> Result<(), StoreError> {
         if pending.writes > 0 {
             self.mark_changed(pending.topology)?;
+            if pending.changes {
+                self.store.note_change_source(&self.source)?;
+            }
             self.store.facts.apply_batch(pending.batch)?;
         }
         Ok(())

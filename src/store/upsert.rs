@@ -33,7 +33,7 @@ impl Store {
         }
         let mut stats = ApplyStats { redacted, ..ApplyStats::default() };
         let mut batch = sled::Batch::default();
-        let mut topology = false;
+        let (mut topology, mut changes) = (false, false);
         for (key, record) in incoming {
             let known = match self.facts.get(&key)? {
                 Some(value) => Some(codec::decode_fact(&key, &value)?),
@@ -41,6 +41,7 @@ impl Store {
             };
             if let Some(fact) = super::next_version(known, source, record, now, &mut stats) {
                 topology |= !keys::is_change_key(&key);
+                changes |= keys::is_change_key(&key);
                 batch.insert(key, codec::encode_fact(&fact));
             }
         }
@@ -54,6 +55,9 @@ impl Store {
             .transpose()?
             .map_or(0, |m| m.files);
         let meta = SourceMeta { root: source.to_string(), changed_at: now, files };
+        if changes {
+            self.note_change_source(source)?;
+        }
         self.facts.apply_batch(batch)?;
         self.sources.insert(source.as_bytes(), codec::encode_source(&meta))?;
         self.bump_generation(topology)?;
