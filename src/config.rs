@@ -13,7 +13,7 @@
 //! bind = "127.0.0.1:7474"     # --bind
 //!
 //! [embedding]
-//! model_dir = ".assets/all-MiniLM-L6-v2"                           # LORE_MODEL_DIR
+//! model_dir = ".assets/all-MiniLM-L6-v2-qdyn"                      # LORE_MODEL_DIR
 //! ort_lib = ".assets/onnxruntime/libonnxruntime.so.1.31.0"         # LORE_ORT_LIB
 //!
 //! [queries]
