@@ -287,16 +287,15 @@ impl Engine {
     /// (how the caller typed it); what is stored is the same whatever the spelling.
     pub fn ingest_as(&self, roots: &[(PathBuf, String)], now: i64) -> Result<Vec<SourceReport>> {
         let topology = self.store.topology_generation()?;
-        let mut reports = Vec::new();
-        for (path, shown) in roots {
-            let report = ingest::ingest_path_as(&self.store, path, shown, &self.limits, now);
-            if report.is_err() {
-                self.invalidate(topology);
-            }
-            reports.push(report?);
-        }
+        let reports = roots
+            .iter()
+            .map(|(path, shown)| {
+                ingest::ingest_path_as(&self.store, path, shown, &self.limits, now)
+            })
+            .collect();
+        // Also after a failed root: the ones before it were written.
         self.invalidate(topology);
-        Ok(reports)
+        reports
     }
 
     /// Drops what a write made stale: the change index, and the graphs when the

@@ -5,7 +5,6 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::os::unix::fs::FileExt;
 use std::sync::{Arc, OnceLock};
 
 use lore_schema::{Document, NodeId};
@@ -56,9 +55,7 @@ impl Documents {
             .doc
             .get_or_init(|| {
                 let (file, place) = (self.file.as_ref()?, entry.place?);
-                let mut buf = vec![0u8; place.len as usize];
-                let read = file.read_exact_at(&mut buf, place.offset).map_err(|e| e.to_string());
-                match read.and_then(|()| rmp_serde::from_slice(&buf).map_err(|e| e.to_string())) {
+                match super::stored::read_at(file, place) {
                     Ok(doc) => Some(doc),
                     Err(reason) => {
                         // The snapshot was whole when opened: this is a disk error. Say so

@@ -23,7 +23,7 @@ const NO_NODE: u32 = u32::MAX;
 pub(super) struct Core {
     pub(super) from: u32,
     pub(super) to: u32,
-    /// Position of the kind in [`EdgeKind::ALL`].
+    /// The kind's discriminant, which is its position in [`EdgeKind::ALL`].
     kind: u8,
     /// `observed`, `optional` and `start_order`, one bit each.
     flags: u8,
@@ -41,7 +41,7 @@ impl Core {
         Core {
             from: index(&edge.from),
             to: index(&edge.to),
-            kind: EdgeKind::ALL.iter().position(|k| *k == edge.kind).unwrap_or(0) as u8,
+            kind: edge.kind as u8,
             flags: flag(edge.observed, OBSERVED)
                 | flag(edge.optional, OPTIONAL)
                 | flag(edge.start_order, START_ORDER),

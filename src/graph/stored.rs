@@ -67,11 +67,15 @@ impl<T: DeserializeOwned> Stored<T> {
 
     fn read(&self, i: usize) -> Result<T, String> {
         let source = self.source.as_ref().ok_or("neither in memory nor stored")?;
-        let place = source.places.get(i).ok_or("no place in the snapshot")?;
-        let mut buf = vec![0u8; place.len as usize];
-        source.file.read_exact_at(&mut buf, place.offset).map_err(|e| e.to_string())?;
-        rmp_serde::from_slice(&buf).map_err(|e| e.to_string())
+        read_at(&source.file, *source.places.get(i).ok_or("no place in the snapshot")?)
     }
+}
+
+/// The MessagePack value at `place` of `file`.
+pub(super) fn read_at<T: DeserializeOwned>(file: &File, place: Place) -> Result<T, String> {
+    let mut buf = vec![0u8; place.len as usize];
+    file.read_exact_at(&mut buf, place.offset).map_err(|e| e.to_string())?;
+    rmp_serde::from_slice(&buf).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

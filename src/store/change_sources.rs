@@ -5,10 +5,10 @@
 //! A source is recorded before its first change event is written, and never removed:
 //! the set is a superset, so a crash can leave a source listed without events, never
 //! events of an unlisted source. A store written before the set existed has it filled
-//! by one scan of the keys on its first open by this build (meta
-//! `change_sources_complete`); until then the change index reads every fact.
+//! by one scan of the keys when this build first opens it (meta
+//! `change_sources_complete`), before anything reads it.
 
-use super::{Fact, Store, StoreError, codec, keys};
+use super::{Fact, Store, StoreError, decode_if, keys};
 
 pub(super) const TREE: &str = "change_sources";
 const COMPLETE_KEY: &str = "change_sources_complete";
@@ -55,13 +55,7 @@ impl Store {
                 Ok(source) => {
                     let mut prefix = source.to_vec();
                     prefix.push(0);
-                    Box::new(self.facts.scan_prefix(prefix).filter_map(|item| match item {
-                        Ok((key, value)) if keys::is_change_key(&key) => {
-                            Some(codec::decode_fact(&key, &value))
-                        }
-                        Ok(_) => None,
-                        Err(e) => Some(Err(e.into())),
-                    }))
+                    Box::new(self.facts.scan_prefix(prefix).filter_map(|i| decode_if(i, true)))
                 }
                 Err(e) => Box::new(std::iter::once(Err(e))),
             };
@@ -72,25 +66,8 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use lore_schema::{ChangeEvent, ChangeKind, Provenance, Record};
-
+    use super::super::upsert::tests::{event, service};
     use super::*;
-
-    fn event(id: &str) -> (String, Record) {
-        let event = ChangeEvent {
-            id: id.to_string(),
-            ts: 100,
-            service: "cart".to_string(),
-            kind: ChangeKind::Deploy,
-            version: None,
-            commit: None,
-            author: None,
-            description: String::new(),
-            url: None,
-            provenance: Provenance::declared("api", "POST /v1/events".to_string(), ""),
-        };
-        ("events".to_string(), Record::Change(event))
-    }
 
     fn ids(store: &Store) -> Vec<String> {
         let facts: Vec<Fact> = store.change_facts().collect::<Result<_, _>>().unwrap();
@@ -103,16 +80,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         {
             let store = Store::open(dir.path()).unwrap();
-            store.upsert_records("api:events", vec![event("a")], 1).unwrap();
-            let cart = lore_schema::Entity::new(
-                lore_schema::NodeKind::Service,
-                "cart",
-                lore_schema::EntityClass::Catalog,
-                Provenance::declared("catalog", "catalog.yaml:1".to_string(), ""),
-            );
-            let writes = vec![("catalog.yaml".to_string(), Record::Entity(cart))];
-            store.upsert_records("/org/catalog", writes, 1).unwrap();
-            store.upsert_records("/org/deploys", vec![event("b")], 1).unwrap();
+            store.upsert_records("api:events", vec![event("a", "")], 1).unwrap();
+            store.upsert_records("/org/catalog", vec![service("cart")], 1).unwrap();
+            store.upsert_records("/org/deploys", vec![event("b", "")], 1).unwrap();
             assert_eq!(ids(&store), ["c/b", "c/a"]);
             let listed: Vec<_> = store.change_sources.iter().keys().map(|k| k.unwrap()).collect();
             assert_eq!(listed, [&b"/org/deploys"[..], b"api:events"], "not the catalog");

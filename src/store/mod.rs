@@ -315,11 +315,7 @@ impl Store {
     /// Every fact but the change events, in key order: what the topology is resolved
     /// from. Events are told by their key (`c/<id>`) and skipped without decoding.
     pub fn topology_facts(&self) -> impl Iterator<Item = Result<Fact, StoreError>> + '_ {
-        self.facts.iter().filter_map(|item| match item {
-            Ok((key, _)) if keys::is_change_key(&key) => None,
-            Ok((key, value)) => Some(codec::decode_fact(&key, &value)),
-            Err(e) => Some(Err(e.into())),
-        })
+        self.facts.iter().filter_map(|item| decode_if(item, false))
     }
 
     /// Every source with its metadata.
@@ -364,6 +360,21 @@ impl Store {
 }
 
 /// A big-endian counter of the meta tree (0 when absent).
+/// The fact of a scanned `item` when it is a change event (`changes`) or when it is not,
+/// told by its key: the others are skipped without decoding.
+fn decode_if(
+    item: sled::Result<(sled::IVec, sled::IVec)>,
+    changes: bool,
+) -> Option<Result<Fact, StoreError>> {
+    match item {
+        Ok((key, value)) if keys::is_change_key(&key) == changes => {
+            Some(codec::decode_fact(&key, &value))
+        }
+        Ok(_) => None,
+        Err(e) => Some(Err(e.into())),
+    }
+}
+
 fn stored_counter(meta: &sled::Tree, key: &str) -> Result<u64, StoreError> {
     Ok(meta.get(key)?.map_or(0, |v| u64::from_be_bytes(v.as_ref().try_into().unwrap_or([0; 8]))))
 }

@@ -93,13 +93,14 @@ impl Store {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use lore_schema::{ChangeEvent, ChangeKind, Provenance};
 
     use super::*;
     use crate::store::Fact;
 
-    fn event(id: &str, description: &str) -> (String, Record) {
+    /// A deploy of `cart` with this id, as `POST /v1/events` gives it.
+    pub(in crate::store) fn event(id: &str, description: &str) -> (String, Record) {
         let event = ChangeEvent {
             id: id.to_string(),
             ts: 100,
@@ -113,6 +114,17 @@ mod tests {
             provenance: Provenance::declared("api", "POST /v1/events".to_string(), ""),
         };
         ("events".to_string(), Record::Change(event))
+    }
+
+    /// A catalog entry for service `name`.
+    pub(in crate::store) fn service(name: &str) -> (String, Record) {
+        let entity = lore_schema::Entity::new(
+            lore_schema::NodeKind::Service,
+            name,
+            lore_schema::EntityClass::Catalog,
+            Provenance::declared("catalog", "catalog.yaml:1".to_string(), ""),
+        );
+        ("catalog.yaml".to_string(), Record::Entity(entity))
     }
 
     #[test]
@@ -147,13 +159,7 @@ mod tests {
         assert!(store.close_fact("api:events", "events", "c/a", 2).unwrap());
         assert_eq!(store.generation().unwrap(), 2);
         assert_eq!(store.topology_generation().unwrap(), 0, "events are not topology");
-        let service = lore_schema::Entity::new(
-            lore_schema::NodeKind::Service,
-            "cart",
-            lore_schema::EntityClass::Catalog,
-            Provenance::declared("api", "catalog.yaml:1".to_string(), ""),
-        );
-        let writes = vec![("notes".to_string(), Record::Entity(service)), event("b", "y")];
+        let writes = vec![service("cart"), event("b", "y")];
         store.upsert_records("api:mixed", writes, 3).unwrap();
         assert_eq!((store.generation().unwrap(), store.topology_generation().unwrap()), (3, 1));
         let keys = |facts: Vec<Fact>| {

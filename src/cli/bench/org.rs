@@ -268,24 +268,28 @@ pub(super) fn run(opts: &OrgRun<'_>) -> anyhow::Result<Vec<Value>> {
         // What `lore ingest` does: write, embed unless told not to, build and save the graph.
         lore::server::IngestAnswer::run(&engine, &roots, !opts.embed, time::now())?;
         ingest_s = Some(t.elapsed().as_secs_f64());
-    } else if opts.embed {
-        // A reused data dir may have been ingested without embeddings: hybrid search
-        // would then answer from the few texts a query embeds itself.
-        Engine::open(&opts.data)?.embed_pending()?;
+    } else {
+        let engine = Engine::open(&opts.data)?;
+        if opts.embed {
+            // A reused data dir may have been ingested without embeddings: hybrid search
+            // would then answer from the few texts a query embeds itself.
+            engine.embed_pending()?;
+        }
+        // A built store: its graph saved by this build (a reused one may hold another's).
+        engine.graph(None)?;
     }
     let truth = queries(org)?;
     let class = |c: &str| truth.get(c).map_or(&[][..], Vec::as_slice);
     let (impact, changes, search) = (class("impact"), class("changes"), class("search"));
     let node = impact.first().and_then(|q| q["node"].as_str()).context("no impact query")?;
-    // A built store: its graph saved by this build (a reused one may hold another's).
-    Engine::open(&opts.data)?.graph(None)?;
     let cold = super::cold::open(&opts.data, &["show", node, "--json"])?;
     // What-changed in a fresh process: it builds the change index from the store.
     let cold_changes = match changes.first() {
         Some(q) => {
-            let field = |k: &str| q[k].as_str().unwrap_or_default();
-            let args = ["changes", field("node"), "--since", field("since"), "--until"];
-            Some(super::cold::open(&opts.data, &[&args[..], &[field("until"), "--json"]].concat())?)
+            let f = |k: &str| q[k].as_str().unwrap_or_default();
+            let args =
+                ["changes", f("node"), "--since", f("since"), "--until", f("until"), "--json"];
+            Some(super::cold::open(&opts.data, &args)?)
         }
         None => None,
     };
