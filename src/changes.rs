@@ -33,6 +33,7 @@
 mod diff;
 mod git;
 mod index;
+mod snapshot;
 
 use lore_ingestors::deploy_events;
 use lore_schema::{ChangeEvent, ChangeKind, NodeId, Provenance, Record};
@@ -305,7 +306,7 @@ impl Engine {
             }
             let path = walked.map(|p| p.to_vec()).unwrap_or_default();
             for stored in changes {
-                let ev = &stored.event;
+                let ev = stored.event;
                 // The changed node first, then the path to it (not the queried node).
                 let on_path = std::iter::once(id).chain(path.iter().rev().skip(1).map(|e| &e.to));
                 let degradation = if red.is_empty() {
@@ -332,7 +333,7 @@ impl Engine {
                     description: ev.description.clone(),
                     url: ev.url.clone(),
                     evidence: ChangeEvidence {
-                        source: stored.source.clone(),
+                        source: stored.source.to_string(),
                         locator: ev.provenance.locator.clone(),
                         ingestor: ev.provenance.ingestor.clone(),
                     },

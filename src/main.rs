@@ -12,6 +12,11 @@ mod cli;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    // No transparent huge pages: mimalloc asks for them on its arenas, and the kernel then
+    // zeroes 2 MiB on the first touch of each. A one-shot query at 10,000 services spent
+    // about half its time in that zeroing and held a fifth more memory than it used.
+    #[cfg(target_os = "linux")]
+    let _ = nix::sys::prctl::set_thp_disable(true);
     let args = cli::Args::parse();
     match cli::run(args) {
         Ok(code) => code,

@@ -43,7 +43,7 @@ impl PartialEq for GraphKey {
 }
 
 /// Where the snapshots live, under the data dir.
-const DIR: &str = "projections";
+pub(crate) const DIR: &str = "projections";
 
 impl Engine {
     /// The graph now (cached) or as it was at `at`.

@@ -192,12 +192,12 @@ impl Engine {
             for item in embed_items(&set.chunks) {
                 let key = chunk_key(embedder.model_name(), &item.text);
                 if let Some(v) = self.store().vector(&key)? {
-                    items.push((item.chunk.clone(), v));
+                    items.push((item.index, v));
                 }
             }
             // Kept even with texts missing: only an embedding run adds them, and it drops
             // this cache.
-            Ok((VectorIndex::new(items, missing), true))
+            Ok((VectorIndex::new(set.clone(), items, missing), true))
         })
     }
 

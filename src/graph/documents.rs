@@ -9,11 +9,11 @@ use std::sync::{Arc, OnceLock};
 
 use lore_schema::{Document, NodeId};
 
-/// Where one document is in its snapshot file.
+/// Where one value (a document, an edge, a change event) is in its snapshot file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub(super) struct Place {
-    pub(super) offset: u64,
-    pub(super) len: u32,
+pub(crate) struct Place {
+    pub(crate) offset: u64,
+    pub(crate) len: u32,
 }
 
 #[derive(Debug, Clone)]

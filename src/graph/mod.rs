@@ -8,7 +8,7 @@ mod documents;
 mod edges;
 mod hits;
 pub mod snapshot;
-mod stored;
+pub(crate) mod stored;
 mod traverse;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -1,6 +1,7 @@
-//! Values of a graph by index, each in memory or read from the graph's snapshot the
-//! first time it is asked for (`snapshot.rs` writes every such value as its own
-//! MessagePack value at a [`Place`]). Opening a snapshot then decodes none of them.
+//! Values by index, each in memory or read from a snapshot the first time it is asked
+//! for (the graph's `snapshot.rs` and `changes/snapshot.rs` write every such value as
+//! its own MessagePack value at a [`Place`]). Opening a snapshot then decodes none of
+//! them.
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
@@ -8,18 +9,18 @@ use std::sync::{Arc, OnceLock};
 
 use serde::de::DeserializeOwned;
 
-use super::documents::Place;
+pub(crate) use super::documents::Place;
 
 /// Where the values not yet in memory are.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Source {
     file: Arc<File>,
     places: Vec<Place>,
 }
 
 /// Values by index, decoded on first use.
-#[derive(Debug)]
-pub(super) struct Stored<T> {
+#[derive(Debug, Clone)]
+pub(crate) struct Stored<T> {
     cells: Vec<OnceLock<T>>,
     source: Option<Source>,
 }
@@ -32,12 +33,12 @@ impl<T> Default for Stored<T> {
 
 impl<T: DeserializeOwned> Stored<T> {
     /// Values already in memory.
-    pub(super) fn new(values: Vec<T>) -> Stored<T> {
+    pub(crate) fn new(values: Vec<T>) -> Stored<T> {
         Stored { cells: values.into_iter().map(OnceLock::from).collect(), source: None }
     }
 
     /// Values read from `file` at `places` when first asked for.
-    pub(super) fn lazy(places: Vec<Place>, file: Arc<File>) -> Stored<T> {
+    pub(crate) fn lazy(places: Vec<Place>, file: Arc<File>) -> Stored<T> {
         let cells = (0..places.len()).map(|_| OnceLock::new()).collect();
         Stored { cells, source: Some(Source { file, places }) }
     }
@@ -45,7 +46,7 @@ impl<T: DeserializeOwned> Stored<T> {
     /// Value `i`, read the first time it is asked for. A value that cannot be read (a
     /// disk error: the snapshot was whole when opened) is logged as `what` and replaced
     /// by `fallback`, once.
-    pub(super) fn get_or(
+    pub(crate) fn get_or(
         &self,
         i: usize,
         what: &str,
@@ -58,11 +59,21 @@ impl<T: DeserializeOwned> Stored<T> {
         let value = match self.read(i) {
             Ok(value) => value,
             Err(reason) => {
-                tracing::error!(index = i, %reason, "graph snapshot: {what} unreadable");
+                tracing::error!(index = i, %reason, "snapshot: {what} unreadable");
                 fallback()?
             }
         };
         Some(cell.get_or_init(|| value))
+    }
+
+    /// Adds a value in memory at the next index.
+    pub(crate) fn push(&mut self, value: T) {
+        self.cells.push(OnceLock::from(value));
+    }
+
+    /// How many values there are.
+    pub(crate) fn len(&self) -> usize {
+        self.cells.len()
     }
 
     fn read(&self, i: usize) -> Result<T, String> {
@@ -72,7 +83,7 @@ impl<T: DeserializeOwned> Stored<T> {
 }
 
 /// The MessagePack value at `place` of `file`.
-pub(super) fn read_at<T: DeserializeOwned>(file: &File, place: Place) -> Result<T, String> {
+pub(crate) fn read_at<T: DeserializeOwned>(file: &File, place: Place) -> Result<T, String> {
     let mut buf = vec![0u8; place.len as usize];
     file.read_exact_at(&mut buf, place.offset).map_err(|e| e.to_string())?;
     rmp_serde::from_slice(&buf).map_err(|e| e.to_string())

@@ -20,6 +20,8 @@ const LEAD_PER_SECTION: usize = 200;
 pub struct EmbedItem<'a> {
     /// The chunk the vector stands for (a lead stands for the document's first chunk).
     pub chunk: &'a Chunk,
+    /// Its place in the chunks given to [`embed_items`].
+    pub index: usize,
     /// The text given to the model.
     pub text: String,
     /// Whether this is a document's lead rather than one section.
@@ -36,8 +38,17 @@ pub fn chunk_text(c: &Chunk) -> String {
 /// sections.
 pub fn embed_items(chunks: &[Chunk]) -> Vec<EmbedItem<'_>> {
     let mut out = Vec::with_capacity(chunks.len() * 5 / 4);
+    let mut at = 0;
     for doc in chunks.chunk_by(|a, b| a.doc_id == b.doc_id) {
-        out.extend(doc.iter().map(|c| EmbedItem { chunk: c, text: chunk_text(c), lead: false }));
+        let index = at;
+        at += doc.len();
+        let items = doc.iter().enumerate().map(|(i, c)| EmbedItem {
+            chunk: c,
+            index: index + i,
+            text: chunk_text(c),
+            lead: false,
+        });
+        out.extend(items);
         // A runbook is also embedded as the symptoms of the alerts it answers.
         if let Some(first) = doc.first()
             && !first.alert_text.is_empty()
@@ -45,6 +56,7 @@ pub fn embed_items(chunks: &[Chunk]) -> Vec<EmbedItem<'_>> {
             let text = format!("{}\n{}", first.title, first.alert_text.join("\n"));
             out.push(EmbedItem {
                 chunk: first,
+                index,
                 text: clip(humanize(&text), LEAD_CHARS),
                 lead: true,
             });
@@ -61,6 +73,7 @@ pub fn embed_items(chunks: &[Chunk]) -> Vec<EmbedItem<'_>> {
             }
             out.push(EmbedItem {
                 chunk: first,
+                index,
                 text: clip(humanize(&text), LEAD_CHARS),
                 lead: true,
             });

@@ -63,6 +63,10 @@ impl IngestAnswer {
         if let Err(e) = engine.graph(None) {
             tracing::warn!(error = %e, "graph not built after ingest");
         }
+        // So is the change index, when the write moved it.
+        if let Err(e) = engine.change_index() {
+            tracing::warn!(error = %e, "change index not built after ingest");
+        }
         Ok(IngestAnswer { sources, embeddings })
     }
 }

@@ -143,3 +143,56 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// What changed on checkout over the day of the log below.
+fn what_changed(engine: &Engine) -> Vec<String> {
+    let req = lore::changes::ChangesRequest {
+        node: "checkout".into(),
+        since: Some(1_793_577_600),
+        until: Some(1_793_664_000),
+        ..Default::default()
+    };
+    let view = engine.changes(&req).unwrap();
+    view.results.iter().map(|h| format!("{} {} {}", h.id, h.service, h.hops)).collect()
+}
+
+#[test]
+fn what_changed_opens_the_saved_change_index_and_never_a_stale_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = tempfile::tempdir().unwrap();
+    let line = |id: &str, service: &str| {
+        format!(
+            r#"{{"id": "{id}", "ts": "2026-11-02T10:00:00Z", "service": "{service}", "kind": "deploy", "description": "release {id}"}}"#
+        )
+    };
+    let lines = [line("c-1", "checkout"), line("c-2", "orders-db"), line("c-3", "nowhere")];
+    std::fs::write(log.path().join("changes.ndjson"), lines.join("\n") + "\n").unwrap();
+    let saved = dir.path().join("projections/changes-current.bin");
+    let built = {
+        let engine = Engine::open(dir.path()).unwrap();
+        engine.ingest(&[org(), log.path().to_path_buf()], 1_000).unwrap();
+        what_changed(&engine)
+    };
+    assert!(built.iter().any(|c| c.starts_with("c-2 orders-db")), "{built:?}");
+    let stamp = std::fs::metadata(&saved).unwrap().modified().unwrap();
+
+    // A fresh process answers the same from the saved index, without saving it again.
+    let engine = Engine::open(dir.path()).unwrap();
+    assert_eq!(what_changed(&engine), built);
+    assert_eq!(std::fs::metadata(&saved).unwrap().modified().unwrap(), stamp);
+    // An event posted afterwards moves the store on: the next process reads the store.
+    let body: serde_json::Value = serde_json::from_str(&line("c-4", "checkout")).unwrap();
+    engine.add_events(lore::changes::parse_events(&body).unwrap(), 2_000).unwrap();
+    let with_posted = what_changed(&engine);
+    assert_eq!(with_posted.len(), built.len() + 1, "{with_posted:?}");
+    drop(engine);
+    let old = std::fs::read(&saved).unwrap();
+    assert_eq!(what_changed(&Engine::open(dir.path()).unwrap()), with_posted);
+
+    // The old index put back (behind the store), or a torn one, is not used.
+    std::fs::write(&saved, &old).unwrap();
+    assert_eq!(what_changed(&Engine::open(dir.path()).unwrap()), with_posted);
+    let now = std::fs::read(&saved).unwrap();
+    std::fs::write(&saved, &now[..now.len() - 20]).unwrap();
+    assert_eq!(what_changed(&Engine::open(dir.path()).unwrap()), with_posted);
+}
