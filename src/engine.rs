@@ -330,10 +330,9 @@ impl Engine {
         until: Option<i64>,
     ) -> Result<ShowView> {
         let mut graph = self.graph(at)?;
-        let history = self.history_graph()?;
         let (node, current) = match graph.lookup(name) {
             Ok(n) => (n.clone(), true),
-            Err(Error::NodeNotFound(_)) => match history.lookup(name) {
+            Err(Error::NodeNotFound(_)) => match self.history_graph()?.lookup(name) {
                 Ok(n) => (n.clone(), false),
                 // Seen only in traces.
                 Err(Error::NodeNotFound(_)) if at.is_none() => {
@@ -351,21 +350,33 @@ impl Engine {
             .chain(&inc)
             .map(|e| (e.from.to_string(), e.to.to_string(), e.kind))
             .collect();
-        let (h_out, h_in) = history.edges_of(&node.id);
-        let mut past: Vec<Edge> = h_out
-            .into_iter()
-            .chain(h_in)
-            .filter(|e| !live.contains(&(e.from.to_string(), e.to.to_string(), e.kind)))
-            .cloned()
-            .collect();
-        past.sort_by(|a, b| (&a.from, &a.to).cmp(&(&b.from, &b.to)));
-        let identity = if current {
-            graph.members(&node.id).to_vec()
+        // A node of the current graph with no history of its own needs no history graph.
+        let history = if current && at.is_none() && !self.may_have_history(&node.id)? {
+            None
         } else {
-            history.members(&node.id).to_vec()
+            Some(self.history_graph()?)
         };
-        let document =
-            graph.document(&node.id).or_else(|| history.document(&node.id)).map(|d| DocumentView {
+        let mut past: Vec<Edge> = match &history {
+            Some(history) => {
+                let (h_out, h_in) = history.edges_of(&node.id);
+                h_out
+                    .into_iter()
+                    .chain(h_in)
+                    .filter(|e| !live.contains(&(e.from.to_string(), e.to.to_string(), e.kind)))
+                    .cloned()
+                    .collect()
+            }
+            None => Vec::new(),
+        };
+        past.sort_by(|a, b| (&a.from, &a.to).cmp(&(&b.from, &b.to)));
+        let identity = match &history {
+            Some(history) if !current => history.members(&node.id).to_vec(),
+            _ => graph.members(&node.id).to_vec(),
+        };
+        let document = graph
+            .document(&node.id)
+            .or_else(|| history.as_ref()?.document(&node.id))
+            .map(|d| DocumentView {
                 source: d.path.clone(),
                 kind: d.kind,
                 title: d.title.clone(),

@@ -83,7 +83,11 @@ impl Engine {
             Some((graph, _)) => Arc::new(graph),
             None => {
                 let graph = Arc::new(resolved(self.records(|f| f.versions.clone())?));
-                self.save(&graph, &stamp, Meta::default(), &path);
+                // Compared with the current graph of the same stamp (the one in memory may
+                // be of a generation a write just left, until it is invalidated).
+                let current = snapshot::load(&self.snapshot_path("current"), &stamp);
+                let differing = current.map(|(current, _)| graph.differing_from(&current));
+                self.save(&graph, &stamp, Meta { differing, ..Meta::default() }, &path);
                 graph
             }
         };
@@ -91,6 +95,23 @@ impl Engine {
             *h = Some(graph.clone());
         }
         Ok(graph)
+    }
+
+    /// Whether `show` of `id` needs the history graph: the history is open already, or
+    /// the node may have history the current graph lacks. Told by the history snapshot's
+    /// header when the history graph is not open, so showing a node without history
+    /// opens one graph, not two.
+    pub(crate) fn may_have_history(&self, id: &NodeId) -> Result<bool> {
+        // Opening the current graph opens the history too when they are the same.
+        self.graph(None)?;
+        if self.history.read().ok().is_some_and(|g| g.is_some()) {
+            return Ok(true);
+        }
+        let meta = snapshot::meta(&self.snapshot_path("history"), &self.stamp()?);
+        Ok(match meta.and_then(|m| m.differing) {
+            Some(differing) => differing.binary_search(id).is_ok(),
+            None => true,
+        })
     }
 
     /// Puts the documents of `added` (a note written) into the cached graphs and takes
@@ -159,7 +180,7 @@ impl Engine {
                     total_ms = started.elapsed().as_millis() as u64,
                     "graph built"
                 );
-                let meta = Meta { history_is_current: !superseded };
+                let meta = Meta { history_is_current: !superseded, differing: None };
                 self.save(&graph, &stamp, meta, &path);
                 // A history of its own is built when first asked for (`history_graph`).
                 let history = (!superseded).then(|| graph.clone());

@@ -14,7 +14,7 @@ mod traverse;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use lore_schema::NodeId;
+use lore_schema::{EdgeKind, NodeId};
 
 use adjacency::{Adjacency, Link, Rows, Step, VisitPool};
 use edges::Edges;
@@ -173,6 +173,28 @@ impl Graph {
     /// All edges (read from the snapshot, when the graph was opened from one).
     pub fn edges(&self) -> impl Iterator<Item = &Arc<Edge>> {
         (0..self.edges.len()).filter_map(|i| self.edge(i))
+    }
+
+    /// Each edge's ends and kind, from what traversals read (no edge is read from the
+    /// snapshot); edges with an end that is not a node are left out.
+    pub fn edge_ends(&self) -> impl Iterator<Item = (&NodeId, &NodeId, EdgeKind)> {
+        self.edges.cores().iter().filter_map(|c| {
+            let (from, to) = c.ends()?;
+            Some((&self.nodes[from as usize].id, &self.nodes[to as usize].id, c.kind()))
+        })
+    }
+
+    /// Nodes of this graph (one with every past fact) whose history `current` lacks:
+    /// absent from it, or at an end of an edge it does not have. Sorted.
+    pub fn differing_from(&self, current: &Graph) -> Vec<NodeId> {
+        let live: std::collections::HashSet<_> = current.edge_ends().collect();
+        let mut out: BTreeSet<&NodeId> =
+            self.nodes.iter().map(|n| &n.id).filter(|id| current.node(id).is_none()).collect();
+        for (from, to, _) in self.edge_ends().filter(|e| !live.contains(e)) {
+            out.insert(from);
+            out.insert(to);
+        }
+        out.into_iter().cloned().collect()
     }
 
     /// How many edges there are (without reading any).

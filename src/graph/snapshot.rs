@@ -45,10 +45,15 @@ pub struct Stamp {
 }
 
 /// What a snapshot says beside its graph.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Meta {
     /// The store holds no superseded fact, so the history graph is this graph.
     pub history_is_current: bool,
+    /// Of a history graph: the nodes whose history the current graph lacks
+    /// (`Graph::differing_from`), sorted; `None` when not known (any node may then have
+    /// history). `show` of another node needs only the current graph.
+    #[serde(default)]
+    pub differing: Option<Vec<NodeId>>,
 }
 
 impl Stamp {
@@ -150,6 +155,16 @@ pub fn save(graph: &Graph, stamp: &Stamp, meta: Meta, path: &Path) -> std::io::R
     let file = out.into_inner().map_err(|e| e.into_error())?;
     file.sync_all()?;
     std::fs::rename(&tmp, path)
+}
+
+/// The [`Meta`] of the graph saved at `path` if its stamp is `stamp`, reading nothing
+/// after it.
+pub fn meta(path: &Path, stamp: &Stamp) -> Option<Meta> {
+    let mut reader = BufReader::with_capacity(1 << 12, File::open(path).ok()?);
+    let mut magic = [0u8; 8];
+    reader.read_exact(&mut magic).ok()?;
+    let found: Stamp = rmp_serde::from_read(&mut reader).ok()?;
+    (&magic == MAGIC && found == *stamp).then(|| rmp_serde::from_read(&mut reader).ok())?
 }
 
 /// The graph saved at `path` if its stamp is `stamp`; `None` when there is none or it

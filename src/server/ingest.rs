@@ -63,7 +63,12 @@ impl IngestAnswer {
         if let Err(e) = engine.graph(None) {
             tracing::warn!(error = %e, "graph not built after ingest");
         }
-        // So is the change index, when the write moved it.
+        // So are the history graph (`show` reads past edges from it; it is the current
+        // graph while no fact was superseded) and the change index, when the write moved
+        // them.
+        if let Err(e) = engine.history_graph() {
+            tracing::warn!(error = %e, "history graph not built after ingest");
+        }
         if let Err(e) = engine.change_index() {
             tracing::warn!(error = %e, "change index not built after ingest");
         }

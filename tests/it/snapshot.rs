@@ -196,3 +196,37 @@ fn what_changed_opens_the_saved_change_index_and_never_a_stale_one() {
     std::fs::write(&saved, &now[..now.len() - 20]).unwrap();
     assert_eq!(what_changed(&Engine::open(dir.path()).unwrap()), with_posted);
 }
+
+#[test]
+fn show_without_the_history_graph_answers_as_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let copy = work.path().join("org");
+    copy_dir(&org(), &copy);
+    let ingest = |now| {
+        let engine = Engine::open(dir.path()).unwrap();
+        let roots = [(copy.clone(), copy.display().to_string())];
+        lore::server::IngestAnswer::run(&engine, &roots, true, now).unwrap();
+    };
+    ingest(1_000);
+    // A service gone: its callers have past edges, the rest of the graph none.
+    std::fs::remove_file(copy.join("k8s/search.yaml")).unwrap();
+    ingest(2_000);
+    let history = snapshot(dir.path(), "history");
+    assert!(history.exists(), "ingest builds the history graph once facts are superseded");
+    let names: Vec<String> = {
+        let engine = Engine::open(dir.path()).unwrap();
+        engine.graph(None).unwrap().nodes().iter().map(|n| n.id.to_string()).collect()
+    };
+    let shown = |names: &[String]| -> Vec<serde_json::Value> {
+        let engine = Engine::open(dir.path()).unwrap();
+        names.iter().map(|n| serde_json::to_value(engine.show(n, None).unwrap()).unwrap()).collect()
+    };
+    let told = shown(&names);
+    let with_past = told.iter().filter(|v| !v["history"].as_array().unwrap().is_empty()).count();
+    assert!(with_past > 0 && with_past < names.len(), "{with_past} of {}", names.len());
+    // Without the saved history (and so without its list of nodes that have one), every
+    // node is shown from the whole history graph: the same answers.
+    std::fs::remove_file(&history).unwrap();
+    assert_eq!(shown(&names), told);
+}

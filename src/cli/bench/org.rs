@@ -283,7 +283,7 @@ pub(super) fn run(opts: &OrgRun<'_>) -> anyhow::Result<Vec<Value>> {
     let (impact, changes, search) = (class("impact"), class("changes"), class("search"));
     let node = impact.first().and_then(|q| q["node"].as_str()).context("no impact query")?;
     let cold = super::cold::open(&opts.data, &["show", node, "--json"])?;
-    // What-changed in a fresh process: it builds the change index from the store.
+    // What-changed in a fresh process: it opens the change index saved at ingest.
     let cold_changes = match changes.first() {
         Some(q) => {
             let f = |k: &str| q[k].as_str().unwrap_or_default();
