@@ -101,6 +101,25 @@ impl Documents {
         self.entries.is_empty()
     }
 
+    /// Calls `f` with every document, by id, reading those still in the snapshot without
+    /// keeping them: one pass over every document (building the search chunks) does not
+    /// leave a second copy of every text in memory for the life of the graph.
+    pub fn scan(&self, mut f: impl FnMut(&NodeId, &Document)) {
+        for (id, entry) in &self.entries {
+            if let Some(doc) = entry.doc.get() {
+                doc.iter().for_each(|d| f(id, d));
+                continue;
+            }
+            let (Some(file), Some(place)) = (self.file.as_ref(), entry.place) else { continue };
+            match super::stored::read_at::<Document>(file, place) {
+                Ok(doc) => f(id, &doc),
+                Err(reason) => {
+                    tracing::error!(%id, %reason, "graph snapshot: document unreadable")
+                }
+            }
+        }
+    }
+
     /// Every document, by id.
     pub fn iter(&self) -> impl Iterator<Item = (&NodeId, &Document)> {
         self.entries.iter().filter_map(|(id, e)| self.load(id, e).map(|d| (id, d)))

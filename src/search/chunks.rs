@@ -26,7 +26,7 @@ fn symptoms(alert: &crate::model::Node) -> String {
 /// Every chunk the index should hold for `graph`.
 pub(crate) fn chunks(graph: &Graph) -> Vec<Chunk> {
     let mut out = Vec::new();
-    for (id, doc) in graph.documents().iter() {
+    graph.documents().scan(|id, doc| {
         let (links, _) = graph.edges_of(id);
         let mut services = BTreeSet::new();
         let mut service_ids = BTreeSet::new();
@@ -86,7 +86,7 @@ pub(crate) fn chunks(graph: &Graph) -> Vec<Chunk> {
                 ..base.clone()
             });
         }
-    }
+    });
     for n in graph.nodes().iter().filter(|n| n.kind == NodeKind::Alert) {
         let Some(member) = graph.members(&n.id).first() else { continue };
         let (file, line) =
