@@ -188,16 +188,33 @@ impl Engine {
         let set = self.chunk_set()?;
         cached(&self.vectors, set.fingerprint, "vector index", || {
             let missing = self.embed_pending_up_to(QUERY_EMBED_MAX)?.pending;
-            let mut items = Vec::new();
-            for item in embed_items(&set.chunks) {
-                let key = chunk_key(embedder.model_name(), &item.text);
-                if let Some(v) = self.store().vector(&key)? {
-                    items.push((item.index, v));
+            // A document at a time: neither every text nor every `f32` vector is held at
+            // once (at 10,000 services they are ~170,000 of each).
+            let mut failed = None;
+            let docs = set.chunks.chunk_by(|a, b| a.doc_id == b.doc_id).scan(0, |at, doc| {
+                *at += doc.len();
+                Some((*at - doc.len(), doc))
+            });
+            let texts = docs.flat_map(|(base, doc)| {
+                let items = embed_items(doc).into_iter();
+                items.map(move |item| (base + item.index, item.text)).collect::<Vec<_>>()
+            });
+            let items = texts.filter_map(|(at, text)| {
+                match self.store().vector(&chunk_key(embedder.model_name(), &text)) {
+                    Ok(v) => v.map(|v| (at, v)),
+                    Err(e) => {
+                        failed.get_or_insert(e);
+                        None
+                    }
                 }
+            });
+            let index = VectorIndex::new(set.clone(), items, missing);
+            if let Some(e) = failed {
+                return Err(e.into());
             }
             // Kept even with texts missing: only an embedding run adds them, and it drops
             // this cache.
-            Ok((VectorIndex::new(set.clone(), items, missing), true))
+            Ok((index, true))
         })
     }
 

@@ -43,24 +43,31 @@ pub struct VectorIndex {
 
 impl VectorIndex {
     /// An index over the chunks of `set` at the given places with their vectors (all of
-    /// the same length; others are left out), `missing` texts short.
-    pub fn new(set: Arc<ChunkSet>, items: Vec<(usize, Vec<f32>)>, missing: usize) -> VectorIndex {
-        let dim = items.first().map_or(0, |(_, v)| v.len());
+    /// the length of the first; others are left out), `missing` texts short. Each vector
+    /// is quantised as it comes, so the `f32` vectors are never all in memory at once.
+    pub fn new(
+        set: Arc<ChunkSet>,
+        items: impl IntoIterator<Item = (usize, Vec<f32>)>,
+        missing: usize,
+    ) -> VectorIndex {
         let mut index = VectorIndex {
             set,
-            rows: Vec::with_capacity(items.len()),
+            rows: Vec::new(),
             missing,
-            dim,
-            data: Vec::with_capacity(items.len() * dim),
-            scales: Vec::with_capacity(items.len()),
-            units: Vec::with_capacity(items.len()),
+            dim: 0,
+            data: Vec::new(),
+            scales: Vec::new(),
+            units: Vec::new(),
             unit_count: 0,
         };
         let mut numbers: HashMap<&str, u32> = HashMap::default();
         let set = index.set.clone();
         for (at, v) in items {
+            if index.dim == 0 {
+                index.dim = v.len();
+            }
             let Ok(row) = u32::try_from(at) else { continue };
-            if v.len() != dim || at >= index.set.chunks.len() {
+            if v.len() != index.dim || at >= set.chunks.len() {
                 continue;
             }
             let top = v.iter().fold(0f32, |m, x| m.max(x.abs()));
