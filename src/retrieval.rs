@@ -22,7 +22,7 @@ use crate::model::CERTAIN;
 use crate::projections::GraphKey;
 use crate::search::describe::Descriptions;
 use crate::search::rank::{Ranking, alerts_to_runbooks, fuse, one_per_source};
-use crate::search::text::{chunk_key, embed_items, humanize};
+use crate::search::text::{chunk_key, embed_items, embed_texts_by_document, humanize};
 use crate::search::vector::{Embed, VectorIndex, passes};
 use crate::search::{Chunk, SearchHit, SearchQuery, chunks};
 
@@ -191,15 +191,7 @@ impl Engine {
             // A document at a time: neither every text nor every `f32` vector is held at
             // once (at 10,000 services they are ~170,000 of each).
             let mut failed = None;
-            let docs = set.chunks.chunk_by(|a, b| a.doc_id == b.doc_id).scan(0, |at, doc| {
-                *at += doc.len();
-                Some((*at - doc.len(), doc))
-            });
-            let texts = docs.flat_map(|(base, doc)| {
-                let items = embed_items(doc).into_iter();
-                items.map(move |item| (base + item.index, item.text)).collect::<Vec<_>>()
-            });
-            let items = texts.filter_map(|(at, text)| {
+            let items = embed_texts_by_document(&set.chunks).filter_map(|(at, text)| {
                 match self.store().vector(&chunk_key(embedder.model_name(), &text)) {
                     Ok(v) => v.map(|v| (at, v)),
                     Err(e) => {

@@ -82,6 +82,19 @@ pub fn embed_items(chunks: &[Chunk]) -> Vec<EmbedItem<'_>> {
     out
 }
 
+/// The texts of [`embed_items`] with their chunk's place, made one document at a time:
+/// a caller that reads them as they come never holds every text at once.
+pub fn embed_texts_by_document(chunks: &[Chunk]) -> impl Iterator<Item = (usize, String)> + '_ {
+    let docs = chunks.chunk_by(|a, b| a.doc_id == b.doc_id).scan(0, |at, doc| {
+        *at += doc.len();
+        Some((*at - doc.len(), doc))
+    });
+    docs.flat_map(|(base, doc)| {
+        let items = embed_items(doc).into_iter();
+        items.map(move |item| (base + item.index, item.text)).collect::<Vec<_>>()
+    })
+}
+
 /// Cache key of a text under a model.
 pub fn chunk_key(model: &str, text: &str) -> [u8; 32] {
     let mut h = blake3::Hasher::new();
@@ -169,6 +182,9 @@ mod tests {
             mk("b", "B", "One section only."),
         ];
         let items = embed_items(&chunks);
+        let by_document: Vec<(usize, String)> = embed_texts_by_document(&chunks).collect();
+        let whole: Vec<(usize, String)> = items.iter().map(|i| (i.index, i.text.clone())).collect();
+        assert_eq!(by_document, whole);
         assert_eq!(items.len(), 4);
         let lead = items.iter().find(|i| i.lead).expect("a lead");
         assert_eq!(lead.chunk.doc_id, "a");
