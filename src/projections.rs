@@ -97,6 +97,18 @@ impl Engine {
         Ok(graph)
     }
 
+    /// Makes sure the history graph is saved for this generation (after an ingest): built
+    /// and saved when missing, left on disk (not opened) when its snapshot is current.
+    pub(crate) fn save_history(&self) -> Result<()> {
+        // Opening the current graph opens the history too when they are the same.
+        self.graph(None)?;
+        let open = self.history.read().ok().is_some_and(|g| g.is_some());
+        if !open && snapshot::meta(&self.snapshot_path("history"), &self.stamp()?).is_none() {
+            self.history_graph()?;
+        }
+        Ok(())
+    }
+
     /// Whether `show` of `id` needs the history graph: the history is open already, or
     /// the node may have history the current graph lacks. Told by the history snapshot's
     /// header when the history graph is not open, so showing a node without history

@@ -14,7 +14,7 @@
 //! process, synced and renamed into place: readers see a whole snapshot or none.
 
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Read, Seek, Write};
+use std::io::{BufReader, Seek, Write};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -22,7 +22,7 @@ use lore_schema::ChangeEvent;
 use serde::{Deserialize, Serialize};
 
 use super::index::{Key, StoredChange, Table};
-use crate::graph::stored::{Place, Stored};
+use crate::graph::stored::{Place, Stored, put, read_stamped, save_stamped, write_value};
 
 const MAGIC: &[u8; 8] = b"LORECHNG";
 /// Version of the layout and of the encoded types.
@@ -65,10 +65,6 @@ pub(crate) struct Saved {
     pub(crate) events: Stored<ChangeEvent>,
 }
 
-fn encode_error(e: rmp_serde::encode::Error) -> std::io::Error {
-    std::io::Error::other(e.to_string())
-}
-
 /// Writes `changes` (with the tables their keys number into) to `path` stamped `stamp`
 /// (atomically: temporary file, sync, rename).
 pub(crate) fn save<'a>(
@@ -78,9 +74,6 @@ pub(crate) fn save<'a>(
     stamp: &Stamp,
     path: &Path,
 ) -> std::io::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
     let mut header = Header {
         sources: sources.names.clone(),
         services: services.names.clone(),
@@ -88,26 +81,16 @@ pub(crate) fn save<'a>(
     };
     let mut blobs = Vec::new();
     for (change, key) in changes {
-        let start = blobs.len();
-        rmp_serde::encode::write_named(&mut blobs, change.event).map_err(encode_error)?;
-        let len = u32::try_from(blobs.len() - start).map_err(std::io::Error::other)?;
-        header.places.push(Place { offset: start as u64, len });
+        header.places.push(put(&mut blobs, change.event)?);
         header.ids.push(change.event.id.clone());
         header.ts.push(key.ts);
         header.service.push(key.service);
         header.source.push(key.source);
     }
-    // A name of this process: two processes saving at once do not share a half-written file.
-    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
-    let file = File::create(&tmp)?;
-    let mut out = BufWriter::with_capacity(1 << 16, file);
-    out.write_all(MAGIC)?;
-    rmp_serde::encode::write_named(&mut out, stamp).map_err(encode_error)?;
-    rmp_serde::encode::write_named(&mut out, &header).map_err(encode_error)?;
-    out.write_all(&blobs)?;
-    let file = out.into_inner().map_err(|e| e.into_error())?;
-    file.sync_all()?;
-    std::fs::rename(&tmp, path)
+    save_stamped(path, MAGIC, stamp, |out| {
+        write_value(out, &header)?;
+        out.write_all(&blobs)
+    })
 }
 
 /// The snapshot at `path` if its stamp is `stamp`; `None` when there is none or it was
@@ -125,13 +108,7 @@ pub(crate) fn load(path: &Path, stamp: &Stamp) -> Option<Saved> {
 
 fn read(file: File, stamp: &Stamp) -> Result<Option<Saved>, String> {
     let mut reader = BufReader::with_capacity(1 << 16, file);
-    let mut magic = [0u8; 8];
-    reader.read_exact(&mut magic).map_err(|e| e.to_string())?;
-    if &magic != MAGIC {
-        return Err("not a change index snapshot".into());
-    }
-    let found: Stamp = rmp_serde::from_read(&mut reader).map_err(|e| e.to_string())?;
-    if &found != stamp {
+    if !read_stamped(&mut reader, MAGIC, stamp, "change index snapshot")? {
         return Ok(None);
     }
     let h: Header = rmp_serde::from_read(&mut reader).map_err(|e| e.to_string())?;

@@ -51,21 +51,21 @@ impl Documents {
     }
 
     fn load<'a>(&'a self, id: &NodeId, entry: &'a Entry) -> Option<&'a Document> {
-        entry
-            .doc
-            .get_or_init(|| {
-                let (file, place) = (self.file.as_ref()?, entry.place?);
-                match super::stored::read_at(file, place) {
-                    Ok(doc) => Some(doc),
-                    Err(reason) => {
-                        // The snapshot was whole when opened: this is a disk error. Say so
-                        // rather than let the document vanish quietly.
-                        tracing::error!(%id, %reason, "graph snapshot: document unreadable");
-                        None
-                    }
-                }
-            })
-            .as_ref()
+        entry.doc.get_or_init(|| self.read(id, entry)).as_ref()
+    }
+
+    /// The document of `entry` from the snapshot, without keeping it.
+    fn read(&self, id: &NodeId, entry: &Entry) -> Option<Document> {
+        let (file, place) = (self.file.as_ref()?, entry.place?);
+        match super::stored::read_at(file, place) {
+            Ok(doc) => Some(doc),
+            Err(reason) => {
+                // The snapshot was whole when opened: this is a disk error. Say so rather
+                // than let the document vanish quietly.
+                tracing::error!(%id, %reason, "graph snapshot: document unreadable");
+                None
+            }
+        }
     }
 
     /// These documents with `added` put in (replacing any of the same id) and `removed`
@@ -106,16 +106,9 @@ impl Documents {
     /// leave a second copy of every text in memory for the life of the graph.
     pub fn scan(&self, mut f: impl FnMut(&NodeId, &Document)) {
         for (id, entry) in &self.entries {
-            if let Some(doc) = entry.doc.get() {
-                doc.iter().for_each(|d| f(id, d));
-                continue;
-            }
-            let (Some(file), Some(place)) = (self.file.as_ref(), entry.place) else { continue };
-            match super::stored::read_at::<Document>(file, place) {
-                Ok(doc) => f(id, &doc),
-                Err(reason) => {
-                    tracing::error!(%id, %reason, "graph snapshot: document unreadable")
-                }
+            match entry.doc.get() {
+                Some(doc) => doc.iter().for_each(|d| f(id, d)),
+                None => self.read(id, entry).iter().for_each(|d| f(id, d)),
             }
         }
     }

@@ -15,7 +15,7 @@
 //! synced and renamed into place: readers see a whole snapshot or none.
 
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Read, Seek, Write};
+use std::io::{BufReader, Seek, Write};
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use super::Graph;
 use super::documents::{Documents, Place};
 use super::edges::{Core, Edges};
-use super::stored::Stored;
+use super::stored::{Stored, put, read_stamped, save_stamped, write_value};
 use crate::model::Node;
 use crate::resolve::{DanglingLink, Unresolved};
 
@@ -108,29 +108,8 @@ struct Topology {
     documents: Vec<(NodeId, Place)>,
 }
 
-/// Appends `value` to `blobs` as its own MessagePack value; its place in them.
-fn put(blobs: &mut Vec<u8>, value: &impl Serialize) -> std::io::Result<Place> {
-    let start = blobs.len();
-    rmp_serde::encode::write_named(blobs, value).map_err(encode_error)?;
-    let len = u32::try_from(blobs.len() - start).map_err(std::io::Error::other)?;
-    Ok(Place { offset: start as u64, len })
-}
-
-fn encode_error(e: rmp_serde::encode::Error) -> std::io::Error {
-    std::io::Error::other(e.to_string())
-}
-
 /// Writes `graph` to `path` stamped `stamp` (atomically: temporary file, sync, rename).
 pub fn save(graph: &Graph, stamp: &Stamp, meta: Meta, path: &Path) -> std::io::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let tmp = path.with_extension("tmp");
-    let file = File::create(&tmp)?;
-    let mut out = BufWriter::with_capacity(1 << 16, file);
-    out.write_all(MAGIC)?;
-    rmp_serde::encode::write_named(&mut out, stamp).map_err(encode_error)?;
-    rmp_serde::encode::write_named(&mut out, &meta).map_err(encode_error)?;
     let mut topology = TopologyRef {
         nodes: &graph.nodes,
         edges: graph.edges.cores(),
@@ -150,21 +129,19 @@ pub fn save(graph: &Graph, stamp: &Stamp, meta: Meta, path: &Path) -> std::io::R
     for (id, doc) in graph.documents.iter() {
         topology.documents.push((id, put(&mut blobs, doc)?));
     }
-    rmp_serde::encode::write_named(&mut out, &topology).map_err(encode_error)?;
-    out.write_all(&blobs)?;
-    let file = out.into_inner().map_err(|e| e.into_error())?;
-    file.sync_all()?;
-    std::fs::rename(&tmp, path)
+    save_stamped(path, MAGIC, stamp, |out| {
+        write_value(out, &meta)?;
+        write_value(out, &topology)?;
+        out.write_all(&blobs)
+    })
 }
 
 /// The [`Meta`] of the graph saved at `path` if its stamp is `stamp`, reading nothing
 /// after it.
 pub fn meta(path: &Path, stamp: &Stamp) -> Option<Meta> {
     let mut reader = BufReader::with_capacity(1 << 12, File::open(path).ok()?);
-    let mut magic = [0u8; 8];
-    reader.read_exact(&mut magic).ok()?;
-    let found: Stamp = rmp_serde::from_read(&mut reader).ok()?;
-    (&magic == MAGIC && found == *stamp).then(|| rmp_serde::from_read(&mut reader).ok())?
+    let same = read_stamped(&mut reader, MAGIC, stamp, "graph snapshot").ok()?;
+    same.then(|| rmp_serde::from_read(&mut reader).ok())?
 }
 
 /// The graph saved at `path` if its stamp is `stamp`; `None` when there is none or it
@@ -182,13 +159,7 @@ pub fn load(path: &Path, stamp: &Stamp) -> Option<(Graph, Meta)> {
 
 fn read(file: File, stamp: &Stamp) -> Result<Option<(Graph, Meta)>, String> {
     let mut reader = BufReader::with_capacity(1 << 16, file);
-    let mut magic = [0u8; 8];
-    reader.read_exact(&mut magic).map_err(|e| e.to_string())?;
-    if &magic != MAGIC {
-        return Err("not a graph snapshot".into());
-    }
-    let found: Stamp = rmp_serde::from_read(&mut reader).map_err(|e| e.to_string())?;
-    if &found != stamp {
+    if !read_stamped(&mut reader, MAGIC, stamp, "graph snapshot")? {
         return Ok(None);
     }
     let meta: Meta = rmp_serde::from_read(&mut reader).map_err(|e| e.to_string())?;

@@ -4,9 +4,12 @@
 //! them.
 
 use std::fs::File;
+use std::io::{BufWriter, Read, Write};
 use std::os::unix::fs::FileExt;
+use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub(crate) use super::documents::Place;
@@ -80,6 +83,59 @@ impl<T: DeserializeOwned> Stored<T> {
         let source = self.source.as_ref().ok_or("neither in memory nor stored")?;
         read_at(&source.file, *source.places.get(i).ok_or("no place in the snapshot")?)
     }
+}
+
+/// Writes a snapshot to `path` atomically: `magic`, `stamp`, then what `body` writes, into
+/// a temporary file named for this process (two processes saving at once never share
+/// one), synced and renamed into place, so readers see a whole snapshot or none.
+pub(crate) fn save_stamped(
+    path: &Path,
+    magic: &[u8; 8],
+    stamp: &impl Serialize,
+    body: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
+    let mut out = BufWriter::with_capacity(1 << 16, File::create(&tmp)?);
+    out.write_all(magic)?;
+    write_value(&mut out, stamp)?;
+    body(&mut out)?;
+    let file = out.into_inner().map_err(|e| e.into_error())?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, path)
+}
+
+/// Appends `value` as one MessagePack value (fields by name, so optional fields that
+/// are left out still line up).
+pub(crate) fn write_value(out: &mut impl Write, value: &impl Serialize) -> std::io::Result<()> {
+    rmp_serde::encode::write_named(out, value).map_err(|e| std::io::Error::other(e.to_string()))
+}
+
+/// Reads a snapshot's `magic` and stamp from `reader`: whether the stamp is `stamp`
+/// (what follows is then the snapshot's); an error when it is not a `what` at all.
+pub(crate) fn read_stamped<S: DeserializeOwned + PartialEq>(
+    reader: &mut impl Read,
+    magic: &[u8; 8],
+    stamp: &S,
+    what: &str,
+) -> Result<bool, String> {
+    let mut found = [0u8; 8];
+    reader.read_exact(&mut found).map_err(|e| e.to_string())?;
+    if &found != magic {
+        return Err(format!("not a {what}"));
+    }
+    let found: S = rmp_serde::from_read(reader).map_err(|e| e.to_string())?;
+    Ok(found == *stamp)
+}
+
+/// Appends `value` to `blobs` as its own MessagePack value; its place in them.
+pub(crate) fn put(blobs: &mut Vec<u8>, value: &impl Serialize) -> std::io::Result<Place> {
+    let start = blobs.len();
+    write_value(blobs, value)?;
+    let len = u32::try_from(blobs.len() - start).map_err(std::io::Error::other)?;
+    Ok(Place { offset: start as u64, len })
 }
 
 /// The MessagePack value at `place` of `file`.

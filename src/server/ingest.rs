@@ -66,7 +66,7 @@ impl IngestAnswer {
         // So are the history graph (`show` reads past edges from it; it is the current
         // graph while no fact was superseded) and the change index, when the write moved
         // them.
-        if let Err(e) = engine.history_graph() {
+        if let Err(e) = engine.save_history() {
             tracing::warn!(error = %e, "history graph not built after ingest");
         }
         if let Err(e) = engine.change_index() {
