@@ -1,11 +1,16 @@
-//! Retrieval modes over documents: BM25, vector and hybrid, with a graph-proximity boost.
+//! Retrieval modes over documents: BM25, vector and hybrid, with what the query says
+//! about services and time.
 //!
 //! Each mode ranks units (a document, or one alert rule); an alert that has a runbook
 //! brings it in ahead of itself (`search::rank`). Hybrid fuses the BM25 and vector
-//! rankings; when the query names a service (or filters on one), documents linked to that
-//! service, and then to its direct dependencies and dependents, rank higher. The answer
-//! has one hit per file; expired notes are left out. Without the embedding model, vector
-//! and hybrid answer with BM25 and say so in `notice`.
+//! rankings. A query that names a service (by name, or by what it does through catalog
+//! descriptions, `search::describe`) or filters on one has that service's documents among
+//! the BM25 candidates, and they rank higher, then those of its direct dependencies and
+//! dependents; a query that names a window ("in October", "on 2026-10-11",
+//! `search::when`) ranks documents dated inside it higher: in `bm25` and `hybrid` alike
+//! (`vector` is the cosine ranking alone). The answer has one hit per file; expired notes
+//! are left out. Without the embedding model, vector and hybrid answer with BM25 and say
+//! so in `notice`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -24,6 +29,7 @@ use crate::search::describe::Descriptions;
 use crate::search::rank::{Ranking, alerts_to_runbooks, fuse, one_per_source};
 use crate::search::text::{chunk_key, embed_items, embed_texts_by_document, humanize};
 use crate::search::vector::{Embed, VectorIndex, passes};
+use crate::search::when::Window;
 use crate::search::{Chunk, SearchHit, SearchQuery, chunks};
 
 /// Most texts a query embeds itself (about 7 s); with more pending (ingested with
@@ -37,6 +43,9 @@ const RRF_K: f32 = 20.0;
 /// Share added to the hybrid score of documents about a service the query names (by name
 /// or by description); half of it for documents about its direct neighbours.
 pub const GRAPH_BOOST_MAX: f32 = 0.5;
+/// Share added to the score of documents dated inside the window a query names ("in
+/// October", "on 2026-10-11"; `search::when`).
+pub const DATE_BOOST: f32 = 1.0;
 /// Least weight of a ranking's votes in hybrid fusion (its evidence adds the rest).
 const VOTE_FLOOR: f32 = 0.05;
 /// Prior of an alert rule against a document: with equal evidence the runbook, which says
@@ -228,10 +237,12 @@ impl Engine {
             }
         };
         let graph = self.graph(None)?;
-        let focus: Vec<NodeId> = match &req.service {
+        let mut focus: Vec<NodeId> = match &req.service {
             Some(name) => vec![graph.lookup(name)?.id.clone()],
             None => services_named_in(&graph, &req.query),
         };
+        let now = crate::time::now();
+        let window = Window::named_in(&req.query, now);
         let limit = if req.limit == 0 { 10 } else { req.limit };
         let query = SearchQuery {
             text: req.query.clone(),
@@ -245,24 +256,47 @@ impl Engine {
             alert: req.alert.clone(),
             limit: CANDIDATES.max(limit),
         };
+        // A service named by what it does counts as named.
+        let described = if req.service.is_none() {
+            self.descriptions()?.restated_by(&req.query)
+        } else {
+            Vec::new()
+        };
+        focus.extend(described.iter().map(|(id, _)| id.clone()));
+        // The documents of the services the query names are BM25 candidates however many
+        // others match its other words better.
+        let theirs = |ids: &mut dyn Iterator<Item = &NodeId>| {
+            let service_ids: Vec<String> = ids.map(NodeId::to_string).collect();
+            (req.service.is_none() && !service_ids.is_empty())
+                .then(|| SearchQuery { service_ids, ..query.clone() })
+        };
+        let named = theirs(&mut focus.iter());
         let runbooks = self.alert_runbooks()?;
-        let (bm25, bm25_ev) = self.search_index()?.search_with_evidence(&query)?;
+        let index = self.search_index()?;
+        let (mut bm25, bm25_ev) = index.search_with_evidence(&query)?;
+        if let Some(named) = &named {
+            bm25.extend(index.search(named)?);
+            crate::search::rank::sort(&mut bm25);
+        }
         let bm25 = redirect(bm25, &runbooks, &query);
-        let now = crate::time::now();
         let view = |mode: &str, mut hits: Vec<SearchHit>, notice: Option<String>| {
             hits.retain(|h| h.kind != "note" || !crate::notes::expired_hit(&graph, &h.id, now));
             let mut results = one_per_source(hits);
             results.truncate(limit);
             Ok(SearchView { query: req.query.clone(), mode: mode.into(), results, notice })
         };
+        let lexical = |mut hits: Vec<SearchHit>| {
+            boost(&graph, &focus, window.as_ref(), &mut hits);
+            mark_weak(hits, bm25_ev.confident)
+        };
         if mode == "bm25" {
-            return view(mode, mark_weak(bm25, bm25_ev.confident), None);
+            return view(mode, lexical(bm25), None);
         }
         let embedder = match self.embedder() {
             Ok(e) => e,
             Err(reason) => {
                 let notice = Some(format!("{}; answered with bm25", model_missing(&reason)));
-                return view("bm25", mark_weak(bm25, bm25_ev.confident), notice);
+                return view("bm25", lexical(bm25), notice);
             }
         };
         let qvec = embedder
@@ -270,16 +304,16 @@ impl Engine {
             .into_iter()
             .next()
             .unwrap_or_default();
-        let index = self.vector_index(embedder.as_ref())?;
-        let vector = index.search(&qvec, &query);
+        let vectors = self.vector_index(embedder.as_ref())?;
+        let vector = vectors.search(&qvec, &query);
         let cosines: Vec<f32> = vector.iter().map(|h| h.score).collect();
         let vector_ev = crate::search::evidence::vector(&cosines);
         let vector = redirect(vector, &runbooks, &query);
-        let notice = (index.missing() > 0).then(|| {
+        let notice = (vectors.missing() > 0).then(|| {
             format!(
                 "vector search is missing {} texts that are not embedded yet: run `lore \
                  ingest` on the same paths without --no-embed",
-                index.missing()
+                vectors.missing()
             )
         });
         if mode == "vector" {
@@ -289,20 +323,14 @@ impl Engine {
             Ranking { hits: bm25, weight: vote_weight(bm25_ev.weight) },
             Ranking { hits: vector, weight: vote_weight(vector_ev.weight) },
         ];
-        // A service named by what it does: its own documents, ranked by the query, vote
-        // as a third list weighted by how well the query restates its description.
-        let described = if req.service.is_none() {
-            self.descriptions()?.restated_by(&req.query)
-        } else {
-            Vec::new()
-        };
-        let mut focus = focus;
-        if let Some(share) = described.iter().map(|(_, s)| *s).reduce(f32::max) {
-            let ids: Vec<String> = described.iter().map(|(id, _)| id.to_string()).collect();
-            let theirs = SearchQuery { service_ids: ids, ..query.clone() };
-            let hits = redirect(index.search(&qvec, &theirs), &runbooks, &theirs);
+        // The described services' own documents, ranked by the query, vote as a third
+        // list weighted by how well the query restates their description.
+        let share = described.iter().map(|(_, s)| *s).reduce(f32::max);
+        if let (Some(theirs), Some(share)) =
+            (theirs(&mut described.iter().map(|(id, _)| id)), share)
+        {
+            let hits = redirect(vectors.search(&qvec, &theirs), &runbooks, &theirs);
             lists.push(Ranking { hits, weight: share });
-            focus.extend(described.into_iter().map(|(id, _)| id));
         }
         // An alert with runbooks gives way to them; one without is itself the answer.
         let prior = |h: &SearchHit| {
@@ -313,7 +341,7 @@ impl Engine {
             }
         };
         let mut fused = fuse(&lists, RRF_K, prior, CANDIDATES);
-        boost_by_graph(&graph, &focus, &mut fused);
+        boost(&graph, &focus, window.as_ref(), &mut fused);
         let confident = bm25_ev.confident || vector_ev.confident;
         view(mode, mark_weak(fused, confident), notice)
     }
@@ -454,13 +482,25 @@ fn services_named_in(graph: &Graph, query: &str) -> Vec<NodeId> {
     out
 }
 
-/// Multiplies the score of each fused hit about the focus services by
-/// 1 + [`GRAPH_BOOST_MAX`], or about their direct neighbours by half that: a document with
-/// no evidence of its own gains nothing.
-fn boost_by_graph(graph: &Graph, focus: &[NodeId], hits: &mut [SearchHit]) {
-    if focus.is_empty() {
-        return;
+/// Multiplies the score of each hit about the focus services by 1 + [`GRAPH_BOOST_MAX`],
+/// or about their direct neighbours by half that, and of each hit dated inside the
+/// query's window by 1 + [`DATE_BOOST`]: a document with no evidence of its own gains
+/// nothing. Sorts the hits again.
+fn boost(graph: &Graph, focus: &[NodeId], window: Option<&Window>, hits: &mut [SearchHit]) {
+    if let Some(window) = window {
+        for hit in hits.iter_mut() {
+            if hit.date.as_deref().is_some_and(|d| window.contains(d)) {
+                hit.score *= 1.0 + DATE_BOOST;
+            }
+        }
     }
+    if !focus.is_empty() {
+        boost_by_graph(graph, focus, hits);
+    }
+    crate::search::rank::sort(hits);
+}
+
+fn boost_by_graph(graph: &Graph, focus: &[NodeId], hits: &mut [SearchHit]) {
     let mut near: BTreeSet<NodeId> = BTreeSet::new();
     for id in focus {
         let (out, inc) = graph.edges_of(id);
@@ -489,7 +529,6 @@ fn boost_by_graph(graph: &Graph, focus: &[NodeId], hits: &mut [SearchHit]) {
             hit.score *= 1.0 + vote / 2.0;
         }
     }
-    crate::search::rank::sort(hits);
 }
 
 impl Embed for crate::search::embed::Embedder {

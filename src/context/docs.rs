@@ -25,10 +25,8 @@
 //! a report written after the moment it describes.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::LazyLock;
 
 use lore_schema::{Document, EdgeKind, NodeId};
-use regex::Regex;
 
 use super::items::{IncidentItem, RunbookItem, untrusted_text};
 use crate::Engine;
@@ -43,10 +41,6 @@ const EXCERPT_CHARS: usize = 420;
 const INCIDENT_CHARS: usize = 260;
 /// Search hits asked for per section.
 const SEARCH_LIMIT: usize = 20;
-
-static DATE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2})(?::\d{2})?Z?)?").expect("valid regex")
-});
 
 /// What the page is about, for document ranking.
 pub(crate) struct Page<'a> {
@@ -264,28 +258,12 @@ pub(crate) fn runbooks(
 
 /// When a postmortem became available: its time, or the end of its day.
 pub(crate) fn available_from(doc: &Document) -> Option<i64> {
-    let from_text = |text: &str| -> Option<i64> {
-        let caps = DATE.captures(text)?;
-        let day = crate::time::parse(&caps[1]).ok()?;
-        Some(match caps.get(2) {
-            Some(hm) => crate::time::parse(&format!("{}T{}:00Z", &caps[1], hm.as_str()))
-                .unwrap_or(day + 86_400),
-            None => day + 86_400,
-        })
-    };
-    for key in ["date", "started", "incident_date", "created"] {
-        if let Some(t) = doc.front_matter.get(key).and_then(|v| from_text(v)) {
-            return Some(t);
-        }
-    }
-    let lead = doc.sections.first().map(|s| s.text.as_str()).unwrap_or("");
-    if let Some(line) = lead.lines().find(|l| l.to_ascii_lowercase().contains("date")) {
-        if let Some(t) = from_text(line) {
-            return Some(t);
-        }
-    }
-    let stem = doc.path.rsplit('/').next().unwrap_or(&doc.path);
-    from_text(stem)
+    let (day, hm) = crate::search::when::dated(doc)?;
+    let start = crate::time::parse(&day).ok()?;
+    Some(
+        hm.and_then(|hm| crate::time::parse(&format!("{day}T{hm}:00Z")).ok())
+            .unwrap_or(start + 86_400),
+    )
 }
 
 /// Past incidents for the page, best first.

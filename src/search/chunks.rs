@@ -73,6 +73,7 @@ pub(crate) fn chunks(graph: &Graph) -> Vec<Chunk> {
             service_ids: service_ids.into_iter().collect(),
             teams: teams.into_iter().collect(),
             alert_text: alert_text.into_iter().filter(|t| !t.is_empty()).collect(),
+            date: super::when::dated(doc).map(|(day, _)| day),
             ..Chunk::default()
         };
         if doc.sections.is_empty() {
@@ -107,6 +108,7 @@ pub(crate) fn chunks(graph: &Graph) -> Vec<Chunk> {
             service_ids: targets.iter().map(|t| t.id.to_string()).collect(),
             teams: targets.iter().flat_map(|t| t.owners.clone()).collect(),
             alert_text: Vec::new(),
+            date: None,
         });
     }
     out

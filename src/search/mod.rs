@@ -12,6 +12,7 @@ pub mod rank;
 pub mod text;
 mod tokenizer;
 pub mod vector;
+pub mod when;
 
 pub(crate) use chunks::{ChunkSet, chunks};
 
@@ -58,6 +59,8 @@ pub struct Chunk {
     pub service_ids: Vec<String>,
     /// Teams owning those services, for filters.
     pub teams: Vec<String>,
+    /// Day the document is dated by (`YYYY-MM-DD`, [`when::dated`]).
+    pub date: Option<String>,
 }
 
 impl Chunk {
@@ -73,6 +76,7 @@ impl Chunk {
             score,
             snippet,
             weak: false,
+            date: self.date.clone(),
         }
     }
 }
@@ -112,15 +116,19 @@ pub struct SearchHit {
     /// Score on the scale of the mode that answered: `bm25` the BM25 score of the best
     /// section (0 up, unbounded); `vector` the cosine similarity of the best section to
     /// the query (-1 to 1, unrelated text about 0.1 to 0.35); `hybrid` the fused votes,
-    /// 0 to 1 (1 = ranked first by every ranking with full evidence), times up to
-    /// 1 + [`crate::retrieval::GRAPH_BOOST_MAX`] for documents about a service the query
-    /// names.
+    /// 0 to 1 (1 = ranked first by every ranking with full evidence). In `bm25` and
+    /// `hybrid`, times up to 1 + [`crate::retrieval::GRAPH_BOOST_MAX`] for documents about
+    /// a service the query names (by name or by description), and times
+    /// 1 + [`crate::retrieval::DATE_BOOST`] for documents dated inside the window it names.
     pub score: f32,
     /// Text around the matched words, which are wrapped in `**`.
     pub snippet: String,
     /// Below the relevance floor: nothing in the query matched this confidently
     /// (`search::evidence`).
     pub weak: bool,
+    /// Day the document is dated by (a postmortem's incident), when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -138,6 +146,7 @@ struct Fields {
     service_ids: Field,
     teams: Field,
     alert_keys: Field,
+    date: Field,
 }
 
 /// The tantivy index in `<data dir>/index`.
@@ -185,6 +194,7 @@ fn schema() -> (Schema, Fields) {
         service_ids: b.add_text_field("service_ids", STRING),
         teams: b.add_text_field("teams", STRING),
         alert_keys: b.add_text_field("alert_keys", STRING),
+        date: b.add_text_field("date", STRING | STORED),
     };
     (b.build(), fields)
 }
@@ -301,6 +311,9 @@ impl SearchIndex {
             for a in &c.alerts {
                 d.add_text(f.alert_keys, a.to_ascii_lowercase());
             }
+            if let Some(date) = &c.date {
+                d.add_text(f.date, date);
+            }
             d
         }
     }
@@ -393,6 +406,7 @@ impl SearchIndex {
                 score,
                 snippet: highlight(&snippet, &body),
                 weak: false,
+                date: d.get_first(f.date).and_then(|v| v.as_str()).map(str::to_string),
             });
         }
         let mut analyzer = tokenizer::analyzer();

@@ -106,6 +106,7 @@ mod tests {
             score,
             snippet: String::new(),
             weak: false,
+            date: None,
         }
     }
 
