@@ -29,6 +29,7 @@ use crate::search::describe::Descriptions;
 use crate::search::rank::{Ranking, alerts_to_runbooks, fuse, one_per_source};
 use crate::search::text::{chunk_key, embed_items, embed_texts_by_document, humanize};
 use crate::search::vector::{Embed, VectorIndex, passes};
+use crate::search::vector_snapshot;
 use crate::search::when::Window;
 use crate::search::{Chunk, SearchHit, SearchQuery, chunks};
 
@@ -196,6 +197,11 @@ impl Engine {
     fn vector_index(&self, embedder: &dyn Embed) -> Result<Arc<VectorIndex>> {
         let set = self.chunk_set()?;
         cached(&self.vectors, set.fingerprint, "vector index", || {
+            let path = self.data_dir().join(crate::projections::DIR).join("vectors-current.bin");
+            let stamp = vector_snapshot::Stamp::of(&set, embedder.model_name());
+            if let Some(index) = vector_snapshot::load(&path, &stamp, set.clone()) {
+                return Ok((index, true));
+            }
             let missing = self.embed_pending_up_to(QUERY_EMBED_MAX)?.pending;
             // A document at a time: neither every text nor every `f32` vector is held at
             // once (at 10,000 services they are ~170,000 of each).
@@ -212,6 +218,12 @@ impl Engine {
             let index = VectorIndex::new(set.clone(), items, missing);
             if let Some(e) = failed {
                 return Err(e.into());
+            }
+            if missing == 0
+                && !index.is_empty()
+                && let Err(e) = vector_snapshot::save(&path, &stamp, &index)
+            {
+                tracing::warn!(path = %path.display(), error = %e, "vector index not saved");
             }
             // Kept even with texts missing: only an embedding run adds them, and it drops
             // this cache.

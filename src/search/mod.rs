@@ -12,6 +12,7 @@ pub mod rank;
 pub mod text;
 mod tokenizer;
 pub mod vector;
+pub(crate) mod vector_snapshot;
 pub mod when;
 
 pub(crate) use chunks::{ChunkSet, chunks};

@@ -41,6 +41,16 @@ pub struct VectorIndex {
     unit_count: usize,
 }
 
+/// A [`VectorIndex`]'s columns, borrowed.
+pub(super) struct Parts<'a> {
+    pub(super) dim: usize,
+    pub(super) rows: &'a [u32],
+    pub(super) data: &'a [i8],
+    pub(super) scales: &'a [f32],
+    pub(super) units: &'a [u32],
+    pub(super) unit_count: usize,
+}
+
 impl VectorIndex {
     /// An index over the chunks of `set` at the given places with their vectors (all of
     /// the length of the first; others are left out), `missing` texts short. Each vector
@@ -80,6 +90,31 @@ impl VectorIndex {
         }
         index.unit_count = numbers.len();
         index
+    }
+
+    /// An index read back from its columns (`vector_snapshot`), none missing.
+    pub(super) fn from_parts(
+        set: Arc<ChunkSet>,
+        dim: usize,
+        rows: Vec<u32>,
+        data: Vec<i8>,
+        scales: Vec<f32>,
+        units: Vec<u32>,
+        unit_count: usize,
+    ) -> VectorIndex {
+        VectorIndex { set, rows, missing: 0, dim, data, scales, units, unit_count }
+    }
+
+    /// The index's columns, to save them.
+    pub(super) fn parts(&self) -> Parts<'_> {
+        Parts {
+            dim: self.dim,
+            rows: &self.rows,
+            data: &self.data,
+            scales: &self.scales,
+            units: &self.units,
+            unit_count: self.unit_count,
+        }
     }
 
     /// Chunks indexed.

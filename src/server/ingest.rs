@@ -72,6 +72,9 @@ impl IngestAnswer {
         if let Err(e) = engine.change_index() {
             tracing::warn!(error = %e, "change index not built after ingest");
         }
+        // And the search index, and (the model being loaded when it embedded) the vector
+        // index, saved for the next process.
+        engine.refresh_search();
         Ok(IngestAnswer { sources, embeddings })
     }
 }

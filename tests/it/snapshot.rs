@@ -230,3 +230,39 @@ fn show_without_the_history_graph_answers_as_with_it() {
     std::fs::remove_file(&history).unwrap();
     assert_eq!(shown(&names), told);
 }
+
+fn vector_hits(engine: &Engine, query: &str) -> Vec<(String, String)> {
+    let req = lore::engine::SearchRequest {
+        query: query.into(),
+        mode: "vector".into(),
+        limit: 8,
+        ..Default::default()
+    };
+    let view = engine.search(&req).unwrap();
+    assert_eq!(view.notice, None, "every text is embedded");
+    view.results.iter().map(|h| (h.id.clone(), format!("{:.4}", h.score))).collect()
+}
+
+#[test]
+fn a_fresh_engine_reads_the_vector_index_saved_at_ingest() {
+    let dir = tempfile::tempdir().unwrap();
+    let query = "orders are not reaching the payment provider";
+    let built = {
+        let engine = Engine::open(dir.path()).unwrap();
+        let roots = [(org(), org().display().to_string())];
+        let answer = lore::server::IngestAnswer::run(&engine, &roots, false, 1_000).unwrap();
+        assert!(answer.embeddings.notice.is_none(), "model missing (run scripts/setup)");
+        vector_hits(&engine, query)
+    };
+    assert!(!built.is_empty());
+    let saved = dir.path().join("projections/vectors-current.bin");
+    let modified = || std::fs::metadata(&saved).unwrap().modified().unwrap();
+    let at_ingest = modified();
+    assert_eq!(vector_hits(&Engine::open(dir.path()).unwrap(), query), built);
+    assert_eq!(modified(), at_ingest, "the fresh engine built the index instead of reading it");
+    // A torn file is not trusted: the index is built from the store again, and saved.
+    let bytes = std::fs::read(&saved).unwrap();
+    std::fs::write(&saved, &bytes[..bytes.len() / 2]).unwrap();
+    assert_eq!(vector_hits(&Engine::open(dir.path()).unwrap(), query), built);
+    assert_eq!(std::fs::read(&saved).unwrap(), bytes);
+}
