@@ -142,6 +142,7 @@ impl VectorIndex {
         if query.len() != self.dim || self.dim == 0 {
             return Vec::new();
         }
+        let (q16, q16_scale) = quantise_query(query);
         // Best row of each unit; rows of a unit that is filtered out stay unset.
         let mut best = vec![(f32::MIN, usize::MAX); self.unit_count];
         for (row, v) in self.data.chunks_exact(self.dim).enumerate() {
@@ -149,7 +150,7 @@ impl VectorIndex {
             if !passes(c, q) {
                 continue;
             }
-            let score = dot(v, query) * self.scales[row];
+            let score = dot(v, &q16) as f32 * q16_scale * self.scales[row];
             let e = &mut best[self.units[row] as usize];
             if score > e.0 {
                 *e = (score, row);
@@ -175,19 +176,30 @@ impl VectorIndex {
     }
 }
 
-/// Dot product of a quantised row with the query, in sixteen lanes so that it runs as
-/// vector instructions (a float sum in order would not).
-fn dot(row: &[i8], query: &[f32]) -> f32 {
+/// The query as 16-bit integers with its scale (a component moves by at most 1/65,534
+/// of the largest): rows are then scanned with integer multiplies, twice as fast as
+/// converting each byte to a float (the scan reads every vector for every query).
+fn quantise_query(query: &[f32]) -> (Vec<i16>, f32) {
+    let top = query.iter().fold(0f32, |m, x| m.max(x.abs()));
+    let scale = if top > 0.0 { top / f32::from(i16::MAX) } else { 1.0 };
+    (query.iter().map(|x| (x / scale).round() as i16).collect(), scale)
+}
+
+/// Dot product of a quantised row with the quantised query, in sixteen lanes so that it
+/// runs as vector instructions. A lane sums a sixteenth of the products (127 × 32,767 ×
+/// 8,000 dimensions / 16 < 2^31), the lanes are added in 64 bits.
+fn dot(row: &[i8], query: &[i16]) -> i64 {
     let (rows, queries) = (row.chunks_exact(16), query.chunks_exact(16));
-    let rest: f32 =
-        (rows.remainder().iter().zip(queries.remainder())).map(|(&r, q)| f32::from(r) * q).sum();
-    let mut lanes = [0f32; 16];
+    let rest: i64 = (rows.remainder().iter().zip(queries.remainder()))
+        .map(|(&r, &q)| i64::from(r) * i64::from(q))
+        .sum();
+    let mut lanes = [0i32; 16];
     for (r, q) in rows.zip(queries) {
         for i in 0..16 {
-            lanes[i] += f32::from(r[i]) * q[i];
+            lanes[i] += i32::from(r[i]) * i32::from(q[i]);
         }
     }
-    lanes.iter().sum::<f32>() + rest
+    lanes.iter().map(|&l| i64::from(l)).sum::<i64>() + rest
 }
 
 pub(crate) fn passes(c: &Chunk, q: &SearchQuery) -> bool {
@@ -238,7 +250,9 @@ mod tests {
             let row: Vec<i8> = (0..dim).map(|i| (i * 37 % 255 - 127) as i8).collect();
             let query: Vec<f32> = (0..dim).map(|i| ((i * 13 % 17) as f32 - 8.0) / 10.0).collect();
             let plain: f32 = row.iter().zip(&query).map(|(&r, q)| f32::from(r) * q).sum();
-            assert!((dot(&row, &query) - plain).abs() < 1e-3 * plain.abs().max(1.0), "{dim}");
+            let (q16, scale) = super::quantise_query(&query);
+            let got = dot(&row, &q16) as f32 * scale;
+            assert!((got - plain).abs() < 1e-3 * plain.abs().max(1.0), "{dim}: {got} {plain}");
         }
     }
 }
