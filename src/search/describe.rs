@@ -10,6 +10,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use rustc_hash::FxHashMap as HashMap;
+
 use lore_schema::{NodeId, NodeKind};
 
 use super::{evidence, tokenizer};
@@ -24,19 +26,24 @@ const MIN_TERMS: usize = 3;
 /// Most services one query resolves to (descriptions restated equally well).
 const MAX_SERVICES: usize = 3;
 
-/// The analysed catalog descriptions of one graph's services, with their document
-/// frequencies: built once per store generation (`Engine::descriptions`), asked per query.
+/// The analysed catalog descriptions of one graph's services, as postings (term → the
+/// services whose description has it, and how often) with each description's total idf:
+/// built once per store generation (`Engine::descriptions`), asked per query, where only
+/// the services sharing a term with the query are visited.
 #[derive(Debug, Default)]
 pub struct Descriptions {
-    services: Vec<(NodeId, Vec<String>)>,
-    df: BTreeMap<String, usize>,
+    services: Vec<NodeId>,
+    /// Sum of the idf of each description's terms (repeats counted).
+    totals: Vec<f32>,
+    /// Term → its idf and the (service, occurrences) that have it.
+    postings: HashMap<String, (f32, Vec<(u32, u32)>)>,
 }
 
 impl Descriptions {
     /// Analyses every service description of `graph`.
     pub fn new(graph: &Graph) -> Descriptions {
         let mut analyzer = tokenizer::analyzer();
-        let services: Vec<(NodeId, Vec<String>)> = graph
+        let described: Vec<(NodeId, Vec<String>)> = graph
             .nodes()
             .iter()
             .filter(|n| n.kind == NodeKind::Service)
@@ -44,13 +51,31 @@ impl Descriptions {
             .map(|(id, d)| (id, evidence::terms(&mut analyzer, d)))
             .filter(|(_, terms)| terms.len() >= MIN_TERMS)
             .collect();
-        let mut df: BTreeMap<String, usize> = BTreeMap::new();
-        for (_, terms) in &services {
+        let mut postings: HashMap<String, (f32, Vec<(u32, u32)>)> = HashMap::default();
+        for (i, (_, terms)) in described.iter().enumerate() {
+            let mut counts: BTreeMap<&str, u32> = BTreeMap::new();
             for t in terms {
-                *df.entry(t.clone()).or_default() += 1;
+                *counts.entry(t).or_default() += 1;
+            }
+            for (t, n) in counts {
+                postings.entry(t.to_string()).or_default().1.push((i as u32, n));
             }
         }
-        Descriptions { services, df }
+        // Document frequency counts repeats, as the share below does.
+        let n = described.len() as f32;
+        for (idf, list) in postings.values_mut() {
+            let df: u32 = list.iter().map(|(_, c)| c).sum();
+            *idf = (1.0 + n / df.max(1) as f32).ln();
+        }
+        let totals = described
+            .iter()
+            .map(|(_, terms)| terms.iter().map(|t| postings[t.as_str()].0).sum())
+            .collect();
+        Descriptions {
+            services: described.into_iter().map(|(id, _)| id).collect(),
+            totals,
+            postings,
+        }
     }
 
     /// The services whose description `query` restates, with that share (in [0, 1]).
@@ -58,17 +83,19 @@ impl Descriptions {
         if self.services.is_empty() {
             return Vec::new();
         }
-        let n = self.services.len() as f32;
-        let idf = |t: &str| (1.0 + n / self.df.get(t).copied().unwrap_or(1) as f32).ln();
         let mut analyzer = tokenizer::analyzer();
         let asked: BTreeSet<String> = evidence::terms(&mut analyzer, query).into_iter().collect();
-        let mut scored: Vec<(f32, &NodeId)> = self
-            .services
-            .iter()
-            .map(|(id, terms)| {
-                let total: f32 = terms.iter().map(|t| idf(t)).sum();
-                let found: f32 = terms.iter().filter(|t| asked.contains(*t)).map(|t| idf(t)).sum();
-                (found / total.max(f32::MIN_POSITIVE), id)
+        let mut found: HashMap<u32, f32> = HashMap::default();
+        for (idf, list) in asked.iter().filter_map(|t| self.postings.get(t)) {
+            for &(i, n) in list {
+                *found.entry(i).or_default() += n as f32 * idf;
+            }
+        }
+        // Services sharing no term with the query score 0.
+        let mut scored: Vec<(f32, &NodeId)> = found
+            .into_iter()
+            .map(|(i, f)| {
+                (f / self.totals[i as usize].max(f32::MIN_POSITIVE), &self.services[i as usize])
             })
             .collect();
         scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
