@@ -285,11 +285,26 @@ impl Engine {
         let named = theirs(&mut focus.iter());
         let runbooks = self.alert_runbooks()?;
         let index = self.search_index()?;
-        let (mut bm25, bm25_ev) = index.search_with_evidence(&query)?;
-        if let Some(named) = &named {
-            bm25.extend(index.search(named)?);
-            crate::search::rank::sort(&mut bm25);
-        }
+        // The query is embedded on a second thread while BM25 ranks.
+        let embedder = (mode != "bm25").then(|| self.embedder());
+        let text = humanize(&req.query);
+        let (ranked, embedded) = std::thread::scope(|s| {
+            let embedding = match &embedder {
+                Some(Ok(e)) => Some(s.spawn(|| e.embed_texts(&[text.as_str()]))),
+                _ => None,
+            };
+            let ranked = index.search_with_evidence(&query).and_then(|(mut hits, ev)| {
+                if let Some(named) = &named {
+                    hits.extend(index.search(named)?);
+                    crate::search::rank::sort(&mut hits);
+                }
+                Ok((hits, ev))
+            });
+            let embedded = embedding
+                .map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
+            (ranked, embedded)
+        });
+        let (bm25, bm25_ev) = ranked?;
         let bm25 = redirect(bm25, &runbooks, &query);
         let view = |mode: &str, mut hits: Vec<SearchHit>, notice: Option<String>| {
             hits.retain(|h| h.kind != "note" || !crate::notes::expired_hit(&graph, &h.id, now));
@@ -304,18 +319,15 @@ impl Engine {
         if mode == "bm25" {
             return view(mode, lexical(bm25), None);
         }
-        let embedder = match self.embedder() {
-            Ok(e) => e,
-            Err(reason) => {
+        let embedder = match embedder {
+            Some(Ok(e)) => e,
+            Some(Err(reason)) => {
                 let notice = Some(format!("{}; answered with bm25", model_missing(&reason)));
                 return view("bm25", lexical(bm25), notice);
             }
+            None => return view(mode, lexical(bm25), None),
         };
-        let qvec = embedder
-            .embed_texts(&[humanize(&req.query).as_str()])?
-            .into_iter()
-            .next()
-            .unwrap_or_default();
+        let qvec = embedded.transpose()?.and_then(|v| v.into_iter().next()).unwrap_or_default();
         let vectors = self.vector_index(embedder.as_ref())?;
         let vector = vectors.search(&qvec, &query);
         let cosines: Vec<f32> = vector.iter().map(|h| h.score).collect();

@@ -139,23 +139,66 @@ impl VectorIndex {
     /// Units (documents, alert rules) ranked by their best chunk's cosine similarity to
     /// `query`.
     pub fn search(&self, query: &[f32], q: &SearchQuery) -> Vec<SearchHit> {
+        self.search_split(query, q, self.rows.len() >= PARALLEL_ROWS)
+    }
+
+    /// [`VectorIndex::search`], its rows scanned in two halves at once when `split`.
+    fn search_split(&self, query: &[f32], q: &SearchQuery, split: bool) -> Vec<SearchHit> {
         if query.len() != self.dim || self.dim == 0 {
             return Vec::new();
         }
         let (q16, q16_scale) = quantise_query(query);
-        // Best row of each unit; rows of a unit that is filtered out stay unset.
-        let mut best = vec![(f32::MIN, usize::MAX); self.unit_count];
-        for (row, v) in self.data.chunks_exact(self.dim).enumerate() {
-            let c = self.chunk(row);
-            if !passes(c, q) {
-                continue;
-            }
-            let score = dot(v, &q16) as f32 * q16_scale * self.scales[row];
-            let e = &mut best[self.units[row] as usize];
-            if score > e.0 {
-                *e = (score, row);
+        // Filters hold per unit (a document's chunks share kind, services, teams and
+        // alerts): each unit is asked once, from its first row, and only when filtered.
+        let filtered = !(q.kinds.is_empty()
+            && q.service_ids.is_empty()
+            && q.team.is_none()
+            && q.alert.is_none());
+        let mut allowed = vec![!filtered; self.unit_count];
+        if filtered {
+            let mut asked = vec![false; self.unit_count];
+            for (row, &unit) in self.units.iter().enumerate() {
+                let u = unit as usize;
+                if !asked[u] {
+                    asked[u] = true;
+                    allowed[u] = passes(self.chunk(row), q);
+                }
             }
         }
+        // Best row of each unit, over two halves of the rows at once when there are
+        // many; rows of a unit that is filtered out are not scored.
+        let scan = |from: usize, to: usize| {
+            let mut best = vec![(f32::MIN, usize::MAX); self.unit_count];
+            let rows = self.data[from * self.dim..to * self.dim].chunks_exact(self.dim);
+            for (row, v) in (from..to).zip(rows) {
+                let u = self.units[row] as usize;
+                if !allowed[u] {
+                    continue;
+                }
+                let score = dot(v, &q16) as f32 * q16_scale * self.scales[row];
+                if score > best[u].0 {
+                    best[u] = (score, row);
+                }
+            }
+            best
+        };
+        let n = self.rows.len();
+        let best = if !split {
+            scan(0, n)
+        } else {
+            let (mut a, b) = std::thread::scope(|s| {
+                let second = s.spawn(|| scan(n / 2, n));
+                let first = scan(0, n / 2);
+                (first, second.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            });
+            for (x, y) in a.iter_mut().zip(b) {
+                // The first half's row wins a tie, as in one pass.
+                if y.0 > x.0 {
+                    *x = y;
+                }
+            }
+            a
+        };
         let mut ranked: Vec<(f32, usize)> =
             best.into_iter().filter(|&(_, row)| row != usize::MAX).collect();
         let by_score = |a: &(f32, usize), b: &(f32, usize)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
@@ -175,6 +218,10 @@ impl VectorIndex {
             .collect()
     }
 }
+
+/// Rows from which a scan is split over two threads (below, a thread costs more than it
+/// saves).
+const PARALLEL_ROWS: usize = 20_000;
 
 /// The query as 16-bit integers with its scale (a component moves by at most 1/65,534
 /// of the largest): rows are then scanned with integer multiplies, twice as fast as
@@ -242,6 +289,27 @@ mod tests {
         let q =
             SearchQuery { limit: 5, kinds: vec!["postmortem".into()], ..SearchQuery::default() };
         assert_eq!(index.search(&[0.0, 1.0], &q).len(), 1);
+    }
+
+    #[test]
+    fn a_scan_split_over_two_threads_ranks_as_one_pass() {
+        let n = 5_000;
+        let mk = |i: usize| Chunk {
+            source: format!("d{}", i % 997),
+            doc_id: format!("d{}", i % 997),
+            kind: if i % 997 % 2 == 0 { "runbook" } else { "postmortem" }.into(),
+            ..Chunk::default()
+        };
+        let set = Arc::new(ChunkSet::new((0..n).map(mk).collect()));
+        let angle = |i: usize| (i * 7919 % 10_007) as f32 / 10_007.0 * std::f32::consts::PI;
+        let items = (0..n).map(|i| (i, vec![angle(i).cos(), angle(i).sin()]));
+        let index = VectorIndex::new(set, items, 0);
+        for kinds in [vec![], vec!["postmortem".to_string()]] {
+            let q = SearchQuery { limit: 50, kinds, ..SearchQuery::default() };
+            let one = index.search_split(&[0.6, 0.8], &q, false);
+            assert_eq!(one.len(), 50);
+            assert_eq!(index.search_split(&[0.6, 0.8], &q, true), one);
+        }
     }
 
     #[test]
