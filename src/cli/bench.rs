@@ -55,6 +55,10 @@ pub(crate) struct BenchArgs {
     /// With `--org`: also embed the documents and time hybrid search.
     #[arg(long)]
     embed: bool,
+    /// With `--org`: list this many missed search queries per search row (id, difficulty,
+    /// the first three documents found instead).
+    #[arg(long, default_value_t = 0)]
+    misses: usize,
     /// With `--org`: reuse the data dir if it exists instead of ingesting again.
     #[arg(long)]
     reuse: bool,
@@ -234,7 +238,13 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
 
 fn run_org(args: &BenchArgs, org: &std::path::Path) -> anyhow::Result<ExitCode> {
     let work = work_dir(args)?;
-    let opts = org::OrgRun { org, data: work.join("data"), embed: args.embed, reuse: args.reuse };
+    let opts = org::OrgRun {
+        org,
+        data: work.join("data"),
+        embed: args.embed,
+        reuse: args.reuse,
+        misses: args.misses,
+    };
     let rows = org::run(&opts)?;
     let label = format!("{} services", org.display());
     for mut row in rows {

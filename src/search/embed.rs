@@ -92,8 +92,13 @@ impl Embedder {
         let environment = environment(ort_lib)?;
         let model =
             UserDefinedEmbeddingModel::new(onnx, tokenizer_files).with_pooling(Pooling::Mean);
-        let options =
-            InitOptionsUserDefined::new().with_environment(environment).with_max_length(MAX_LENGTH);
+        // ONNX Runtime's pool threads spin after a run by default, taking the other core
+        // from whatever runs beside them: BM25 ranking while the query embeds, then the
+        // vector scan. Sleeping costs batches nothing measurable (docs/benchmarks.md).
+        let options = InitOptionsUserDefined::new()
+            .with_environment(environment)
+            .with_max_length(MAX_LENGTH)
+            .with_session_config("session.intra_op.allow_spinning", "0");
         let model = TextEmbedding::try_new_from_user_defined(model, options).map_err(|e| {
             internal(format!("cannot load the embedding model from {}: {e}", model_dir.display()))
         })?;

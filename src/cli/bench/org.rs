@@ -29,6 +29,9 @@ pub(super) struct OrgRun<'a> {
     pub(super) embed: bool,
     /// Reuse a data dir already ingested from this org.
     pub(super) reuse: bool,
+    /// Search queries missed (a relevant document not in the top 5) listed per search
+    /// row, with what came first instead.
+    pub(super) misses: usize,
 }
 
 /// Nearest-rank percentile of an ascending list, as the peer harness computes it.
@@ -183,11 +186,12 @@ fn doc_ids(org: &Path) -> anyhow::Result<BTreeMap<String, String>> {
 
 fn search_row(
     engine: &Engine,
-    org: &Path,
+    opts: &OrgRun,
     qs: &[Value],
     mode: &str,
     load_s: f64,
 ) -> anyhow::Result<Value> {
+    let org = opts.org;
     let ids = doc_ids(org)?;
     let prefix = format!("{}/", org.display());
     let reqs: Vec<SearchRequest> = qs
@@ -203,7 +207,7 @@ fn search_row(
         .collect();
     let (answers, mut lat) = warm(&reqs, |r| engine.search(r));
     let mut by_difficulty: BTreeMap<String, (f64, usize)> = BTreeMap::new();
-    let (mut recall, mut mrr, mut n) = (0.0, 0.0, 0);
+    let (mut recall, mut mrr, mut n, mut misses) = (0.0, 0.0, 0, Vec::new());
     for (q, a) in qs.iter().zip(&answers) {
         let relevant = str_set(&q["relevant"]);
         if relevant.is_empty() {
@@ -221,6 +225,10 @@ fn search_row(
             .unwrap_or_default();
         let hit5 = ranked.iter().take(5).filter(|d| relevant.contains(**d)).count();
         let r = hit5 as f64 / relevant.len() as f64;
+        if hit5 < relevant.len() && misses.len() < opts.misses {
+            let first: Vec<&str> = ranked.iter().take(3).copied().collect();
+            misses.push(json!({"id": q["id"], "difficulty": q["difficulty"], "first": first}));
+        }
         recall += r;
         mrr += ranked
             .iter()
@@ -236,6 +244,9 @@ fn search_row(
     r["mrr"] = json!(round4(mrr / n.max(1) as f64));
     for (d, (sum, k)) in by_difficulty {
         r[format!("recall_{d}")] = json!(round4(sum / k.max(1) as f64));
+    }
+    if !misses.is_empty() {
+        r["misses"] = json!(misses);
     }
     Ok(r)
 }
@@ -329,7 +340,7 @@ pub(super) fn run(opts: &OrgRun<'_>) -> anyhow::Result<Vec<Value>> {
         ..Default::default()
     })?;
     let index_s = t.elapsed().as_secs_f64();
-    rows.push(search_row(&engine, org, search, "bm25", index_s)?);
+    rows.push(search_row(&engine, opts, search, "bm25", index_s)?);
     if opts.embed {
         let t = Instant::now();
         engine.search(&SearchRequest {
@@ -338,7 +349,7 @@ pub(super) fn run(opts: &OrgRun<'_>) -> anyhow::Result<Vec<Value>> {
             ..Default::default()
         })?;
         let vectors_s = t.elapsed().as_secs_f64();
-        rows.push(search_row(&engine, org, search, "hybrid", index_s + vectors_s)?);
+        rows.push(search_row(&engine, opts, search, "hybrid", index_s + vectors_s)?);
     }
     rows.push(json!({
         "peer": "lore", "class": "footprint",
