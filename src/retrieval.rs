@@ -25,7 +25,7 @@ use crate::error::{Error, Result};
 use crate::graph::Graph;
 use crate::model::CERTAIN;
 use crate::projections::GraphKey;
-use crate::search::describe::Descriptions;
+use crate::search::describe::{Descriptions, Restated};
 use crate::search::rank::{Ranking, alerts_to_runbooks, fuse, one_per_source};
 use crate::search::text::{chunk_key, embed_items, embed_texts_by_document, humanize};
 use crate::search::vector::{Embed, VectorIndex, passes};
@@ -269,11 +269,13 @@ impl Engine {
             limit: CANDIDATES.max(limit),
         };
         // A service named by what it does counts as named.
-        let described = if req.service.is_none() {
+        let restated = if req.service.is_none() {
             self.descriptions()?.restated_by(&req.query)
         } else {
-            Vec::new()
+            Restated::default()
         };
+        let described = &restated.services;
+        tracing::debug!(?focus, ?described, "services the query names or describes");
         focus.extend(described.iter().map(|(id, _)| id.clone()));
         // The documents of the services the query names are BM25 candidates however many
         // others match its other words better.
@@ -283,6 +285,11 @@ impl Engine {
                 .then(|| SearchQuery { service_ids, ..query.clone() })
         };
         let named = theirs(&mut focus.iter());
+        // The described services' documents are told apart by the words their
+        // description did not use.
+        let rest = theirs(&mut described.iter().map(|(id, _)| id))
+            .map(|q| SearchQuery { text: restated.rest_of(&req.query), ..q })
+            .filter(|q| !q.text.trim().is_empty());
         let runbooks = self.alert_runbooks()?;
         let index = self.search_index()?;
         // The query is embedded on a second thread while BM25 ranks.
@@ -297,6 +304,9 @@ impl Engine {
                 if let Some(named) = &named {
                     hits.extend(index.search(named)?);
                     crate::search::rank::sort(&mut hits);
+                }
+                if let Some(rest) = &rest {
+                    reorder_by(&mut hits, &index.search(rest)?);
                 }
                 Ok((hits, ev))
             });
@@ -350,6 +360,7 @@ impl Engine {
         // The described services' own documents, ranked by the query, vote as a third
         // list weighted by how well the query restates their description.
         let share = described.iter().map(|(_, s)| *s).reduce(f32::max);
+
         if let (Some(theirs), Some(share)) =
             (theirs(&mut described.iter().map(|(id, _)| id)), share)
         {
@@ -374,7 +385,7 @@ impl Engine {
     fn descriptions(&self) -> Result<Arc<Descriptions>> {
         let graph = self.graph(None)?;
         cached(&self.descriptions, GraphKey::of(&graph), "descriptions", || {
-            Ok((Descriptions::new(&graph), true))
+            Ok((Descriptions::new(&graph, &self.chunk_set()?.chunks), true))
         })
     }
 
@@ -476,6 +487,23 @@ fn redirect(hits: Vec<SearchHit>, runbooks: &AlertRunbooks, q: &SearchQuery) -> 
 
 /// Weight of a ranking's votes in hybrid fusion from its evidence for this query (in
 /// [0, 1]): a ranking without evidence keeps a small say, so ties still break.
+/// The hits of `hits` that `by` ranks too trade places among themselves (and scores, so
+/// `hits` stays sorted) into `by`'s order; the others keep theirs.
+fn reorder_by(hits: &mut [SearchHit], by: &[SearchHit]) {
+    let mut rank: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, h) in by.iter().enumerate() {
+        rank.entry(h.id.as_str()).or_insert(i);
+    }
+    let places: Vec<usize> =
+        (0..hits.len()).filter(|&i| rank.contains_key(hits[i].id.as_str())).collect();
+    let mut moved: Vec<SearchHit> = places.iter().map(|&i| hits[i].clone()).collect();
+    moved.sort_by_key(|h| rank[h.id.as_str()]);
+    for (&i, mut h) in places.iter().zip(moved) {
+        h.score = hits[i].score;
+        hits[i] = h;
+    }
+}
+
 fn vote_weight(evidence: f32) -> f32 {
     VOTE_FLOOR + (1.0 - VOTE_FLOOR) * evidence
 }

@@ -68,10 +68,12 @@ fn gen_org_impact_queries_match_truth() {
 /// The org's lexical search questions with BM25 alone: an alert naming a service
 /// (`[FIRING:1] HighLatencyP99 service=pos-resolver`) finds that service's runbook among
 /// hundreds sharing its other words, and a question naming a month or a day ("what broke
-/// X in September?") finds the postmortems dated then.
+/// X in September?") finds the postmortems dated then; a service named by what it does
+/// ("the service that matches sku records across sources") is found through the
+/// descriptions of the catalog and of the runbooks.
 #[test]
 fn gen_org_bm25_finds_named_services_and_dated_incidents() {
-    let org = gen_org(1000, 3);
+    let org = gen_org(1000, 5);
     let (_dir, engine) = engine();
     let roots = ["k8s", "catalog", "runbooks", "postmortems"].map(|p| org.join(p));
     engine.ingest(&roots, 1_000).unwrap();
@@ -84,12 +86,12 @@ fn gen_org_bm25_finds_named_services_and_dated_incidents() {
             .map(|(p, id)| (p.to_string(), id.to_string()))
             .collect();
     let text = std::fs::read_to_string(org.join("truth/queries.jsonl")).unwrap();
-    let (mut all, mut dated) = ((0.0, 0), (0.0, 0));
+    let (mut all, mut dated, mut described) = ((0.0, 0), (0.0, 0), (0.0, 0));
     let mut misses = Vec::new();
     for q in text
         .lines()
         .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .filter(|q| q["class"] == "search" && q["difficulty"] == "lexical")
+        .filter(|q| q["class"] == "search" && q["difficulty"] != "semantic")
     {
         let req = lore::engine::SearchRequest {
             query: q["q"].as_str().unwrap().to_string(),
@@ -109,16 +111,29 @@ fn gen_org_bm25_finds_named_services_and_dated_incidents() {
         let want: BTreeSet<String> =
             q["relevant"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().into()).collect();
         let recall = got.iter().filter(|d| want.contains(*d)).count() as f64 / want.len() as f64;
+        if recall < 1.0 {
+            misses.push(format!("{}: {} -> {got:?}", q["id"], req.query));
+        }
+        if q["difficulty"] == "descriptive" {
+            described = (described.0 + recall, described.1 + 1);
+            continue;
+        }
         all = (all.0 + recall, all.1 + 1);
         if lore::search::when::Window::named_in(&req.query, lore::time::now()).is_some() {
             dated = (dated.0 + recall, dated.1 + 1);
         }
-        if recall < 1.0 {
-            misses.push(format!("{}: {} -> {got:?}", q["id"], req.query));
-        }
     }
     let (all, dated) = (all.0 / all.1 as f64, dated.0 / dated.1.max(1) as f64);
-    // BM25 without either: 0.907 at this size (0.848 at 10,000 services).
+    let described = described.0 / described.1.max(1) as f64;
+    eprintln!("lexical {all:.3}, dated {dated:.3}, descriptive {described:.3}");
+    // BM25 without either: 0.907 at this size, seed 3 (0.848 at 10,000 services).
     assert!(all >= 0.94, "lexical recall@5 {all:.3}; misses:\n{}", misses.join("\n"));
     assert!(dated >= 0.9, "recall@5 of questions naming a date {dated:.3}");
+    // Before the runbooks' own descriptions, the more specific description and the rest
+    // of the query: 0.846 (0.578 at 10,000 services).
+    assert!(
+        described >= 0.9,
+        "descriptive recall@5 {described:.3}; misses:\n{}",
+        misses.join("\n")
+    );
 }
