@@ -22,16 +22,18 @@ use crate::Engine;
 use crate::config::LimitsConfig;
 use crate::engine::{SearchRequest, SearchView};
 use crate::error::{Error, Result};
-use crate::graph::Graph;
 use crate::model::CERTAIN;
 use crate::projections::GraphKey;
 use crate::search::describe::{Descriptions, Restated};
-use crate::search::rank::{Ranking, alerts_to_runbooks, fuse, one_per_source};
+use crate::search::rank::{Ranking, fuse, one_per_source};
 use crate::search::text::{chunk_key, embed_items, embed_texts_by_document, humanize};
-use crate::search::vector::{Embed, VectorIndex, passes};
+use crate::search::vector::{Embed, VectorIndex};
 use crate::search::vector_snapshot;
 use crate::search::when::Window;
 use crate::search::{Chunk, SearchHit, SearchQuery, chunks};
+
+mod adjust;
+use adjust::{boost, mark_weak, redirect, reorder_by, services_named_in, vote_weight};
 
 /// Most texts a query embeds itself (about 7 s); with more pending (ingested with
 /// `--no-embed`) vector search answers from what is embedded and says so.
@@ -459,128 +461,6 @@ fn cached<K: PartialEq, T>(
         *slot = Some((key, value.clone()));
     }
     Ok(value)
-}
-
-/// `hits` with the runbooks (passing the query's filters) of each alert put ahead of it,
-/// and each runbook followed by the other runbooks of the alerts it documents.
-fn redirect(hits: Vec<SearchHit>, runbooks: &AlertRunbooks, q: &SearchQuery) -> Vec<SearchHit> {
-    let mut targets: BTreeMap<String, Vec<SearchHit>> = BTreeMap::new();
-    for h in &hits {
-        if h.kind == "alert" {
-            let Some(books) = runbooks.by_alert.get(&h.id) else { continue };
-            let snippet = format!("alert {}: {}", h.title, h.snippet);
-            let books = books.iter().filter(|c| passes(c, q)).map(|c| c.hit(0.0, snippet.clone()));
-            targets.insert(h.id.clone(), books.collect());
-        } else if let Some(alerts) = runbooks.by_runbook.get(&h.id) {
-            let mut out = vec![h.clone()];
-            for a in alerts {
-                let name = a.strip_prefix("alert:").unwrap_or(a);
-                let snippet = format!("also a runbook of alert {name}");
-                let books = runbooks.by_alert.get(a).into_iter().flatten();
-                out.extend(books.filter(|c| passes(c, q)).map(|c| c.hit(0.0, snippet.clone())));
-            }
-            targets.insert(h.id.clone(), out);
-        }
-    }
-    alerts_to_runbooks(hits, &targets)
-}
-
-/// Weight of a ranking's votes in hybrid fusion from its evidence for this query (in
-/// [0, 1]): a ranking without evidence keeps a small say, so ties still break.
-/// The hits of `hits` that `by` ranks too trade places among themselves (and scores, so
-/// `hits` stays sorted) into `by`'s order; the others keep theirs.
-fn reorder_by(hits: &mut [SearchHit], by: &[SearchHit]) {
-    let mut rank: BTreeMap<&str, usize> = BTreeMap::new();
-    for (i, h) in by.iter().enumerate() {
-        rank.entry(h.id.as_str()).or_insert(i);
-    }
-    let places: Vec<usize> =
-        (0..hits.len()).filter(|&i| rank.contains_key(hits[i].id.as_str())).collect();
-    let mut moved: Vec<SearchHit> = places.iter().map(|&i| hits[i].clone()).collect();
-    moved.sort_by_key(|h| rank[h.id.as_str()]);
-    for (&i, mut h) in places.iter().zip(moved) {
-        h.score = hits[i].score;
-        hits[i] = h;
-    }
-}
-
-fn vote_weight(evidence: f32) -> f32 {
-    VOTE_FLOOR + (1.0 - VOTE_FLOOR) * evidence
-}
-
-/// `hits`, all marked weak unless the ranking cleared its relevance floor.
-fn mark_weak(mut hits: Vec<SearchHit>, confident: bool) -> Vec<SearchHit> {
-    for h in &mut hits {
-        h.weak = !confident;
-    }
-    hits
-}
-
-/// Service and datastore nodes whose name (4+ characters) is a word of the query.
-fn services_named_in(graph: &Graph, query: &str) -> Vec<NodeId> {
-    let mut out = Vec::new();
-    for word in query.split(|c: char| !(c.is_alphanumeric() || c == '-' || c == '_')) {
-        if word.len() < 4 {
-            continue;
-        }
-        if let Ok(node) = graph.lookup(word)
-            && matches!(node.kind, NodeKind::Service | NodeKind::Datastore)
-        {
-            out.push(node.id.clone());
-        }
-    }
-    out.sort();
-    out.dedup();
-    out
-}
-
-/// Multiplies the score of each hit about the focus services by 1 + [`GRAPH_BOOST_MAX`],
-/// or about their direct neighbours by half that, and of each hit dated inside the
-/// query's window by 1 + [`DATE_BOOST`]: a document with no evidence of its own gains
-/// nothing. Sorts the hits again.
-fn boost(graph: &Graph, focus: &[NodeId], window: Option<&Window>, hits: &mut [SearchHit]) {
-    if let Some(window) = window {
-        for hit in hits.iter_mut() {
-            if hit.date.as_deref().is_some_and(|d| window.contains(d)) {
-                hit.score *= 1.0 + DATE_BOOST;
-            }
-        }
-    }
-    if !focus.is_empty() {
-        boost_by_graph(graph, focus, hits);
-    }
-    crate::search::rank::sort(hits);
-}
-
-fn boost_by_graph(graph: &Graph, focus: &[NodeId], hits: &mut [SearchHit]) {
-    let mut near: BTreeSet<NodeId> = BTreeSet::new();
-    for id in focus {
-        let (out, inc) = graph.edges_of(id);
-        for e in out.iter().chain(&inc).filter(|e| e.kind.is_request_path()) {
-            near.insert(if &e.from == id { e.to.clone() } else { e.from.clone() });
-        }
-    }
-    let vote = GRAPH_BOOST_MAX;
-    for hit in hits.iter_mut() {
-        let Ok(doc) = hit.id.parse::<NodeId>() else { continue };
-        let (links, _) = graph.edges_of(&doc);
-        let about = |set: &dyn Fn(&NodeId) -> bool| {
-            links.iter().any(|e| {
-                matches!(
-                    e.kind,
-                    EdgeKind::Documents
-                        | EdgeKind::About
-                        | EdgeKind::Mentions
-                        | EdgeKind::Annotates
-                ) && set(&e.to)
-            })
-        };
-        if about(&|id| focus.contains(id)) {
-            hit.score *= 1.0 + vote;
-        } else if about(&|id| near.contains(id)) {
-            hit.score *= 1.0 + vote / 2.0;
-        }
-    }
 }
 
 impl Embed for crate::search::embed::Embedder {
