@@ -422,10 +422,27 @@ impl SearchIndex {
 
 /// Query text without the query language's operators, so symptoms with colons, quotes
 /// and parentheses search as words.
+/// Query text the parser reads: punctuation dropped, and each identifier followed by
+/// its words (`KubePodCrashLooping` → `KubePodCrashLooping Kube Pod Crash Looping`).
+/// The parser reads a word that analyses to several terms as a phrase, which only a
+/// document spelling the identifier the same way matches; its words alone match the
+/// documents that spell it otherwise (`PodCrashLooping`, "pods crash-looping").
 fn sanitize(text: &str) -> String {
-    text.chars()
+    let plain: String = text
+        .chars()
         .map(|c| if c.is_alphanumeric() || c.is_whitespace() || c == '_' { c } else { ' ' })
-        .collect()
+        .collect();
+    let mut out = String::with_capacity(plain.len() * 2);
+    for word in plain.split_whitespace() {
+        out.push_str(word);
+        out.push(' ');
+        let words = text::humanize(word);
+        if words.contains(' ') {
+            out.push_str(&words);
+            out.push(' ');
+        }
+    }
+    out
 }
 
 fn highlight(snippet: &tantivy::snippet::Snippet, body: &str) -> String {
@@ -461,4 +478,40 @@ fn highlight(snippet: &tantivy::snippet::Snippet, body: &str) -> String {
     }
     out.push_str(&fragment[at..]);
     out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn runbook(source: &str, alerts: &[&str], body: &str) -> Chunk {
+        Chunk {
+            source: source.into(),
+            doc_id: format!("runbook:{source}"),
+            kind: "runbook".into(),
+            title: source.into(),
+            body: body.into(),
+            alerts: alerts.iter().map(|a| a.to_string()).collect(),
+            ..Chunk::default()
+        }
+    }
+
+    #[test]
+    fn an_identifier_spelled_otherwise_still_finds_its_words() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = SearchIndex::open(dir.path()).unwrap();
+        let chunks = vec![
+            runbook("crash.md", &["PodCrashLooping"], "Pods keep restarting: crash looping."),
+            runbook("disk.md", &["DiskFilling"], "The volume is nearly full."),
+        ];
+        index.rebuild(&chunks, "test").unwrap();
+        let ask = |text: &str| {
+            let q = SearchQuery { text: text.into(), limit: 5, ..SearchQuery::default() };
+            index.search(&q).unwrap().into_iter().map(|h| h.source).collect::<Vec<_>>()
+        };
+        // The kube-prometheus name of the alert the runbook calls PodCrashLooping.
+        assert_eq!(ask("KubePodCrashLooping"), ["crash.md"]);
+        assert_eq!(ask("PodCrashLooping"), ["crash.md"]);
+        assert!(ask("KubeNodeNotReady").is_empty());
+    }
 }
