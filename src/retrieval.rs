@@ -287,9 +287,11 @@ impl Engine {
                 .then(|| SearchQuery { service_ids, ..query.clone() })
         };
         let named = theirs(&mut focus.iter());
+        let described_only = theirs(&mut described.iter().map(|(id, _)| id));
         // The described services' documents are told apart by the words their
         // description did not use.
-        let rest = theirs(&mut described.iter().map(|(id, _)| id))
+        let rest = described_only
+            .clone()
             .map(|q| SearchQuery { text: restated.rest_of(&req.query), ..q })
             .filter(|q| !q.text.trim().is_empty());
         let runbooks = self.alert_runbooks()?;
@@ -362,10 +364,7 @@ impl Engine {
         // The described services' own documents, ranked by the query, vote as a third
         // list weighted by how well the query restates their description.
         let share = described.iter().map(|(_, s)| *s).reduce(f32::max);
-
-        if let (Some(theirs), Some(share)) =
-            (theirs(&mut described.iter().map(|(id, _)| id)), share)
-        {
+        if let (Some(theirs), Some(share)) = (described_only, share) {
             let hits = redirect(vectors.search(&qvec, &theirs), &runbooks, &theirs);
             lists.push(Ranking { hits, weight: share });
         }

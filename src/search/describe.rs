@@ -11,8 +11,8 @@
 //! score records", but only the first uses `rate`.
 //!
 //! A service the catalog does not describe is described by its runbooks, which lead with
-//! what it does: the first sentence of a runbook about that service alone that starts
-//! with its name ("ledger-writer appends every transaction to the ledger").
+//! what it does: the first sentence of a runbook about it that starts with its name
+//! ("ledger-writer appends every transaction to the ledger").
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -29,7 +29,9 @@ const MIN_COVERAGE: f32 = 0.8;
 const MIN_MARGIN: f32 = 0.1;
 /// Fewest analysed terms a description needs to be restated at all.
 const MIN_TERMS: usize = 3;
-/// Most services one query resolves to (descriptions restated equally well).
+/// Most services one query resolves to (descriptions restated equally well): a
+/// description more services share names a kind of service ("aggregates domain APIs into
+/// screens for the web app"), not the one to look at.
 const MAX_SERVICES: usize = 8;
 
 /// The analysed catalog descriptions of one graph's services, as postings (term → the
@@ -171,6 +173,11 @@ fn described_by_runbooks(chunks: &[Chunk]) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     for c in chunks.iter().filter(|c| c.kind == "runbook") {
         let names: Vec<String> = c.services.iter().map(|n| n.to_lowercase()).collect();
+        // The first runbook wins: one whose services all have a sentence already is
+        // not read.
+        if names.iter().all(|n| out.contains_key(n)) {
+            continue;
+        }
         for sentence in c.body.split(['\n', '.']) {
             let lower = sentence.replace(['*', '`'], "").trim().to_lowercase();
             let lower = lower.strip_prefix("the ").unwrap_or(&lower);
