@@ -296,12 +296,22 @@ impl Engine {
             .filter(|q| !q.text.trim().is_empty());
         let runbooks = self.alert_runbooks()?;
         let index = self.search_index()?;
-        // The query is embedded on a second thread while BM25 ranks.
+        // The query is embedded and the vectors scanned on a second thread while BM25
+        // ranks.
         let embedder = (mode != "bm25").then(|| self.embedder());
+        let vectors = match &embedder {
+            Some(Ok(e)) => Some(self.vector_index(e.as_ref())?),
+            _ => None,
+        };
         let text = humanize(&req.query);
-        let (ranked, embedded) = std::thread::scope(|s| {
-            let embedding = match &embedder {
-                Some(Ok(e)) => Some(s.spawn(|| e.embed_texts(&[text.as_str()]))),
+        let (ranked, by_vector) = std::thread::scope(|s| {
+            let by_vector = match (&embedder, &vectors) {
+                (Some(Ok(e)), Some(vectors)) => Some(s.spawn(|| {
+                    let embedded = e.embed_texts(&[text.as_str()])?;
+                    let qvec = embedded.into_iter().next().unwrap_or_default();
+                    let theirs = described_only.as_ref().map(|q| vectors.search(&qvec, q));
+                    Ok::<_, Error>((vectors.search(&qvec, &query), theirs))
+                })),
                 _ => None,
             };
             let ranked = index.search_with_evidence(&query).and_then(|(mut hits, ev)| {
@@ -314,9 +324,9 @@ impl Engine {
                 }
                 Ok((hits, ev))
             });
-            let embedded = embedding
+            let by_vector = by_vector
                 .map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
-            (ranked, embedded)
+            (ranked, by_vector)
         });
         let (bm25, bm25_ev) = ranked?;
         let bm25 = redirect(bm25, &runbooks, &query);
@@ -333,17 +343,14 @@ impl Engine {
         if mode == "bm25" {
             return view(mode, lexical(bm25), None);
         }
-        let embedder = match embedder {
-            Some(Ok(e)) => e,
-            Some(Err(reason)) => {
+        let (vectors, (vector, theirs)) = match (embedder, vectors, by_vector) {
+            (Some(Err(reason)), ..) => {
                 let notice = Some(format!("{}; answered with bm25", model_missing(&reason)));
                 return view("bm25", lexical(bm25), notice);
             }
-            None => return view(mode, lexical(bm25), None),
+            (_, Some(vectors), Some(searched)) => (vectors, searched?),
+            _ => return view(mode, lexical(bm25), None),
         };
-        let qvec = embedded.transpose()?.and_then(|v| v.into_iter().next()).unwrap_or_default();
-        let vectors = self.vector_index(embedder.as_ref())?;
-        let vector = vectors.search(&qvec, &query);
         let cosines: Vec<f32> = vector.iter().map(|h| h.score).collect();
         let vector_ev = crate::search::evidence::vector(&cosines);
         let vector = redirect(vector, &runbooks, &query);
@@ -364,9 +371,8 @@ impl Engine {
         // The described services' own documents, ranked by the query, vote as a third
         // list weighted by how well the query restates their description.
         let share = described.iter().map(|(_, s)| *s).reduce(f32::max);
-        if let (Some(theirs), Some(share)) = (described_only, share) {
-            let hits = redirect(vectors.search(&qvec, &theirs), &runbooks, &theirs);
-            lists.push(Ranking { hits, weight: share });
+        if let (Some(q), Some(hits), Some(share)) = (&described_only, theirs, share) {
+            lists.push(Ranking { hits: redirect(hits, &runbooks, q), weight: share });
         }
         // An alert with runbooks gives way to them; one without is itself the answer.
         let prior = |h: &SearchHit| {

@@ -6,6 +6,8 @@
 //! about 0.002, below the gaps that order results), and each row names its chunk in the
 //! shared [`ChunkSet`] instead of holding a copy of it.
 
+mod signs;
+
 use std::sync::Arc;
 
 use rustc_hash::FxHashMap as HashMap;
@@ -36,6 +38,13 @@ pub struct VectorIndex {
     data: Vec<i8>,
     /// Each vector's largest component over 127.
     scales: Vec<f32>,
+    /// Each vector's signs ([`signs`]), for the first pass over many rows.
+    signs: Vec<u64>,
+    /// Rows of each unit, ascending: `unit_rows[unit_starts[u]..unit_starts[u + 1]]`.
+    unit_starts: Vec<u32>,
+    unit_rows: Vec<u32>,
+    /// Units of each service id, for queries about a few services.
+    by_service: HashMap<String, Vec<u32>>,
     /// Unit (document or alert rule) of each row, by number, and how many units.
     units: Vec<u32>,
     unit_count: usize,
@@ -67,6 +76,10 @@ impl VectorIndex {
             dim: 0,
             data: Vec::new(),
             scales: Vec::new(),
+            signs: Vec::new(),
+            unit_starts: Vec::new(),
+            unit_rows: Vec::new(),
+            by_service: HashMap::default(),
             units: Vec::new(),
             unit_count: 0,
         };
@@ -89,7 +102,7 @@ impl VectorIndex {
             index.units.push(*numbers.entry(set.chunks[at].doc_id.as_str()).or_insert(next));
         }
         index.unit_count = numbers.len();
-        index
+        index.derived()
     }
 
     /// An index read back from its columns (`vector_snapshot`), none missing.
@@ -102,7 +115,56 @@ impl VectorIndex {
         units: Vec<u32>,
         unit_count: usize,
     ) -> VectorIndex {
-        VectorIndex { set, rows, missing: 0, dim, data, scales, units, unit_count }
+        let index = VectorIndex {
+            set,
+            rows,
+            missing: 0,
+            dim,
+            data,
+            scales,
+            signs: Vec::new(),
+            unit_starts: Vec::new(),
+            unit_rows: Vec::new(),
+            by_service: HashMap::default(),
+            units,
+            unit_count,
+        };
+        index.derived()
+    }
+
+    /// The index with what it derives from its columns: signs, rows by unit, units by
+    /// service.
+    fn derived(mut self) -> VectorIndex {
+        self.signs = signs::of_rows(&self.data, self.dim);
+        let mut starts = vec![0u32; self.unit_count + 1];
+        for &u in &self.units {
+            starts[u as usize + 1] += 1;
+        }
+        for u in 0..self.unit_count {
+            starts[u + 1] += starts[u];
+        }
+        let mut next = starts.clone();
+        let mut rows = vec![0u32; self.units.len()];
+        for (row, &u) in self.units.iter().enumerate() {
+            rows[next[u as usize] as usize] = row as u32;
+            next[u as usize] += 1;
+        }
+        (self.unit_starts, self.unit_rows) = (starts, rows);
+        let mut by_service: HashMap<String, Vec<u32>> = HashMap::default();
+        for u in 0..self.unit_count {
+            if let Some(&row) = self.rows_of(u).first() {
+                for id in &self.chunk(row as usize).service_ids {
+                    by_service.entry(id.clone()).or_default().push(u as u32);
+                }
+            }
+        }
+        self.by_service = by_service;
+        self
+    }
+
+    /// Rows of unit `u`, ascending.
+    fn rows_of(&self, u: usize) -> &[u32] {
+        &self.unit_rows[self.unit_starts[u] as usize..self.unit_starts[u + 1] as usize]
     }
 
     /// The index's columns, to save them.
@@ -137,68 +199,65 @@ impl VectorIndex {
     }
 
     /// Units (documents, alert rules) ranked by their best chunk's cosine similarity to
-    /// `query`.
+    /// `query`. Over many rows, only the rows whose signs agree best with the query's
+    /// are scored ([`signs`]): exact below [`SIGNS_ROWS`] rows, nearly so above.
     pub fn search(&self, query: &[f32], q: &SearchQuery) -> Vec<SearchHit> {
-        self.search_split(query, q, self.rows.len() >= PARALLEL_ROWS)
+        let first_pass = self.rows.len() >= SIGNS_ROWS;
+        self.search_with(query, q, first_pass.then(|| rescored(self.rows.len())))
     }
 
-    /// [`VectorIndex::search`], its rows scanned in two halves at once when `split`.
-    fn search_split(&self, query: &[f32], q: &SearchQuery, split: bool) -> Vec<SearchHit> {
+    /// [`VectorIndex::search`], scoring every row the filters let through, or only the
+    /// `rescore` (or more, at a tie) whose signs agree best with the query's.
+    fn search_with(
+        &self,
+        query: &[f32],
+        q: &SearchQuery,
+        rescore: Option<usize>,
+    ) -> Vec<SearchHit> {
         if query.len() != self.dim || self.dim == 0 {
             return Vec::new();
         }
         let (q16, q16_scale) = quantise_query(query);
-        // Filters hold per unit (a document's chunks share kind, services, teams and
-        // alerts): each unit is asked once, from its first row, and only when filtered.
-        let filtered = !(q.kinds.is_empty()
-            && q.service_ids.is_empty()
-            && q.team.is_none()
-            && q.alert.is_none());
-        let mut allowed = vec![!filtered; self.unit_count];
-        if filtered {
-            let mut asked = vec![false; self.unit_count];
-            for (row, &unit) in self.units.iter().enumerate() {
-                let u = unit as usize;
-                if !asked[u] {
-                    asked[u] = true;
-                    allowed[u] = passes(self.chunk(row), q);
-                }
+        let allowed = self.allowed(q);
+        let score = |row: usize| {
+            let v = &self.data[row * self.dim..(row + 1) * self.dim];
+            dot(v, &q16) as f32 * q16_scale * self.scales[row]
+        };
+        // Best row of each unit; rows of a unit that is filtered out are not scored.
+        let mut best = vec![(f32::MIN, usize::MAX); self.unit_count];
+        let mut consider = |row: usize| {
+            let u = self.units[row] as usize;
+            let s = score(row);
+            // The first row wins a tie, as rows are offered in order.
+            if s > best[u].0 {
+                best[u] = (s, row);
             }
+        };
+        let allowed_rows: usize =
+            (0..self.unit_count).filter(|&u| allowed[u]).map(|u| self.rows_of(u).len()).sum();
+        match rescore {
+            Some(want) if allowed_rows > want => {
+                let words = signs::words(self.dim);
+                let qs = signs::of_query(query);
+                let distances: Vec<u16> = (self.signs.chunks_exact(words).zip(&self.units))
+                    .map(|(row, &u)| {
+                        if allowed[u as usize] {
+                            signs::distance(row, &qs) as u16
+                        } else {
+                            u16::MAX
+                        }
+                    })
+                    .collect();
+                let limit = signs::threshold(&distances, self.dim, want);
+                (distances.iter().enumerate())
+                    .filter(|&(_, &d)| d <= limit)
+                    .for_each(|(row, _)| consider(row));
+            }
+            _ => (0..self.unit_count)
+                .filter(|&u| allowed[u])
+                .flat_map(|u| self.rows_of(u))
+                .for_each(|&row| consider(row as usize)),
         }
-        // Best row of each unit, over two halves of the rows at once when there are
-        // many; rows of a unit that is filtered out are not scored.
-        let scan = |from: usize, to: usize| {
-            let mut best = vec![(f32::MIN, usize::MAX); self.unit_count];
-            let rows = self.data[from * self.dim..to * self.dim].chunks_exact(self.dim);
-            for (row, v) in (from..to).zip(rows) {
-                let u = self.units[row] as usize;
-                if !allowed[u] {
-                    continue;
-                }
-                let score = dot(v, &q16) as f32 * q16_scale * self.scales[row];
-                if score > best[u].0 {
-                    best[u] = (score, row);
-                }
-            }
-            best
-        };
-        let n = self.rows.len();
-        let best = if !split {
-            scan(0, n)
-        } else {
-            let (mut a, b) = std::thread::scope(|s| {
-                let second = s.spawn(|| scan(n / 2, n));
-                let first = scan(0, n / 2);
-                (first, second.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            });
-            for (x, y) in a.iter_mut().zip(b) {
-                // The first half's row wins a tie, as in one pass.
-                if y.0 > x.0 {
-                    *x = y;
-                }
-            }
-            a
-        };
         let mut ranked: Vec<(f32, usize)> =
             best.into_iter().filter(|&(_, row)| row != usize::MAX).collect();
         let by_score = |a: &(f32, usize), b: &(f32, usize)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
@@ -210,18 +269,49 @@ impl VectorIndex {
         ranked.sort_by(by_score);
         ranked
             .into_iter()
-            .take(q.limit.max(1))
             .map(|(score, row)| {
                 let c = self.chunk(row);
                 c.hit(score, c.body.split_whitespace().take(40).collect::<Vec<_>>().join(" "))
             })
             .collect()
     }
+
+    /// Whether each unit passes the query's filters. Filters hold per unit (a
+    /// document's chunks share kind, services, teams and alerts): each unit is asked
+    /// once, from its first row, and only when the query filters; with services named,
+    /// only their units are asked.
+    fn allowed(&self, q: &SearchQuery) -> Vec<bool> {
+        let filtered = !(q.kinds.is_empty()
+            && q.service_ids.is_empty()
+            && q.team.is_none()
+            && q.alert.is_none());
+        let mut allowed = vec![!filtered; self.unit_count];
+        let ask =
+            |u: usize| self.rows_of(u).first().is_some_and(|&r| passes(self.chunk(r as usize), q));
+        if !q.service_ids.is_empty() {
+            let theirs = q.service_ids.iter().filter_map(|id| self.by_service.get(id));
+            for &u in theirs.flatten() {
+                allowed[u as usize] = ask(u as usize);
+            }
+        } else if filtered {
+            for (u, a) in allowed.iter_mut().enumerate() {
+                *a = ask(u);
+            }
+        }
+        allowed
+    }
 }
 
-/// Rows from which a scan is split over two threads (below, a thread costs more than it
-/// saves).
-const PARALLEL_ROWS: usize = 20_000;
+/// Rows from which a scan first ranks rows by their signs.
+const SIGNS_ROWS: usize = 20_000;
+
+/// Rows scored exactly after the first pass over `rows`: a thirty-second, and at least
+/// 4,096. At 170,000 rows (gen-org 10,000 services) about 5,300 rows are scored instead
+/// of every one, with the same recall@5 (docs/benchmarks.md, "Vectors ranked by their
+/// signs first").
+fn rescored(rows: usize) -> usize {
+    (rows / 32).max(4_096)
+}
 
 /// The query as 16-bit integers with its scale (a component moves by at most 1/65,534
 /// of the largest): rows are then scanned with integer multiplies, twice as fast as
@@ -268,7 +358,8 @@ mod tests {
             kind: kind.into(),
             ..Chunk::default()
         };
-        let set = Arc::new(ChunkSet::new(vec![mk("a", "runbook"), mk("b", "postmortem")]));
+        let b = Chunk { service_ids: vec!["service:pay".into()], ..mk("b", "postmortem") };
+        let set = Arc::new(ChunkSet::new(vec![mk("a", "runbook"), b]));
         let index = VectorIndex::new(
             set,
             vec![
@@ -289,11 +380,20 @@ mod tests {
         let q =
             SearchQuery { limit: 5, kinds: vec!["postmortem".into()], ..SearchQuery::default() };
         assert_eq!(index.search(&[0.0, 1.0], &q).len(), 1);
+        // Services named: only their documents, read through the units by service.
+        let about = |id: &str| SearchQuery {
+            limit: 5,
+            service_ids: vec![id.into()],
+            ..SearchQuery::default()
+        };
+        let hits = index.search(&[0.0, 1.0], &about("service:pay"));
+        assert_eq!(hits.iter().map(|h| h.source.as_str()).collect::<Vec<_>>(), ["b"]);
+        assert!(index.search(&[0.0, 1.0], &about("service:none")).is_empty());
     }
 
     #[test]
-    fn a_scan_split_over_two_threads_ranks_as_one_pass() {
-        let n = 5_000;
+    fn a_first_pass_by_signs_finds_what_scoring_every_row_finds() {
+        let (n, dim) = (6_000, 48);
         let mk = |i: usize| Chunk {
             source: format!("d{}", i % 997),
             doc_id: format!("d{}", i % 997),
@@ -301,14 +401,36 @@ mod tests {
             ..Chunk::default()
         };
         let set = Arc::new(ChunkSet::new((0..n).map(mk).collect()));
-        let angle = |i: usize| (i * 7919 % 10_007) as f32 / 10_007.0 * std::f32::consts::PI;
-        let items = (0..n).map(|i| (i, vec![angle(i).cos(), angle(i).sin()]));
-        let index = VectorIndex::new(set, items, 0);
+        // Deterministic pseudo-random unit vectors.
+        let vector = |seed: usize| {
+            let mut x = (seed as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+            let v: Vec<f32> = (0..dim)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    (x % 2_001) as f32 / 1_000.0 - 1.0
+                })
+                .collect();
+            let norm = v.iter().map(|c| c * c).sum::<f32>().sqrt();
+            v.into_iter().map(|c| c / norm).collect::<Vec<f32>>()
+        };
+        let index = VectorIndex::new(set, (0..n).map(|i| (i, vector(i))), 0);
+        let ids = |hits: Vec<SearchHit>| hits.into_iter().map(|h| h.source).collect::<Vec<_>>();
         for kinds in [vec![], vec!["postmortem".to_string()]] {
-            let q = SearchQuery { limit: 50, kinds, ..SearchQuery::default() };
-            let one = index.search_split(&[0.6, 0.8], &q, false);
-            assert_eq!(one.len(), 50);
-            assert_eq!(index.search_split(&[0.6, 0.8], &q, true), one);
+            let q = SearchQuery { limit: 10, kinds, ..SearchQuery::default() };
+            for seed in [n + 1, n + 2, n + 3] {
+                let query = vector(seed);
+                let exact = ids(index.search_with(&query, &q, None));
+                assert_eq!(exact.len(), 10);
+                // Asked for every row, the first pass changes nothing.
+                assert_eq!(ids(index.search_with(&query, &q, Some(n))), exact);
+                // Asked for a sixth of them, the best documents are still found.
+                let approx = ids(index.search_with(&query, &q, Some(n / 6)));
+                assert_eq!(approx[..3], exact[..3], "seed {seed}");
+                let found = approx.iter().filter(|d| exact.contains(d)).count();
+                assert!(found >= 8, "seed {seed}: {found} of 10");
+            }
         }
     }
 
