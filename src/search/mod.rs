@@ -24,7 +24,7 @@ use serde::Serialize;
 use tantivy::collector::TopDocs;
 use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};
 use tantivy::schema::{
-    Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value,
+    FAST, Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value,
 };
 use tantivy::snippet::SnippetGenerator;
 use tantivy::{Index, IndexReader, ReloadPolicy, TantivyDocument, Term, doc};
@@ -183,7 +183,9 @@ fn schema() -> (Schema, Fields) {
     };
     let fields = Fields {
         source: b.add_text_field("source", STRING | STORED),
-        doc_id: b.add_text_field("doc_id", STRING | STORED),
+        // Fast too: a ranking skips the further chunks of a unit it already has without
+        // reading them from the document store.
+        doc_id: b.add_text_field("doc_id", STRING | STORED | FAST),
         kind: b.add_text_field("kind", STRING | STORED),
         title: b.add_text_field("title", text(true)),
         section: b.add_text_field("section", text(true)),
@@ -375,10 +377,24 @@ impl SearchIndex {
         let mut snippets =
             SnippetGenerator::create(&searcher, &*text_query, f.body).map_err(err)?;
         snippets.set_max_num_chars(240);
+        // The unit of a chunk by its term ordinal in the segment's `doc_id` column.
+        let units: Vec<Option<tantivy::columnar::StrColumn>> = (searcher.segment_readers().iter())
+            .map(|r| r.fast_fields().str("doc_id").ok().flatten())
+            .collect();
+        let mut seen: BTreeSet<(u32, u64)> = BTreeSet::new();
         let mut best: BTreeMap<String, usize> = BTreeMap::new();
         let mut hits: Vec<SearchHit> = Vec::new();
         let mut top_text = String::new();
         for (score, addr) in top {
+            let ord = units.get(addr.segment_ord as usize).and_then(Option::as_ref);
+            if let Some(ord) = ord.and_then(|c| c.term_ords(addr.doc_id).next())
+                && !seen.insert((addr.segment_ord, ord))
+            {
+                continue;
+            }
+            if hits.len() >= limit {
+                break;
+            }
             let d: TantivyDocument = searcher.doc(addr).map_err(err)?;
             let get = |field: Field| {
                 d.get_first(field).and_then(|v| v.as_str()).unwrap_or("").to_string()
@@ -386,9 +402,6 @@ impl SearchIndex {
             let unit = get(f.doc_id);
             if best.contains_key(&unit) {
                 continue;
-            }
-            if hits.len() >= limit {
-                break;
             }
             let body = get(f.body);
             if hits.is_empty() {
