@@ -382,7 +382,9 @@ impl SearchIndex {
             .map(|r| r.fast_fields().str("doc_id").ok().flatten())
             .collect();
         let mut seen: BTreeSet<(u32, u64)> = BTreeSet::new();
-        let mut best: BTreeMap<String, usize> = BTreeMap::new();
+        // Units already ranked, by id: a unit's chunks in another segment have other
+        // ordinals.
+        let mut ranked: BTreeSet<String> = BTreeSet::new();
         let mut hits: Vec<SearchHit> = Vec::new();
         let mut top_text = String::new();
         for (score, addr) in top {
@@ -400,7 +402,7 @@ impl SearchIndex {
                 d.get_first(field).and_then(|v| v.as_str()).unwrap_or("").to_string()
             };
             let unit = get(f.doc_id);
-            if best.contains_key(&unit) {
+            if ranked.contains(&unit) {
                 continue;
             }
             let body = get(f.body);
@@ -409,7 +411,7 @@ impl SearchIndex {
                     [get(f.title), get(f.section), body.clone(), get(f.alert_text)].join("\n");
             }
             let snippet = snippets.snippet(&body);
-            best.insert(unit.clone(), hits.len());
+            ranked.insert(unit.clone());
             hits.push(SearchHit {
                 id: unit,
                 kind: get(f.kind),
