@@ -33,7 +33,7 @@ use crate::search::when::Window;
 use crate::search::{Chunk, SearchHit, SearchQuery, chunks};
 
 mod adjust;
-use adjust::{boost, mark_weak, redirect, reorder_by, services_named_in, vote_weight};
+use adjust::{boost, mark_weak, neighbours, redirect, reorder_by, services_named_in, vote_weight};
 
 /// Most texts a query embeds itself (about 7 s); with more pending (ingested with
 /// `--no-embed`) vector search answers from what is embedded and says so.
@@ -270,9 +270,11 @@ impl Engine {
             alert: req.alert.clone(),
             limit: CANDIDATES.max(limit),
         };
-        // A service named by what it does counts as named.
+        // A service named by what it does counts as named; of services described alike,
+        // those next to a named one are meant.
         let restated = if req.service.is_none() {
-            self.descriptions()?.restated_by(&req.query)
+            let near = neighbours(&graph, &focus);
+            self.descriptions()?.restated_by(&req.query, &|id| near.contains(id))
         } else {
             Restated::default()
         };

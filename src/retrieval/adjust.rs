@@ -114,7 +114,8 @@ pub(super) fn boost(
     crate::search::rank::sort(hits);
 }
 
-fn boost_by_graph(graph: &Graph, focus: &[NodeId], hits: &mut [SearchHit]) {
+/// The direct neighbours of `focus` on request paths (callers and dependencies).
+pub(super) fn neighbours(graph: &Graph, focus: &[NodeId]) -> BTreeSet<NodeId> {
     let mut near: BTreeSet<NodeId> = BTreeSet::new();
     for id in focus {
         let (out, inc) = graph.edges_of(id);
@@ -122,6 +123,11 @@ fn boost_by_graph(graph: &Graph, focus: &[NodeId], hits: &mut [SearchHit]) {
             near.insert(if &e.from == id { e.to.clone() } else { e.from.clone() });
         }
     }
+    near
+}
+
+fn boost_by_graph(graph: &Graph, focus: &[NodeId], hits: &mut [SearchHit]) {
+    let near = neighbours(graph, focus);
     let vote = GRAPH_BOOST_MAX;
     for hit in hits.iter_mut() {
         let Ok(doc) = hit.id.parse::<NodeId>() else { continue };

@@ -66,6 +66,11 @@ impl Descriptions {
                 }
             }
         }
+        Descriptions::of(texts)
+    }
+
+    /// Analyses the descriptions `texts` of services.
+    fn of(texts: BTreeMap<NodeId, String>) -> Descriptions {
         let mut analyzer = tokenizer::analyzer();
         let described: Vec<(NodeId, Vec<String>)> = texts
             .into_iter()
@@ -97,8 +102,10 @@ impl Descriptions {
     }
 
     /// The services whose description `query` restates, with that share (in [0, 1]), and
-    /// the terms of those descriptions.
-    pub fn restated_by(&self, query: &str) -> Restated {
+    /// the terms of those descriptions. Of services described alike, the ones `near`
+    /// holds (graph neighbours of a service the query names: "… returning 503 to
+    /// checkout") are the ones meant, when some are and some are not.
+    pub fn restated_by(&self, query: &str, near: &dyn Fn(&NodeId) -> bool) -> Restated {
         if self.services.is_empty() {
             return Restated::default();
         }
@@ -130,6 +137,9 @@ impl Descriptions {
             return Restated::default();
         }
         scored.truncate(tied);
+        if scored.iter().any(|(_, _, i)| near(&self.services[*i as usize])) {
+            scored.retain(|(_, _, i)| near(&self.services[*i as usize]));
+        }
         // Of those, the ones that use more of the query.
         let most = scored.iter().map(|(_, f, _)| *f).fold(0.0, f32::max);
         scored.retain(|(_, f, _)| *f >= most * (1.0 - MIN_MARGIN / 2.0));
@@ -248,6 +258,21 @@ mod tests {
         assert_eq!(said["ledger-writer"], "appends every transaction to the ledger");
         // No sentence starting with the name, or not a runbook: nothing said.
         assert!(!said.contains_key("cart"), "{said:?}");
+    }
+
+    #[test]
+    fn of_services_described_alike_the_neighbours_of_a_named_one_are_meant() {
+        let id = |name: &str| format!("service:{name}").parse::<NodeId>().unwrap();
+        let alike = "orchestrates the multi-step tier workflow";
+        let texts = ["a", "b", "c"].map(|n| (id(n), alike.to_string()));
+        let other = (id("d"), "sends route notifications to customers".to_string());
+        let descriptions = Descriptions::of(texts.into_iter().chain([other]).collect());
+        let query = "the service that orchestrates the multi-step tier workflow returning 503";
+        let names = |r: Restated| r.services.into_iter().map(|(id, _)| id).collect::<Vec<_>>();
+        assert_eq!(names(descriptions.restated_by(query, &|_| false)), [id("a"), id("b"), id("c")]);
+        assert_eq!(names(descriptions.restated_by(query, &|n| *n == id("b"))), [id("b")]);
+        // A neighbour described otherwise changes nothing.
+        assert_eq!(names(descriptions.restated_by(query, &|n| *n == id("d"))).len(), 3);
     }
 
     #[test]
