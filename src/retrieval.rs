@@ -33,7 +33,9 @@ use crate::search::when::Window;
 use crate::search::{Chunk, SearchHit, SearchQuery, chunks};
 
 mod adjust;
-use adjust::{boost, mark_weak, neighbours, redirect, reorder_by, services_named_in, vote_weight};
+use adjust::{
+    boost, mark_weak, neighbours, redirect, reorder_by, services_named_in, take_turns, vote_weight,
+};
 
 /// Most texts a query embeds itself (about 7 s); with more pending (ingested with
 /// `--no-embed`) vector search answers from what is embedded and says so.
@@ -338,8 +340,10 @@ impl Engine {
             results.truncate(limit);
             Ok(SearchView { query: req.query.clone(), mode: mode.into(), results, notice })
         };
+        let described_ids: Vec<NodeId> = described.iter().map(|(id, _)| id.clone()).collect();
         let lexical = |mut hits: Vec<SearchHit>| {
             boost(&graph, &focus, window.as_ref(), &mut hits);
+            take_turns(&graph, &described_ids, &mut hits);
             mark_weak(hits, bm25_ev.confident)
         };
         if mode == "bm25" {
@@ -386,6 +390,7 @@ impl Engine {
         };
         let mut fused = fuse(&lists, RRF_K, prior, CANDIDATES);
         boost(&graph, &focus, window.as_ref(), &mut fused);
+        take_turns(&graph, &described_ids, &mut fused);
         let confident = bm25_ev.confident || vector_ev.confident;
         view(mode, mark_weak(fused, confident), notice)
     }

@@ -132,21 +132,51 @@ fn boost_by_graph(graph: &Graph, focus: &[NodeId], hits: &mut [SearchHit]) {
     for hit in hits.iter_mut() {
         let Ok(doc) = hit.id.parse::<NodeId>() else { continue };
         let (links, _) = graph.edges_of(&doc);
-        let about = |set: &dyn Fn(&NodeId) -> bool| {
-            links.iter().any(|e| {
-                matches!(
-                    e.kind,
-                    EdgeKind::Documents
-                        | EdgeKind::About
-                        | EdgeKind::Mentions
-                        | EdgeKind::Annotates
-                ) && set(&e.to)
-            })
-        };
+        let about =
+            |set: &dyn Fn(&NodeId) -> bool| links.iter().any(|e| is_about(e.kind) && set(&e.to));
         if about(&|id| focus.contains(id)) {
             hit.score *= 1.0 + vote;
         } else if about(&|id| near.contains(id)) {
             hit.score *= 1.0 + vote / 2.0;
         }
+    }
+}
+
+/// Whether an edge of this kind from a document says what the document is about.
+fn is_about(kind: EdgeKind) -> bool {
+    matches!(kind, EdgeKind::Documents | EdgeKind::About | EdgeKind::Mentions | EdgeKind::Annotates)
+}
+
+/// The hits about the services a query describes alike take turns, in their order: each
+/// service's best hit before any service's second, since the query does not tell the
+/// services apart (the symptom picks each one's document). Scores stay with the places,
+/// so `hits` stays sorted; hits about none of them keep theirs.
+pub(super) fn take_turns(graph: &Graph, described: &[NodeId], hits: &mut [SearchHit]) {
+    if described.len() < 2 {
+        return;
+    }
+    let service_of = |h: &SearchHit| {
+        let doc = h.id.parse::<NodeId>().ok()?;
+        let (links, _) = graph.edges_of(&doc);
+        links
+            .iter()
+            .filter(|e| is_about(e.kind))
+            .find_map(|e| described.iter().position(|d| *d == e.to))
+    };
+    let mut turns = vec![0usize; described.len()];
+    let mut places = Vec::new();
+    let mut order = Vec::new();
+    for (i, h) in hits.iter().enumerate() {
+        if let Some(s) = service_of(h) {
+            places.push(i);
+            order.push((turns[s], i));
+            turns[s] += 1;
+        }
+    }
+    order.sort_unstable();
+    let moved: Vec<SearchHit> = order.iter().map(|&(_, i)| hits[i].clone()).collect();
+    for (&i, mut h) in places.iter().zip(moved) {
+        h.score = hits[i].score;
+        hits[i] = h;
     }
 }
