@@ -308,12 +308,18 @@ impl Engine {
             _ => None,
         };
         let text = humanize(&req.query);
+        // The described services' documents are ranked by the rest of the query alone
+        // (the symptom), embedded in the same run.
+        let symptom = rest.as_ref().map(|q| humanize(&q.text));
         let (ranked, by_vector) = std::thread::scope(|s| {
             let by_vector = match (&embedder, &vectors) {
                 (Some(Ok(e)), Some(vectors)) => Some(s.spawn(|| {
-                    let embedded = e.embed_texts(&[text.as_str()])?;
-                    let qvec = embedded.into_iter().next().unwrap_or_default();
-                    let theirs = described_only.as_ref().map(|q| vectors.search(&qvec, q));
+                    let texts: Vec<&str> =
+                        std::iter::once(text.as_str()).chain(symptom.as_deref()).collect();
+                    let mut embedded = e.embed_texts(&texts)?.into_iter();
+                    let qvec = embedded.next().unwrap_or_default();
+                    let svec = embedded.next().unwrap_or_else(|| qvec.clone());
+                    let theirs = described_only.as_ref().map(|q| vectors.search(&svec, q));
                     Ok::<_, Error>((vectors.search(&qvec, &query), theirs))
                 })),
                 _ => None,
