@@ -6,7 +6,8 @@
 //! rankings. A query that names a service (by name, or by what it does through catalog
 //! descriptions, `search::describe`) or filters on one has that service's documents among
 //! the BM25 candidates, and they rank higher, then those of its direct dependencies and
-//! dependents; a query that names a window ("in October", "on 2026-10-11",
+//! dependents; the documents of a service described go first, ranked by the rest of the
+//! query (the symptom); a query that names a window ("in October", "on 2026-10-11",
 //! `search::when`) ranks documents dated inside it higher: in `bm25` and `hybrid` alike
 //! (`vector` is the cosine ranking alone). The answer has one hit per file; expired notes
 //! are left out. Without the embedding model, vector and hybrid answer with BM25 and say
@@ -34,7 +35,8 @@ use crate::search::{Chunk, SearchHit, SearchQuery, chunks};
 
 mod adjust;
 use adjust::{
-    boost, mark_weak, neighbours, redirect, reorder_by, services_named_in, take_turns, vote_weight,
+    boost, described_first, mark_weak, redirect, reorder_by, services_named_in, take_turns,
+    vote_weight, without_names,
 };
 
 /// Most texts a query embeds itself (about 7 s); with more pending (ingested with
@@ -272,11 +274,10 @@ impl Engine {
             alert: req.alert.clone(),
             limit: CANDIDATES.max(limit),
         };
-        // A service named by what it does counts as named; of services described alike,
-        // those next to a named one are meant.
+        // A service named by what it does counts as named (by the words that are not
+        // names).
         let restated = if req.service.is_none() {
-            let near = neighbours(&graph, &focus);
-            self.descriptions()?.restated_by(&req.query, &|id| near.contains(id))
+            self.descriptions()?.restated_by(&without_names(&graph, &req.query))
         } else {
             Restated::default()
         };
@@ -349,6 +350,7 @@ impl Engine {
         let described_ids: Vec<NodeId> = described.iter().map(|(id, _)| id.clone()).collect();
         let lexical = |mut hits: Vec<SearchHit>| {
             boost(&graph, &focus, window.as_ref(), &mut hits);
+            described_first(&graph, &described_ids, &mut hits);
             take_turns(&graph, &described_ids, &mut hits);
             mark_weak(hits, bm25_ev.confident)
         };
@@ -396,7 +398,7 @@ impl Engine {
         };
         let mut fused = fuse(&lists, RRF_K, prior, CANDIDATES);
         boost(&graph, &focus, window.as_ref(), &mut fused);
-        take_turns(&graph, &described_ids, &mut fused);
+        described_first(&graph, &described_ids, &mut fused);
         let confident = bm25_ev.confident || vector_ev.confident;
         view(mode, mark_weak(fused, confident), notice)
     }

@@ -1,7 +1,8 @@
 //! What retrieval does to a ranker's list before it is answered or fused: alerts give
 //! way to their runbooks, the described services' documents are put in the order of the
-//! query's other words, documents about the services a query names and dated inside the
-//! window it names rank higher, and a list without evidence is marked weak.
+//! query's other words and ahead of the rest, documents about the services a query names
+//! and dated inside the window it names rank higher, and a list without evidence is
+//! marked weak.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -75,20 +76,39 @@ pub(super) fn mark_weak(mut hits: Vec<SearchHit>, confident: bool) -> Vec<Search
 
 /// Service and datastore nodes whose name (4+ characters) is a word of the query.
 pub(super) fn services_named_in(graph: &Graph, query: &str) -> Vec<NodeId> {
-    let mut out = Vec::new();
-    for word in query.split(|c: char| !(c.is_alphanumeric() || c == '-' || c == '_')) {
-        if word.len() < 4 {
-            continue;
-        }
-        if let Ok(node) = graph.lookup(word)
-            && matches!(node.kind, NodeKind::Service | NodeKind::Datastore)
-        {
-            out.push(node.id.clone());
-        }
-    }
+    let mut out: Vec<NodeId> = named_words(graph, query).map(|(_, id)| id).collect();
     out.sort();
     out.dedup();
     out
+}
+
+/// `query` without the words that name a service or datastore as an identifier (with a
+/// `-` or `_`: "wishlist-reservation"): a name says which service, not what one does, so
+/// its parts are not description words ("reservation").
+pub(super) fn without_names(graph: &Graph, query: &str) -> String {
+    let names: BTreeSet<&str> =
+        named_words(graph, query).map(|(w, _)| w).filter(|w| w.contains(['-', '_'])).collect();
+    if names.is_empty() {
+        return query.to_string();
+    }
+    query
+        .split_whitespace()
+        .filter(|w| !names.contains(w.trim_matches(|c: char| !is_name_char(c))))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn is_name_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '-' || c == '_'
+}
+
+/// The words of `query` (4+ characters) that are the name of a service or datastore.
+fn named_words<'q>(graph: &'q Graph, query: &'q str) -> impl Iterator<Item = (&'q str, NodeId)> {
+    query.split(|c: char| !is_name_char(c)).filter(|w| w.len() >= 4).filter_map(|word| {
+        let node = graph.lookup(word).ok()?;
+        matches!(node.kind, NodeKind::Service | NodeKind::Datastore)
+            .then(|| (word, node.id.clone()))
+    })
 }
 
 /// Multiplies the score of each hit about the focus services by 1 + [`GRAPH_BOOST_MAX`],
@@ -147,10 +167,36 @@ fn is_about(kind: EdgeKind) -> bool {
     matches!(kind, EdgeKind::Documents | EdgeKind::About | EdgeKind::Mentions | EdgeKind::Annotates)
 }
 
+/// The hits that document one of the services the query describes (a runbook of it, a
+/// postmortem about it; not one that only mentions it) go first, in their order: the
+/// query said which service it means, and its documents say what to do about it. Scores
+/// stay with the places, so `hits` stays sorted.
+pub(super) fn described_first(graph: &Graph, described: &[NodeId], hits: &mut [SearchHit]) {
+    if described.is_empty() {
+        return;
+    }
+    let theirs = |h: &SearchHit| {
+        let Ok(doc) = h.id.parse::<NodeId>() else { return false };
+        let (links, _) = graph.edges_of(&doc);
+        links.iter().any(|e| {
+            matches!(e.kind, EdgeKind::Documents | EdgeKind::About | EdgeKind::Annotates)
+                && described.contains(&e.to)
+        })
+    };
+    let scores: Vec<f32> = hits.iter().map(|h| h.score).collect();
+    // A stable sort: theirs first, each side in its order.
+    hits.sort_by_key(|h| !theirs(h));
+    for (h, score) in hits.iter_mut().zip(scores) {
+        h.score = score;
+    }
+}
+
 /// The hits about the services a query describes alike take turns, in their order: each
-/// service's best hit before any service's second, since the query does not tell the
-/// services apart (the symptom picks each one's document). Scores stay with the places,
-/// so `hits` stays sorted; hits about none of them keep theirs.
+/// service's best hit before any service's second. For BM25, whose match on the rest of
+/// the query (the symptom) often cannot tell one service's documents from another's, so
+/// each service's best is the surer bet; hybrid ranks them by the embedded symptom, on
+/// one scale across services, and keeps that order. Scores stay with the places, so
+/// `hits` stays sorted; hits about none of them keep theirs.
 pub(super) fn take_turns(graph: &Graph, described: &[NodeId], hits: &mut [SearchHit]) {
     if described.len() < 2 {
         return;

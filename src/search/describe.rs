@@ -27,8 +27,15 @@ use crate::graph::Graph;
 const MIN_COVERAGE: f32 = 0.8;
 /// Lead of the best description over the next one outside the resolved set.
 const MIN_MARGIN: f32 = 0.1;
+/// Share at which a description counts as restated whole (all of its terms, in one
+/// phrase).
+const WHOLE: f32 = 0.999;
 /// Fewest analysed terms a description needs to be restated at all.
 const MIN_TERMS: usize = 3;
+/// Words a restatement may spread over beyond the description's own length: "archives
+/// old ticket data to cold storage" is restated within a phrase, not by "user" ten words
+/// later ("users complain").
+const SLACK_WORDS: usize = 3;
 /// Most services one query resolves to (descriptions restated equally well): a
 /// description more services share names a kind of service ("aggregates domain APIs into
 /// screens for the web app"), not the one to look at.
@@ -45,6 +52,8 @@ pub struct Descriptions {
     totals: Vec<f32>,
     /// Each description's distinct analysed terms.
     terms: Vec<Vec<String>>,
+    /// Each description's length in words (first to last analysed term).
+    spans: Vec<usize>,
     /// Term → its idf and the (service, occurrences) that have it.
     postings: HashMap<String, (f32, Vec<(u32, u32)>)>,
 }
@@ -72,10 +81,22 @@ impl Descriptions {
     /// Analyses the descriptions `texts` of services.
     fn of(texts: BTreeMap<NodeId, String>) -> Descriptions {
         let mut analyzer = tokenizer::analyzer();
+        let mut spans = Vec::new();
         let described: Vec<(NodeId, Vec<String>)> = texts
             .into_iter()
-            .map(|(id, d)| (id, evidence::terms(&mut analyzer, &d)))
+            .map(|(id, d)| (id, positioned(&mut analyzer, &d)))
             .filter(|(_, terms)| terms.len() >= MIN_TERMS)
+            .map(|(id, terms)| {
+                let (first, last) = (terms[0].1, terms[terms.len() - 1].1);
+                spans.push(last - first + 1);
+                let mut distinct: Vec<String> = Vec::new();
+                for (t, _) in terms {
+                    if !distinct.contains(&t) {
+                        distinct.push(t);
+                    }
+                }
+                (id, distinct)
+            })
             .collect();
         let mut postings: HashMap<String, (f32, Vec<(u32, u32)>)> = HashMap::default();
         for (i, (_, terms)) in described.iter().enumerate() {
@@ -98,34 +119,39 @@ impl Descriptions {
             .map(|(_, terms)| terms.iter().map(|t| postings[t.as_str()].0).sum())
             .collect();
         let (services, terms) = described.into_iter().unzip();
-        Descriptions { services, totals, terms, postings }
+        Descriptions { services, totals, terms, spans, postings }
     }
 
     /// The services whose description `query` restates, with that share (in [0, 1]), and
-    /// the terms of those descriptions. Of services described alike, the ones `near`
-    /// holds (graph neighbours of a service the query names: "… returning 503 to
-    /// checkout") are the ones meant, when some are and some are not.
-    pub fn restated_by(&self, query: &str, near: &dyn Fn(&NodeId) -> bool) -> Restated {
+    /// the terms of those descriptions.
+    pub fn restated_by(&self, query: &str) -> Restated {
         if self.services.is_empty() {
             return Restated::default();
         }
         let mut analyzer = tokenizer::analyzer();
-        let asked: BTreeSet<String> = evidence::terms(&mut analyzer, query).into_iter().collect();
-        let mut found: HashMap<u32, f32> = HashMap::default();
-        for (idf, list) in asked.iter().filter_map(|t| self.postings.get(t)) {
-            for &(i, n) in list {
-                *found.entry(i).or_default() += n as f32 * idf;
+        let asked = positioned(&mut analyzer, query);
+        let mut found: HashMap<u32, Vec<(usize, &str, f32)>> = HashMap::default();
+        for (term, at) in &asked {
+            let Some((idf, list)) = self.postings.get(term) else { continue };
+            for &(i, _) in list {
+                found.entry(i).or_default().push((*at, term.as_str(), *idf));
             }
         }
-        // Services sharing no term with the query score 0: (share, idf found, service).
+        // Services sharing no term with the query score 0: (share, idf found, service),
+        // what the query holds within one phrase of the description's length.
         let mut scored: Vec<(f32, f32, u32)> = found
             .into_iter()
-            .map(|(i, f)| (f / self.totals[i as usize].max(f32::MIN_POSITIVE), f, i))
+            .map(|(i, hits)| {
+                let f = within_phrase(&hits, self.spans[i as usize] + SLACK_WORDS);
+                (f / self.totals[i as usize].max(f32::MIN_POSITIVE), f, i)
+            })
             .collect();
         scored.sort_by(|a, b| {
             b.0.total_cmp(&a.0)
                 .then_with(|| self.services[a.2 as usize].cmp(&self.services[b.2 as usize]))
         });
+        let top = scored.iter().take(6).map(|(s, _, i)| (self.services[*i as usize].as_str(), *s));
+        tracing::debug!(candidates = ?top.collect::<Vec<_>>(), "descriptions the query restates");
         let Some(&(best, _, _)) = scored.first() else { return Restated::default() };
         if best < MIN_COVERAGE {
             return Restated::default();
@@ -133,13 +159,11 @@ impl Descriptions {
         // Descriptions restated (nearly) as well as the best one are resolved together.
         let tied = scored.iter().take_while(|(s, _, _)| best - s < MIN_MARGIN / 2.0).count();
         let next = scored.get(tied).map_or(0.0, |(s, _, _)| *s);
-        if best - next < MIN_MARGIN {
+        // A description restated whole needs no lead beyond the tie band.
+        if best - next < MIN_MARGIN && best < WHOLE {
             return Restated::default();
         }
         scored.truncate(tied);
-        if scored.iter().any(|(_, _, i)| near(&self.services[*i as usize])) {
-            scored.retain(|(_, _, i)| near(&self.services[*i as usize]));
-        }
         // Of those, the ones that use more of the query.
         let most = scored.iter().map(|(_, f, _)| *f).fold(0.0, f32::max);
         scored.retain(|(_, f, _)| *f >= most * (1.0 - MIN_MARGIN / 2.0));
@@ -152,6 +176,35 @@ impl Descriptions {
             scored.into_iter().map(|(s, _, i)| (self.services[i as usize].clone(), s)).collect();
         Restated { services, terms }
     }
+}
+
+/// The analysed terms of `text` with their word positions, in order.
+fn positioned(analyzer: &mut tantivy::tokenizer::TextAnalyzer, text: &str) -> Vec<(String, usize)> {
+    let mut stream = analyzer.token_stream(text);
+    let mut out = Vec::new();
+    while stream.advance() {
+        let t = stream.token();
+        out.push((t.text.clone(), t.position));
+    }
+    out
+}
+
+/// The most idf of distinct terms among `hits` (position, term, idf; in position order)
+/// that lie within `width` words of each other.
+fn within_phrase(hits: &[(usize, &str, f32)], width: usize) -> f32 {
+    let mut best = 0.0f32;
+    for (start, &(from, _, _)) in hits.iter().enumerate() {
+        let mut seen: Vec<&str> = Vec::new();
+        let mut sum = 0.0;
+        for &(_, term, idf) in hits[start..].iter().take_while(|(at, _, _)| at - from < width) {
+            if !seen.contains(&term) {
+                seen.push(term);
+                sum += idf;
+            }
+        }
+        best = best.max(sum);
+    }
+    best
 }
 
 /// What a query's words say about the services it describes.
@@ -176,9 +229,11 @@ impl Restated {
     }
 }
 
-/// What runbooks say of the services they are about: the first sentence that starts
-/// with one of those services' names (or "The" and a name), without the name, by name;
-/// the first runbook in `chunks` order wins.
+/// What runbooks say of the services they are about: the first sentence whose subject
+/// is one of those services (it starts with the name, after "The" or a short lead-in
+/// such as "In short,"), without the name, or what an apposition says of one ("… on
+/// ledger-writer, the service that appends every transaction"), by name; the first
+/// runbook in `chunks` order wins.
 fn described_by_runbooks(chunks: &[Chunk]) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     for c in chunks.iter().filter(|c| c.kind == "runbook") {
@@ -190,9 +245,8 @@ fn described_by_runbooks(chunks: &[Chunk]) -> BTreeMap<String, String> {
         }
         for sentence in c.body.split(['\n', '.']) {
             let lower = sentence.replace(['*', '`'], "").trim().to_lowercase();
-            let lower = lower.strip_prefix("the ").unwrap_or(&lower);
             let said = names.iter().find_map(|name| {
-                let rest = lower.strip_prefix(name.as_str())?.strip_prefix(' ')?;
+                let rest = subject_of(&lower, name).or_else(|| apposition_of(&lower, name))?;
                 Some((name, without_asides(rest)))
             });
             if let Some((name, said)) = said {
@@ -204,6 +258,29 @@ fn described_by_runbooks(chunks: &[Chunk]) -> BTreeMap<String, String> {
         }
     }
     out
+}
+
+/// What `sentence` says of `name` when `name` is its subject: the words after it, where
+/// it comes first, after "the", or after a lead-in of at most three words and a comma.
+fn subject_of<'a>(sentence: &'a str, name: &str) -> Option<&'a str> {
+    let after = |s: &'a str| {
+        let s = s.strip_prefix("the ").unwrap_or(s);
+        s.strip_prefix(name)?.strip_prefix(' ')
+    };
+    after(sentence).or_else(|| {
+        let (lead, rest) = sentence.split_once(", ")?;
+        (lead.split_whitespace().count() <= 3).then(|| after(rest))?
+    })
+}
+
+/// What an apposition in `sentence` says of `name`: the words after "NAME, the service
+/// that" (or "a service that", "which").
+fn apposition_of<'a>(sentence: &'a str, name: &str) -> Option<&'a str> {
+    let at = sentence.find(&format!("{name}, "))?;
+    let rest = &sentence[at + name.len() + 2..];
+    ["the service that ", "a service that ", "which "]
+        .iter()
+        .find_map(|lead| rest.strip_prefix(lead))
 }
 
 /// `text` without its parenthesised asides ("(kotlin, HTTP on port 8081)"), trimmed.
@@ -249,30 +326,49 @@ mod tests {
                  ledger. It runs in namespace `ledger`.",
             ),
             runbook(&["ledger-writer"], "ledger-writer is slow when the disk fills."),
-            runbook(&["cart"], "Check the dashboard first."),
+            runbook(&["cart"], "Check the dashboard first. Users of cart, not ours, wait."),
+            runbook(
+                &["orders-sync"],
+                "Scope: the `HighLatency` alert for orders-sync. In short, orders-sync \
+                 synchronises payouts with the legacy system.",
+            ),
+            runbook(
+                &["receipt-adapter"],
+                "Responding to `PodCrashLooping` on receipt-adapter, the service that adapts \
+                 the receipt provider API.",
+            ),
             Chunk { kind: "postmortem".into(), ..runbook(&["cart"], "cart failed for an hour.") },
         ];
         let said = described_by_runbooks(&chunks);
         assert_eq!(said["orders-db"], "stores every order");
         // Asides and markup go; the first runbook wins.
         assert_eq!(said["ledger-writer"], "appends every transaction to the ledger");
-        // No sentence starting with the name, or not a runbook: nothing said.
+        // After a short lead-in, or in an apposition.
+        assert_eq!(said["orders-sync"], "synchronises payouts with the legacy system");
+        assert_eq!(said["receipt-adapter"], "adapts the receipt provider api");
+        // No sentence with the name as its subject, or not a runbook: nothing said.
         assert!(!said.contains_key("cart"), "{said:?}");
     }
 
     #[test]
-    fn of_services_described_alike_the_neighbours_of_a_named_one_are_meant() {
+    fn a_description_is_restated_within_one_phrase() {
         let id = |name: &str| format!("service:{name}").parse::<NodeId>().unwrap();
-        let alike = "orchestrates the multi-step tier workflow";
-        let texts = ["a", "b", "c"].map(|n| (id(n), alike.to_string()));
-        let other = (id("d"), "sends route notifications to customers".to_string());
-        let descriptions = Descriptions::of(texts.into_iter().chain([other]).collect());
-        let query = "the service that orchestrates the multi-step tier workflow returning 503";
+        let texts = [
+            ("ticket-archiver", "Archives old ticket data to cold storage."),
+            ("user-archiver", "Archives old user data to cold storage."),
+            ("label-archiver", "Archives old label data to cold storage."),
+            ("notifier", "Sends route notifications to customers."),
+        ];
+        let descriptions =
+            Descriptions::of(texts.iter().map(|(n, d)| (id(n), d.to_string())).collect());
         let names = |r: Restated| r.services.into_iter().map(|(id, _)| id).collect::<Vec<_>>();
-        assert_eq!(names(descriptions.restated_by(query, &|_| false)), [id("a"), id("b"), id("c")]);
-        assert_eq!(names(descriptions.restated_by(query, &|n| *n == id("b"))), [id("b")]);
-        // A neighbour described otherwise changes nothing.
-        assert_eq!(names(descriptions.restated_by(query, &|n| *n == id("d"))).len(), 3);
+        // "users" ten words later does not restate the user archiver's description, and
+        // a whole restatement resolves though the next one lacks only one word.
+        let query = "the service that archives old ticket data to cold storage is slow, users \
+                     complain";
+        assert_eq!(names(descriptions.restated_by(query)), [id("ticket-archiver")]);
+        let near = "archives old data to cold storage for users";
+        assert_eq!(names(descriptions.restated_by(near)), [id("user-archiver")]);
     }
 
     #[test]
