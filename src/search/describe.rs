@@ -362,10 +362,11 @@ mod tests {
         let descriptions =
             Descriptions::of(texts.iter().map(|(n, d)| (id(n), d.to_string())).collect());
         let names = |r: Restated| r.services.into_iter().map(|(id, _)| id).collect::<Vec<_>>();
-        // "users" ten words later does not restate the user archiver's description, and
-        // a whole restatement resolves though the next one lacks only one word.
-        let query = "the service that archives old ticket data to cold storage is slow, users \
-                     complain";
+        // "users" five words after the phrase (beyond the slack) does not restate the user
+        // archiver's description, and a whole restatement resolves though the next one
+        // lacks only one word.
+        let query = "the service that archives old ticket data to cold storage is slow and \
+                     lately our users complain";
         assert_eq!(names(descriptions.restated_by(query)), [id("ticket-archiver")]);
         let near = "archives old data to cold storage for users";
         assert_eq!(names(descriptions.restated_by(near)), [id("user-archiver")]);
