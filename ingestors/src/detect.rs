@@ -15,6 +15,8 @@ pub enum Format {
     Envoy,
     /// nginx configuration.
     Nginx,
+    /// A Dockerfile (the `ENV` of the image it builds).
+    Dockerfile,
     /// Change events as JSON lines (`deploys.ndjson`).
     DeployEvents,
     /// Markdown runbooks, postmortems and other pages.
@@ -33,6 +35,7 @@ impl Format {
             Format::ServiceCatalog => "service_catalog",
             Format::Envoy => "envoy",
             Format::Nginx => "nginx",
+            Format::Dockerfile => "dockerfile",
             Format::DeployEvents => "deploy_events",
             Format::Markdown => "markdown",
             Format::AlertRules => "alert_rules",
@@ -61,6 +64,9 @@ pub fn detect(path: &str, text: &str) -> Detection {
         && crate::deploy_events::looks_like_events(text)
     {
         return Detection::Ingest(Format::DeployEvents);
+    }
+    if name == "dockerfile" || name == "containerfile" {
+        return Detection::Ingest(Format::Dockerfile);
     }
     let is_yaml = name.ends_with(".yaml") || name.ends_with(".yml");
     if is_yaml {
@@ -99,8 +105,11 @@ pub fn detect(path: &str, text: &str) -> Detection {
     if name.ends_with(".rules") && is_alert_rules(text) {
         return Detection::Ingest(Format::AlertRules);
     }
-    let is_nginx = name == "nginx.conf"
-        || name.ends_with(".conf") && (text.contains("proxy_pass") || text.contains("upstream "));
+    // An `envsubst` template (`default.conf.template`, as the nginx image renders them)
+    // is the config it becomes.
+    let conf = name.strip_suffix(".template").unwrap_or(&name);
+    let is_nginx = conf == "nginx.conf"
+        || conf.ends_with(".conf") && (text.contains("proxy_pass") || text.contains("upstream "));
     if is_nginx && (text.contains("proxy_pass") || text.contains("upstream ")) {
         return Detection::Ingest(Format::Nginx);
     }
@@ -184,6 +193,14 @@ mod tests {
             "http { upstream a { server b:80; } }",
             Detection::Ingest(Format::Nginx),
         );
+        check(
+            "web/default.conf.template",
+            "server { location /api/ { proxy_pass http://${API_HOST}:8080/; } }",
+            Detection::Ingest(Format::Nginx),
+        );
+        check("shipping/Dockerfile", "FROM openjdk\nENV DB_HOST=mysql\n", {
+            Detection::Ingest(Format::Dockerfile)
+        });
         check(
             "front-envoy.json",
             "{\"static_resources\": {\"clusters\": []}}",

@@ -14,6 +14,7 @@ pub mod alert_rules;
 pub mod backstage;
 pub mod compose;
 pub mod deploy_events;
+pub mod dockerfile;
 pub mod git_history;
 pub mod kubernetes;
 pub mod markdown;
@@ -44,6 +45,7 @@ pub fn ingest(format: Format, input: &Input<'_>) -> Output {
         Format::ServiceCatalog => service_catalog::ingest(input, &mut out),
         Format::Envoy => proxy::ingest_envoy(input, &mut out),
         Format::Nginx => proxy::ingest_nginx(input, &mut out),
+        Format::Dockerfile => dockerfile::ingest_dockerfile(input, &mut out),
         Format::DeployEvents => deploy_events::ingest(input, &mut out),
         Format::Markdown => markdown::ingest(input, &mut out),
         Format::AlertRules => alert_rules::ingest(input, &mut out),

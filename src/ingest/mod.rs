@@ -251,6 +251,8 @@ pub fn ingest_path_as(
             continue;
         }
         let (env, bad_env) = env_for(&file.abs, &abs, &root_shown, &mut env_cache);
+        let image_env = image_env(&file.abs, env);
+        let env = image_env.as_ref().unwrap_or(env);
         let input = Input { path: &file.stored, text: &text, env };
         let out = lore_ingestors::ingest(format, &input);
         files_read += 1;
@@ -401,6 +403,21 @@ fn env_for<'c>(
     }
     let (vars, bad) = &cache.by_dir[&dir];
     (vars, *bad)
+}
+
+/// For an `envsubst` template (`*.template`) beside a Dockerfile, the variables it is
+/// filled in with in the image that Dockerfile builds: its `ENV` over the `.env` ones.
+fn image_env(file: &Path, env: &BTreeMap<String, String>) -> Option<BTreeMap<String, String>> {
+    if file.extension().is_none_or(|e| e != "template") {
+        return None;
+    }
+    let dir = file.parent()?;
+    let text = ["Dockerfile", "Containerfile"]
+        .iter()
+        .find_map(|n| std::fs::read_to_string(dir.join(n)).ok())?;
+    let mut vars = env.clone();
+    vars.extend(lore_ingestors::util::dockerfile::env(&text));
+    Some(vars)
 }
 
 /// A progress bar on a terminal, hidden otherwise.

@@ -6,7 +6,7 @@
 //! feature flags) takes the plumbing kind, and a call to a datastore becomes
 //! `depends_on`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use lore_ingestors::util::hosts::dns_candidates;
 use lore_schema::{EdgeKind, Entity, EntityClass, NodeKind, NodeRef, Record, Role};
@@ -17,14 +17,26 @@ use super::{
 };
 use crate::model::{Edge, Evidence, Member, Node};
 
-struct Entry {
+struct Entry<'a> {
     node: usize,
     namespace: Option<String>,
+    /// File the name is declared in (the locator without its line).
+    file: &'a str,
+}
+
+/// The file of a `path:line` locator.
+fn file_of(locator: &str) -> &str {
+    match locator.rsplit_once(':') {
+        Some((file, line)) if line.bytes().all(|b| b.is_ascii_digit()) => file,
+        _ => locator,
+    }
 }
 
 struct Index<'a> {
     nodes: &'a [Node],
-    exact: BTreeMap<String, Vec<Entry>>,
+    exact: BTreeMap<String, Vec<Entry<'a>>>,
+    /// Files declaring each node's entities.
+    declared: BTreeMap<usize, BTreeSet<&'a str>>,
     loose: NameIndex<usize>,
     pods: Vec<(usize, Option<String>, &'a BTreeMap<String, String>)>,
 }
@@ -41,18 +53,22 @@ fn kind_compatible(want: Option<NodeKind>, have: NodeKind) -> bool {
 
 impl<'a> Index<'a> {
     fn new(nodes: &'a [Node], facts: &'a [&'a Entity], entity_node: &[usize]) -> Index<'a> {
-        let mut exact: BTreeMap<String, Vec<Entry>> = BTreeMap::new();
+        let mut exact: BTreeMap<String, Vec<Entry<'a>>> = BTreeMap::new();
+        let mut declared: BTreeMap<usize, BTreeSet<&'a str>> = BTreeMap::new();
         let mut loose = NameIndex::new();
         let mut pods = Vec::new();
         for (i, f) in facts.iter().enumerate() {
             let node = entity_node[i];
             let e: &Entity = f;
             let ns = e.namespace.clone();
+            let file = file_of(&e.provenance.locator);
+            declared.entry(node).or_default().insert(file);
             for name in std::iter::once(&e.name).chain(&e.aliases) {
-                exact
-                    .entry(name.to_ascii_lowercase())
-                    .or_default()
-                    .push(Entry { node, namespace: ns.clone() });
+                exact.entry(name.to_ascii_lowercase()).or_default().push(Entry {
+                    node,
+                    namespace: ns.clone(),
+                    file,
+                });
                 loose.insert(name, node);
             }
             if e.class == EntityClass::Workload && !e.labels.is_empty() {
@@ -60,16 +76,20 @@ impl<'a> Index<'a> {
             }
         }
         for (node, n) in nodes.iter().enumerate() {
-            exact
-                .entry(n.id.as_str().to_ascii_lowercase())
-                .or_default()
-                .push(Entry { node, namespace: None });
+            exact.entry(n.id.as_str().to_ascii_lowercase()).or_default().push(Entry {
+                node,
+                namespace: None,
+                file: "",
+            });
         }
-        Index { nodes, exact, loose, pods }
+        Index { nodes, exact, declared, loose, pods }
     }
 
-    /// The node `name` means for a referrer in `namespace`: exact matches in the same
-    /// namespace first, then a unique exact match, then a unique loose match.
+    /// The node `name` means for a referrer in `namespace`, declared in `file`: exact
+    /// matches in the same namespace first, then a unique exact match (or a unique one
+    /// declared in the referrer's own file: a compose `depends_on: payment` means that
+    /// project's `payment`, not a Kubernetes Service of that name elsewhere), then a
+    /// unique loose match.
     /// `loose` allows normalised matches (names written by people: catalogs, selectors);
     /// hosts are DNS names and match exactly.
     fn by_name(
@@ -77,6 +97,7 @@ impl<'a> Index<'a> {
         kind: Option<NodeKind>,
         name: &str,
         namespace: Option<&str>,
+        scope: &[&str],
         strict_ns: bool,
         loose: bool,
     ) -> Option<usize> {
@@ -94,13 +115,25 @@ impl<'a> Index<'a> {
         if let [one] = same_ns.as_slice() {
             return Some(*one);
         }
-        let mut compatible: Vec<usize> = entries
+        let fitting: Vec<&&Entry> = entries
             .iter()
             .filter(|e| !strict_ns || ns_compatible(namespace, e.namespace.as_deref()))
-            .map(|e| e.node)
             .collect();
-        compatible.sort_unstable();
-        compatible.dedup();
+        let nodes = |same_file: bool| {
+            let mut n: Vec<usize> = (fitting.iter())
+                .filter(|e| !same_file || scope.contains(&e.file))
+                .map(|e| e.node)
+                .collect();
+            n.sort_unstable();
+            n.dedup();
+            n
+        };
+        let mut compatible = nodes(false);
+        if compatible.len() > 1
+            && let [one] = nodes(true).as_slice()
+        {
+            compatible = vec![*one];
+        }
         match compatible.as_slice() {
             [one] => Some(*one),
             [] if entries.is_empty() && loose => self
@@ -111,13 +144,18 @@ impl<'a> Index<'a> {
         }
     }
 
-    fn by_host(&self, host: &str, namespace: Option<&str>) -> Option<usize> {
+    /// The files the entities of `node` are declared in.
+    fn files(&self, node: usize) -> impl Iterator<Item = &'a str> + '_ {
+        self.declared.get(&node).into_iter().flatten().copied()
+    }
+
+    fn by_host(&self, host: &str, namespace: Option<&str>, scope: &[&str]) -> Option<usize> {
         for (name, ns) in dns_candidates(host) {
             let (ns, strict) = match &ns {
                 Some(ns) => (Some(ns.as_str()), true),
                 None => (namespace, false),
             };
-            if let Some(n) = self.by_name(None, &name, ns, strict, false) {
+            if let Some(n) = self.by_name(None, &name, ns, scope, strict, false) {
                 return Some(n);
             }
         }
@@ -145,19 +183,22 @@ impl<'a> Index<'a> {
             // are the service's name, and a label typo (`cart` for `carts`) should not
             // lose the declared dependency.
             found.extend(
-                labels.values().find_map(|v| self.by_name(None, v, namespace, false, true)),
+                labels.values().find_map(|v| self.by_name(None, v, namespace, &[], false, true)),
             );
         }
         found
     }
 
-    fn resolve(&self, r: &NodeRef) -> Vec<usize> {
+    /// The nodes `r` means, for a reference whose referrer is declared in the files
+    /// `scope` (where the reference is read, and where its other end is declared).
+    fn resolve(&self, r: &NodeRef, scope: &[&str]) -> Vec<usize> {
         match r {
             NodeRef::Name { kind, name, namespace } => {
-                self.by_name(*kind, name, namespace.as_deref(), false, true).into_iter().collect()
+                let ns = namespace.as_deref();
+                self.by_name(*kind, name, ns, scope, false, true).into_iter().collect()
             }
             NodeRef::Host { host, namespace } => {
-                self.by_host(host, namespace.as_deref()).into_iter().collect()
+                self.by_host(host, namespace.as_deref(), scope).into_iter().collect()
             }
             NodeRef::Selector { namespace, labels } => {
                 self.by_selector(namespace.as_deref(), labels)
@@ -216,15 +257,18 @@ pub(super) fn resolve_relations(
         };
         for mut rel in relations {
             let owner = mounts.proxy_owner(&rel);
+            let file = file_of(&rel.provenance.locator);
             let froms = match owner {
                 Some((node, _)) => vec![node],
-                None => index.resolve(&rel.from),
+                None => index.resolve(&rel.from, &[file]),
             };
             if let Some((node, mount)) = owner {
                 let why = format!(" (run by {}: it mounts {mount})", nodes[node].name);
                 rel.provenance.note.push_str(&why);
             }
-            let tos = index.resolve(&rel.to);
+            let mut scope = vec![file];
+            scope.extend(froms.iter().flat_map(|&f| index.files(f)));
+            let tos = index.resolve(&rel.to, &scope);
             if froms.is_empty() || tos.is_empty() {
                 let missing = if froms.is_empty() { &rel.from } else { &rel.to };
                 unresolved.push(Unresolved {

@@ -197,3 +197,38 @@ fn a_catalog_name_matching_loosely_in_two_systems_joins_its_own() {
     assert_eq!(downstream(&engine, "export-api"), ["secrets-broker"]);
     assert!(downstream(&engine, "export-service").is_empty());
 }
+
+#[test]
+fn a_compose_name_means_its_own_projects_service_not_a_kubernetes_one_elsewhere() {
+    // A Kubernetes Service `payment` selecting the canary `payment-fix` has the name too;
+    // the compose project's `depends_on: payment` (and its web tier's proxy) still mean
+    // the compose service.
+    let compose = "services:\n  rabbitmq:\n    image: rabbitmq:3.8\n  payment:\n    build: {context: payment}\n    depends_on: [rabbitmq]\n  web:\n    build: {context: web}\n    depends_on: [payment]\n";
+    let canary = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: payment-fix, labels: {service: payment}}\nspec:\n  template:\n    metadata: {labels: {service: payment}}\n    spec:\n      containers:\n      - name: c\n        image: shop/payment-fix:1\n";
+    let service = "apiVersion: v1\nkind: Service\nmetadata: {name: payment}\nspec:\n  selector: {service: payment}\n  ports: [{port: 8080}]\n";
+    let (_dir, _data, engine) = ingest_tree(&[
+        ("shop/docker-compose.yaml", compose),
+        ("shop/K8s/payment-fix.yaml", canary),
+        ("shop/K8s/payment-service.yaml", service),
+    ]);
+    assert_eq!(downstream(&engine, "web"), ["payment", "rabbitmq"]);
+}
+
+#[test]
+fn an_nginx_template_is_filled_in_from_its_image_env_and_an_image_env_is_a_dependency() {
+    let compose = "services:\n  web:\n    build: {context: web}\n  cart:\n    build: {context: cart}\n  shipping:\n    build: {context: shipping}\n  mysql:\n    image: mysql:8\n";
+    let template = "server {\n  listen 8080;\n  location /api/cart/ {\n    proxy_pass http://${CART_HOST}:8080/;\n  }\n}\n";
+    let web_image = "FROM nginx:1.21\nENV CART_HOST=cart \\\n    OTHER=1\nCOPY default.conf.template /etc/nginx/templates/\n";
+    let shipping_image = "FROM openjdk:8\nENV DB_HOST=mysql\n";
+    let (_dir, _data, engine) = ingest_tree(&[
+        ("shop/docker-compose.yaml", compose),
+        ("shop/web/default.conf.template", template),
+        ("shop/web/Dockerfile", web_image),
+        ("shop/shipping/Dockerfile", shipping_image),
+    ]);
+    let view = engine.impact(&ImpactRequest::new("web", Direction::Downstream)).unwrap();
+    let hit = view.results.iter().find(|h| h.name == "cart").expect("routed through the template");
+    let locators: Vec<&str> = hit.path[0].evidence.iter().map(|e| e.locator.as_str()).collect();
+    assert!(locators.iter().any(|l| l.ends_with("web/default.conf.template:4")), "{locators:?}");
+    assert_eq!(downstream(&engine, "shipping"), ["mysql"]);
+}

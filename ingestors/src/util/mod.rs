@@ -3,6 +3,7 @@
 pub mod classify;
 pub mod config_ref;
 pub mod deps;
+pub mod dockerfile;
 pub mod dotenv;
 pub mod hosts;
 pub mod mounts;
