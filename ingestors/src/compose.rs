@@ -222,10 +222,13 @@ fn service(svc: &Service<'_, '_>, out: &mut Emitter) {
                 if dotenv::has_unset(&raw, svc.file.input.env) { raw } else { image.clone() };
             attrs.insert("image".to_string(), shown);
         }
+        let input = svc.file.input;
         if let Some(build) = build {
+            if let Some(dir) = mounts::build_dir(&build, input.path, input.env) {
+                attrs.insert(mounts::BUILD_ATTR.to_string(), dir);
+            }
             attrs.insert("build".to_string(), build);
         }
-        let input = svc.file.input;
         let mounts = mounts::bind_mounts(svc.body.get("volumes"), input.path, input.env);
         if !mounts.is_empty() {
             attrs.insert(
@@ -458,7 +461,7 @@ services:
             check("deploy/compose.yaml", text, ENV),
             [
                 "entity service:checkout ds=- role=- aliases=checkout-1 attrs={\"compose_file\": \"compose.yaml\", \"image\": \"shop/checkout:1\"} @deploy/compose.yaml:4",
-                "entity service:sim ds=- role=- aliases= attrs={\"build\": \"./sim\", \"compose_file\": \"compose.yaml\"} @deploy/compose.yaml:24",
+                "entity service:sim ds=- role=- aliases= attrs={\"build\": \"./sim\", \"build_dir\": \"deploy/sim\", \"compose_file\": \"compose.yaml\"} @deploy/compose.yaml:24",
                 "entity datastore:orders-db ds=postgres role=- aliases= attrs={\"compose_file\": \"compose.yaml\", \"image\": \"postgres:16\"} @deploy/compose.yaml:19",
                 "checkout calls mailer @deploy/compose.yaml:18 1000 links mailer:smtp",
                 "checkout calls orders-db @deploy/compose.yaml:15 1000 depends_on orders-db",

@@ -256,14 +256,14 @@ pub(super) fn resolve_relations(
             _ => continue,
         };
         for mut rel in relations {
-            let owner = mounts.proxy_owner(&rel);
+            let owner = mounts.owner(&rel);
             let file = file_of(&rel.provenance.locator);
-            let froms = match owner {
-                Some((node, _)) => vec![node],
+            let froms = match &owner {
+                Some((node, _)) => vec![*node],
                 None => index.resolve(&rel.from, &[file]),
             };
-            if let Some((node, mount)) = owner {
-                let why = format!(" (run by {}: it mounts {mount})", nodes[node].name);
+            if let Some((node, why)) = owner {
+                let why = format!(" (run by {}: {why})", nodes[node].name);
                 rel.provenance.note.push_str(&why);
             }
             let mut scope = vec![file];

@@ -215,8 +215,8 @@ fn a_compose_name_means_its_own_projects_service_not_a_kubernetes_one_elsewhere(
 }
 
 #[test]
-fn an_nginx_template_is_filled_in_from_its_image_env_and_an_image_env_is_a_dependency() {
-    let compose = "services:\n  web:\n    build: {context: web}\n  cart:\n    build: {context: cart}\n  shipping:\n    build: {context: shipping}\n  mysql:\n    image: mysql:8\n";
+fn an_nginx_template_is_filled_in_from_its_image_env_and_an_image_env_is_its_services() {
+    let compose = "services:\n  web:\n    build: {context: web}\n  cart:\n    build: {context: cart}\n  shipping:\n    build: {context: shipping}\n  mysql:\n    image: mysql:8\n  load:\n    build: {context: load-gen}\n";
     let template = "server {\n  listen 8080;\n  location /api/cart/ {\n    proxy_pass http://${CART_HOST}:8080/;\n  }\n}\n";
     let web_image = "FROM nginx:1.21\nENV CART_HOST=cart \\\n    OTHER=1\nCOPY default.conf.template /etc/nginx/templates/\n";
     let shipping_image = "FROM openjdk:8\nENV DB_HOST=mysql\n";
@@ -225,10 +225,19 @@ fn an_nginx_template_is_filled_in_from_its_image_env_and_an_image_env_is_a_depen
         ("shop/web/default.conf.template", template),
         ("shop/web/Dockerfile", web_image),
         ("shop/shipping/Dockerfile", shipping_image),
+        ("shop/load-gen/Dockerfile", "FROM python:3\nENV HOST=http://web:8080\n"),
     ]);
     let view = engine.impact(&ImpactRequest::new("web", Direction::Downstream)).unwrap();
     let hit = view.results.iter().find(|h| h.name == "cart").expect("routed through the template");
     let locators: Vec<&str> = hit.path[0].evidence.iter().map(|e| e.locator.as_str()).collect();
     assert!(locators.iter().any(|l| l.ends_with("web/default.conf.template:4")), "{locators:?}");
     assert_eq!(downstream(&engine, "shipping"), ["mysql"]);
+    // The image built from `load-gen/` is `load`'s, whatever the directory is called.
+    let view = engine.impact(&ImpactRequest::new("load", Direction::Downstream)).unwrap();
+    let hit = view.results.iter().find(|h| h.name == "web").expect("load calls web");
+    let note = &hit.path[0].evidence[0].note;
+    assert!(
+        note.contains("run by load: its image is built from ") && note.ends_with("load-gen)"),
+        "{note}"
+    );
 }

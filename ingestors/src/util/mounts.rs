@@ -45,6 +45,21 @@ pub fn bind_mounts(
     paths
 }
 
+/// Entity attribute holding the directory a compose service's image is built from.
+pub const BUILD_ATTR: &str = "build_dir";
+
+/// The directory of a compose `build` context `context` (relative to the compose file at
+/// `file_path`), spelled like ingest locators; `None` for a Git URL, an absolute path or
+/// one climbing above the root.
+pub fn build_dir(context: &str, file_path: &str, env: &BTreeMap<String, String>) -> Option<String> {
+    let context = dotenv::interpolate(context, env);
+    if context.starts_with('/') || context.contains("://") || context.contains('@') {
+        return None;
+    }
+    let dir = file_path.rsplit_once(['/', '\\']).map_or("", |(dir, _)| dir);
+    join(dir, &context)
+}
+
 /// `dir/rel` with `.` and `..` folded; `None` when `..` climbs above the root.
 fn join(dir: &str, rel: &str) -> Option<String> {
     let mut parts: Vec<&str> = dir.split(['/', '\\']).filter(|p| !p.is_empty()).collect();
@@ -92,5 +107,15 @@ mod tests {
         assert!(covers("social/shared/envoy", "social/shared/envoy/envoy.yaml"));
         assert!(covers("a/nginx.conf", "a/nginx.conf"));
         assert!(!covers("a/envoy", "a/envoy-v2.yaml"));
+        let none = BTreeMap::new();
+        assert_eq!(
+            build_dir("./web", "shop/docker-compose.yaml", &none).as_deref(),
+            Some("shop/web")
+        );
+        assert_eq!(
+            build_dir("../payment", "shop/dispatch/compose.yaml", &none).as_deref(),
+            Some("shop/payment")
+        );
+        assert_eq!(build_dir("https://github.com/a/b.git", "compose.yaml", &none), None);
     }
 }
