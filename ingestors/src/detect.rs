@@ -17,6 +17,10 @@ pub enum Format {
     Nginx,
     /// A Dockerfile (the `ENV` of the image it builds).
     Dockerfile,
+    /// HAProxy configuration.
+    Haproxy,
+    /// A Caddyfile.
+    Caddy,
     /// Change events as JSON lines (`deploys.ndjson`).
     DeployEvents,
     /// Markdown runbooks, postmortems and other pages.
@@ -36,6 +40,8 @@ impl Format {
             Format::Envoy => "envoy",
             Format::Nginx => "nginx",
             Format::Dockerfile => "dockerfile",
+            Format::Haproxy => "haproxy",
+            Format::Caddy => "caddy",
             Format::DeployEvents => "deploy_events",
             Format::Markdown => "markdown",
             Format::AlertRules => "alert_rules",
@@ -67,6 +73,12 @@ pub fn detect(path: &str, text: &str) -> Detection {
     }
     if name == "dockerfile" || name == "containerfile" {
         return Detection::Ingest(Format::Dockerfile);
+    }
+    if crate::proxy::caddy::is_caddyfile(&name) {
+        return Detection::Ingest(Format::Caddy);
+    }
+    if name.ends_with(".cfg") && crate::proxy::haproxy::looks_like_haproxy(text) {
+        return Detection::Ingest(Format::Haproxy);
     }
     let is_yaml = name.ends_with(".yaml") || name.ends_with(".yml");
     if is_yaml {
@@ -198,6 +210,14 @@ mod tests {
             "server { location /api/ { proxy_pass http://${API_HOST}:8080/; } }",
             Detection::Ingest(Format::Nginx),
         );
+        check(
+            "lb/haproxy.cfg",
+            "backend api\n  server a api:8080\n",
+            Detection::Ingest(Format::Haproxy),
+        );
+        check("edge/Caddyfile", "a.com {\n  reverse_proxy api:80\n}\n", {
+            Detection::Ingest(Format::Caddy)
+        });
         check("shipping/Dockerfile", "FROM openjdk\nENV DB_HOST=mysql\n", {
             Detection::Ingest(Format::Dockerfile)
         });

@@ -46,6 +46,8 @@ pub fn ingest(format: Format, input: &Input<'_>) -> Output {
         Format::Envoy => proxy::ingest_envoy(input, &mut out),
         Format::Nginx => proxy::ingest_nginx(input, &mut out),
         Format::Dockerfile => dockerfile::ingest_dockerfile(input, &mut out),
+        Format::Haproxy => proxy::ingest_haproxy(input, &mut out),
+        Format::Caddy => proxy::ingest_caddy(input, &mut out),
         Format::DeployEvents => deploy_events::ingest(input, &mut out),
         Format::Markdown => markdown::ingest(input, &mut out),
         Format::AlertRules => alert_rules::ingest(input, &mut out),

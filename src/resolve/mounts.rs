@@ -10,7 +10,7 @@
 //! directory (`load: {build: {context: load-gen}}` for `load-gen/Dockerfile`).
 
 use lore_ingestors::dockerfile;
-use lore_ingestors::proxy::{envoy, nginx};
+use lore_ingestors::proxy::{caddy, envoy, haproxy, nginx};
 use lore_ingestors::util::mounts::{BUILD_ATTR, MOUNTS_ATTR, SEPARATOR, covers};
 use lore_schema::{Entity, Relation};
 
@@ -67,7 +67,7 @@ impl Mounts {
     /// service mounts the file.
     fn proxy_owner(&self, rel: &Relation) -> Option<(usize, &str)> {
         let ingestor = rel.provenance.ingestor.as_str();
-        if ingestor != envoy::NAME && ingestor != nginx::NAME {
+        if ![envoy::NAME, nginx::NAME, haproxy::NAME, caddy::NAME].contains(&ingestor) {
             return None;
         }
         let locator = &rel.provenance.locator;

@@ -241,3 +241,18 @@ fn an_nginx_template_is_filled_in_from_its_image_env_and_an_image_env_is_its_ser
         "{note}"
     );
 }
+
+#[test]
+fn haproxy_and_caddy_gateways_route_to_their_upstreams() {
+    let compose = "services:\n  lb:\n    image: haproxy:2.9\n    volumes:\n      - ./conf/haproxy.cfg:/usr/local/etc/haproxy/haproxy.cfg:ro\n  edge:\n    image: caddy:2\n  api:\n    image: shop/api:1\n  web:\n    image: shop/web:1\n";
+    let haproxy = "frontend http\n  bind *:80\n  default_backend api\nbackend api\n  server api1 api:8080 check\n";
+    let caddy =
+        "shop.example.com {\n  reverse_proxy /api/* api:8080\n  reverse_proxy web:3000\n}\n";
+    let (_dir, _data, engine) = ingest_tree(&[
+        ("shop/docker-compose.yaml", compose),
+        ("shop/conf/haproxy.cfg", haproxy),
+        ("shop/edge/Caddyfile", caddy),
+    ]);
+    assert_eq!(downstream(&engine, "lb"), ["api"]);
+    assert_eq!(downstream(&engine, "edge"), ["api", "web"]);
+}

@@ -1,4 +1,5 @@
-//! Reverse proxies: Envoy static configuration and nginx configuration.
+//! Reverse proxies: Envoy static configuration, nginx and HAProxy configuration and
+//! Caddyfiles.
 //!
 //! A proxy config names the upstreams a proxy forwards to: every Envoy cluster endpoint and
 //! every nginx `proxy_pass` (or `upstream` server) becomes a `calls` relation from the
@@ -11,10 +12,14 @@
 //! route to flagd or Grafana). Their note starts with [`ROUTE_NOTE_PREFIX`], which the main
 //! crate keys on to keep them `calls`.
 
+pub mod caddy;
 pub mod envoy;
+pub mod haproxy;
 pub mod nginx;
 
+pub use caddy::ingest_caddy;
 pub use envoy::ingest_envoy;
+pub use haproxy::ingest_haproxy;
 pub use nginx::ingest_nginx;
 
 use std::collections::BTreeSet;
