@@ -25,6 +25,8 @@ use crate::util::yaml::{Child, YamlDoc, scalar_text, split_documents};
 use crate::util::{classify, dotenv, mounts};
 use crate::{Emitter, Input, Severity, Stability};
 
+mod traefik;
+
 /// Ingestor name.
 pub const NAME: &str = "compose";
 /// Stability of the output.
@@ -106,6 +108,7 @@ pub fn ingest(input: &Input<'_>, out: &mut Emitter) {
         let fallback = services_line.unwrap_or(doc.start_line);
         match value.get("services") {
             Some(Value::Mapping(services)) => {
+                let mut named = Vec::new();
                 for (key, body) in services {
                     let Some(name) = scalar_text(key) else { continue };
                     let line = lines.iter().find(|c| c.head == name).map_or(fallback, |c| c.line);
@@ -117,9 +120,17 @@ pub fn ingest(input: &Input<'_>, out: &mut Emitter) {
                         out.diagnostic(Severity::Error, line, msg);
                         continue;
                     }
-                    let keys = doc.children(Some(line));
-                    service(&Service { file: &file, doc, name: &name, body, line, keys }, out);
+                    named.push((name, body, line));
                 }
+                let mut all = Vec::new();
+                for (name, body, line) in &named {
+                    let (body, line) = (*body, *line);
+                    let keys = doc.children(Some(line));
+                    let svc = Service { file: &file, doc, name, body, line, keys };
+                    service(&svc, out);
+                    all.push(svc);
+                }
+                traefik::routes(&all, out);
             }
             Some(Value::Null) => {}
             Some(other) => out.diagnostic(
