@@ -17,6 +17,8 @@ pub enum Format {
     Nginx,
     /// A Dockerfile (the `ENV` of the image it builds).
     Dockerfile,
+    /// An env file compose services read (`env_file:`).
+    EnvFile,
     /// HAProxy configuration.
     Haproxy,
     /// A Caddyfile.
@@ -40,6 +42,7 @@ impl Format {
             Format::Envoy => "envoy",
             Format::Nginx => "nginx",
             Format::Dockerfile => "dockerfile",
+            Format::EnvFile => "env_file",
             Format::Haproxy => "haproxy",
             Format::Caddy => "caddy",
             Format::DeployEvents => "deploy_events",
@@ -73,6 +76,9 @@ pub fn detect(path: &str, text: &str) -> Detection {
     }
     if name == "dockerfile" || name == "containerfile" {
         return Detection::Ingest(Format::Dockerfile);
+    }
+    if crate::env_file::is_env_file(&name) {
+        return Detection::Ingest(Format::EnvFile);
     }
     if crate::proxy::caddy::is_caddyfile(&name) {
         return Detection::Ingest(Format::Caddy);
@@ -210,6 +216,8 @@ mod tests {
             "server { location /api/ { proxy_pass http://${API_HOST}:8080/; } }",
             Detection::Ingest(Format::Nginx),
         );
+        check("config/cart.env", "CART_ADDR=cart:7070\n", Detection::Ingest(Format::EnvFile));
+        check(".env", "TAG=1\n", Detection::Unknown);
         check(
             "lb/haproxy.cfg",
             "backend api\n  server a api:8080\n",

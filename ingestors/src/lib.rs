@@ -15,6 +15,7 @@ pub mod backstage;
 pub mod compose;
 pub mod deploy_events;
 pub mod dockerfile;
+pub mod env_file;
 pub mod git_history;
 pub mod kubernetes;
 pub mod markdown;
@@ -46,6 +47,7 @@ pub fn ingest(format: Format, input: &Input<'_>) -> Output {
         Format::Envoy => proxy::ingest_envoy(input, &mut out),
         Format::Nginx => proxy::ingest_nginx(input, &mut out),
         Format::Dockerfile => dockerfile::ingest_dockerfile(input, &mut out),
+        Format::EnvFile => env_file::ingest_env_file(input, &mut out),
         Format::Haproxy => proxy::ingest_haproxy(input, &mut out),
         Format::Caddy => proxy::ingest_caddy(input, &mut out),
         Format::DeployEvents => deploy_events::ingest(input, &mut out),

@@ -256,3 +256,25 @@ fn haproxy_and_caddy_gateways_route_to_their_upstreams() {
     assert_eq!(downstream(&engine, "lb"), ["api"]);
     assert_eq!(downstream(&engine, "edge"), ["api", "web"]);
 }
+
+#[test]
+fn an_env_file_feeds_the_compose_services_that_read_it_without_its_secrets() {
+    let compose = "services:\n  checkout:\n    image: shop/checkout:1\n    env_file:\n      - ./config/checkout.env\n      - path: ./config/missing.env\n        required: false\n  cart:\n    image: shop/cart:1\n  orders-db:\n    image: postgres:16\n";
+    let env = "# checkout settings\nCART_ADDR=cart:7070\nDATABASE_URL=postgres://app:pw-in-url@orders-db:5432/orders\nDB_PASSWORD=hunter2\nLOG_LEVEL=info\n";
+    let (_dir, _data, engine) =
+        ingest_tree(&[("shop/docker-compose.yaml", compose), ("shop/config/checkout.env", env)]);
+    let view = engine.impact(&ImpactRequest::new("checkout", Direction::Downstream)).unwrap();
+    let mut hits: Vec<&str> = view.results.iter().map(|h| h.name.as_str()).collect();
+    hits.sort();
+    assert_eq!(hits, ["cart", "orders-db"]);
+    let cart = view.results.iter().find(|h| h.name == "cart").unwrap();
+    let note = &cart.path[0].evidence[0].note;
+    assert!(
+        note.contains("env_file ./config/checkout.env") && note.contains("checkout.env:2"),
+        "{note}"
+    );
+    let json = serde_json::to_string(&view).unwrap();
+    for secret in ["hunter2", "pw-in-url"] {
+        assert!(!json.contains(secret), "{secret} leaked: {json}");
+    }
+}

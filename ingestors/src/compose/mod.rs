@@ -20,6 +20,7 @@ use std::collections::BTreeSet;
 use lore_schema::{EdgeKind, Entity, EntityClass, NodeKind, NodeRef, Provenance, Record, Relation};
 use serde_yaml::Value;
 
+use crate::util::config_ref::{Store, config_ref};
 use crate::util::deps::{VarSite, emit_args_refs, emit_var_relations};
 use crate::util::yaml::{Child, YamlDoc, scalar_text, split_documents};
 use crate::util::{classify, dotenv, mounts};
@@ -276,8 +277,43 @@ fn service(svc: &Service<'_, '_>, out: &mut Emitter) {
         let site = VarSite { ingestor: NAME, locator: &locator, holder: key };
         records.extend(collect(|e| emit_args_refs(&svc.me(), None, &args, site, e)));
     }
+    records.extend(env_file_links(svc));
     records.extend(declared_deps(svc));
     emit(svc.file, &names, records, out);
+}
+
+/// Links to the env files of `env_file:` (a path, a list of paths, or `{path, required}`
+/// entries): the service takes over what each file's keys imply (`crate::env_file`).
+fn env_file_links(svc: &Service<'_, '_>) -> Vec<Record> {
+    let paths: Vec<String> = match svc.body.get("env_file") {
+        Some(Value::Sequence(items)) => items
+            .iter()
+            .filter_map(|item| match item {
+                Value::Mapping(_) => item.get("path").and_then(scalar_text),
+                other => scalar_text(other),
+            })
+            .collect(),
+        Some(other) => scalar_text(other).into_iter().collect(),
+        None => return Vec::new(),
+    };
+    let input = svc.file.input;
+    let line = svc.key_line("env_file");
+    paths
+        .iter()
+        .filter_map(|p| Some((p, mounts::compose_path(p, input.path, input.env)?)))
+        .map(|(written, path)| {
+            Record::Relation(Relation {
+                from: svc.me(),
+                to: config_ref(Store::EnvFile, &path, None, None),
+                kind: EdgeKind::Calls,
+                provenance: Provenance::declared(
+                    NAME,
+                    svc.locator(line),
+                    format!("env_file {written}"),
+                ),
+            })
+        })
+        .collect()
 }
 
 /// Records that `f` emits for one variable or command line (sorted, one per key).

@@ -91,7 +91,7 @@ fn secret_data(secret: &Value) -> BTreeMap<String, String> {
 }
 
 /// Keys whose values are credentials, never read from a Secret.
-pub(super) fn is_credential_key(key: &str) -> bool {
+pub(crate) fn is_credential_key(key: &str) -> bool {
     let upper = key.to_ascii_uppercase();
     ["PASS", "PWD", "SECRET", "TOKEN", "KEY", "CREDENTIAL", "CERT", "PRIVATE", "SALT"]
         .iter()

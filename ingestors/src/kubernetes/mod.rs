@@ -21,6 +21,7 @@ use crate::util::yaml::{
 use crate::{Emitter, Input, Severity, Stability};
 
 mod config;
+pub(crate) use config::is_credential_key;
 mod env;
 
 /// Ingestor name.

@@ -23,6 +23,9 @@ pub enum Store {
     ConfigMap,
     /// A Secret (only keys that do not name credentials are read).
     Secret,
+    /// An env file a compose service reads (`env_file:`), named by its path; keys that
+    /// name credentials are not read.
+    EnvFile,
 }
 
 impl Store {
@@ -30,6 +33,7 @@ impl Store {
         match self {
             Store::ConfigMap => "configmap/",
             Store::Secret => "secret/",
+            Store::EnvFile => "envfile/",
         }
     }
 
@@ -38,6 +42,7 @@ impl Store {
         match self {
             Store::ConfigMap => "configmap",
             Store::Secret => "secret",
+            Store::EnvFile => "env file",
         }
     }
 }
@@ -68,7 +73,7 @@ pub fn config_ref(store: Store, name: &str, key: Option<&str>, namespace: Option
 /// The ConfigMap or Secret `r` refers to, if it is such a reference.
 pub fn parse(r: &NodeRef) -> Option<ConfigRef<'_>> {
     let NodeRef::Name { kind: None, name, namespace } = r else { return None };
-    let (store, rest) = [Store::ConfigMap, Store::Secret]
+    let (store, rest) = [Store::ConfigMap, Store::Secret, Store::EnvFile]
         .into_iter()
         .find_map(|s| name.strip_prefix(s.prefix()).map(|rest| (s, rest)))?;
     let (name, key) = match rest.split_once('#') {

@@ -52,6 +52,17 @@ pub const BUILD_ATTR: &str = "build_dir";
 /// `file_path`), spelled like ingest locators; `None` for a Git URL, an absolute path or
 /// one climbing above the root.
 pub fn build_dir(context: &str, file_path: &str, env: &BTreeMap<String, String>) -> Option<String> {
+    compose_path(context, file_path, env)
+}
+
+/// A path written in the compose file at `file_path` (a build context, an `env_file`),
+/// spelled like ingest locators; `None` for a URL, an absolute path or one climbing above
+/// the root.
+pub fn compose_path(
+    context: &str,
+    file_path: &str,
+    env: &BTreeMap<String, String>,
+) -> Option<String> {
     let context = dotenv::interpolate(context, env);
     if context.starts_with('/') || context.contains("://") || context.contains('@') {
         return None;
