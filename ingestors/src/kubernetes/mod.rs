@@ -21,6 +21,7 @@ use crate::util::yaml::{
 use crate::{Emitter, Input, Severity, Stability};
 
 mod config;
+mod routes;
 pub(crate) use config::is_credential_key;
 mod env;
 
@@ -75,7 +76,8 @@ pub fn ingest(input: &Input<'_>, out: &mut Emitter) {
         };
         let meta = obj.value.get("metadata").unwrap_or(&Value::Null);
         let handled = WORKLOADS.contains(&kind)
-            || matches!(kind, "Service" | "Ingress" | "NetworkPolicy" | "KafkaTopic" | "Kafka");
+            || routes::ROUTE_KINDS.contains(&kind)
+            || matches!(kind, "Service" | "NetworkPolicy" | "KafkaTopic" | "Kafka");
         if !handled {
             continue;
         }
@@ -91,7 +93,7 @@ pub fn ingest(input: &Input<'_>, out: &mut Emitter) {
         match kind {
             k if WORKLOADS.contains(&k) => workload(&ctx, &configmaps, out),
             "Service" => service(&ctx, out),
-            "Ingress" => ingress(&ctx, out),
+            k if routes::ROUTE_KINDS.contains(&k) => routes::entrypoint(&ctx, out),
             "NetworkPolicy" => network_policy(&ctx, out),
             "KafkaTopic" => kafka_topic(&ctx, out),
             "Kafka" => kafka_cluster(&ctx, out),
@@ -265,43 +267,6 @@ fn service(ctx: &Ctx<'_, '_, '_>, out: &mut Emitter) {
         entity.attrs.insert("external_name".to_string(), ext.to_string());
     }
     out.record(Record::Entity(entity));
-}
-
-fn ingress(ctx: &Ctx<'_, '_, '_>, out: &mut Emitter) {
-    let spec = ctx.obj.value.get("spec").unwrap_or(&Value::Null);
-    let name = if ctx.name.contains("ingress") {
-        ctx.name.to_string()
-    } else {
-        format!("{}-ingress", ctx.name)
-    };
-    let mut entity = ctx.entity(NodeKind::Service, &name, EntityClass::Workload);
-    entity.attrs.insert("entrypoint".to_string(), "true".to_string());
-    out.record(Record::Entity(entity));
-    let me = NodeRef::name(Some(NodeKind::Service), name, ctx.namespace);
-    let mut backends = Vec::new();
-    if let Some(b) = spec.get("defaultBackend").or_else(|| spec.get("backend")) {
-        backends.push(b);
-    }
-    for rule in seq(spec.get("rules")) {
-        for path in seq(at(rule, &["http", "paths"])) {
-            if let Some(b) = path.get("backend") {
-                backends.push(b);
-            }
-        }
-    }
-    for backend in backends {
-        let target = at(backend, &["service", "name"])
-            .or_else(|| backend.get("serviceName"))
-            .and_then(Value::as_str);
-        let Some(target) = target else { continue };
-        let line = ctx.line_of(target);
-        out.record(Record::Relation(Relation {
-            from: me.clone(),
-            to: NodeRef::name(None, target, ctx.namespace),
-            kind: EdgeKind::Calls,
-            provenance: ctx.provenance(line, format!("ingress {} routes to {target}", ctx.name)),
-        }));
-    }
 }
 
 fn selector_of(peer: &Value) -> BTreeMap<String, String> {
