@@ -4,7 +4,7 @@
 //! in their `environment`. Keys that name credentials are not read, and no value is
 //! stored, only the key and the host it names.
 
-use crate::util::config_ref::{Store, config_ref};
+use crate::util::config_ref::{Store, config_ref, is_credential_key};
 use crate::util::deps::{VarSite, emit_var_relations};
 use crate::util::dotenv;
 use crate::{Emitter, Input, Stability};
@@ -25,7 +25,7 @@ pub fn ingest_env_file(input: &Input<'_>, out: &mut Emitter) {
     let holder = format!("env file {}", input.file_name());
     for (i, line) in input.text.lines().enumerate() {
         for (key, value) in dotenv::parse(line) {
-            if crate::kubernetes::is_credential_key(&key) {
+            if is_credential_key(&key) {
                 continue;
             }
             let from = config_ref(Store::EnvFile, input.path, Some(&key), None);

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use lore_ingestors::util::config_ref::{self, ConfigRef};
 use lore_schema::{Record, Relation};
 
-use super::{SourcedRecord, Unresolved, ns_compatible};
+use super::{SourcedRecord, Unresolved, file_of, ns_compatible};
 
 /// Whether `rel` is one half of a ConfigMap or Secret reference (held by an object, or a
 /// workload's link), which only [`expand`] reads.
@@ -28,10 +28,6 @@ struct Held<'r> {
     record: &'r SourcedRecord,
     rel: &'r Relation,
     at: ConfigRef<'r>,
-}
-
-fn file_of(locator: &str) -> &str {
-    locator.rsplit_once(':').map_or(locator, |(path, _)| path)
 }
 
 /// Number of leading directories two file paths share.

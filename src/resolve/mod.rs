@@ -483,3 +483,11 @@ pub(crate) fn derived_relations(e: &Entity) -> Vec<Relation> {
     }
     out
 }
+
+/// The file of a `path:line` locator (a locator without a line is its own file).
+pub(super) fn file_of(locator: &str) -> &str {
+    match locator.rsplit_once(':') {
+        Some((file, line)) if line.bytes().all(|b| b.is_ascii_digit()) => file,
+        _ => locator,
+    }
+}

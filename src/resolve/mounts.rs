@@ -50,8 +50,7 @@ impl Mounts {
         if rel.provenance.ingestor != dockerfile::NAME {
             return None;
         }
-        let locator = &rel.provenance.locator;
-        let file = locator.rsplit_once(':').map_or(locator.as_str(), |(path, _)| path);
+        let file = super::file_of(&rel.provenance.locator);
         let dir = file.rsplit_once('/').map_or("", |(dir, _)| dir);
         let mut built: Vec<usize> =
             self.builds.iter().filter(|(d, _)| d == dir).map(|(_, n)| *n).collect();
@@ -70,8 +69,7 @@ impl Mounts {
         if ![envoy::NAME, nginx::NAME, haproxy::NAME, caddy::NAME].contains(&ingestor) {
             return None;
         }
-        let locator = &rel.provenance.locator;
-        let file = locator.rsplit_once(':').map_or(locator.as_str(), |(path, _)| path);
+        let file = super::file_of(&rel.provenance.locator);
         let covering: Vec<&(String, usize)> =
             self.entries.iter().filter(|(mount, _)| covers(mount, file)).collect();
         let longest = covering.iter().map(|(mount, _)| mount.len()).max()?;

@@ -13,7 +13,7 @@ use lore_schema::{EdgeKind, Entity, EntityClass, NodeKind, NodeRef, Record, Role
 
 use super::names::NameIndex;
 use super::{
-    OPTIONAL_LAYER, Resolved, SourcedRecord, Unresolved, derived_relations, ns_compatible,
+    OPTIONAL_LAYER, Resolved, SourcedRecord, Unresolved, derived_relations, file_of, ns_compatible,
 };
 use crate::model::{Edge, Evidence, Member, Node};
 
@@ -22,14 +22,6 @@ struct Entry<'a> {
     namespace: Option<String>,
     /// File the name is declared in (the locator without its line).
     file: &'a str,
-}
-
-/// The file of a `path:line` locator.
-fn file_of(locator: &str) -> &str {
-    match locator.rsplit_once(':') {
-        Some((file, line)) if line.bytes().all(|b| b.is_ascii_digit()) => file,
-        _ => locator,
-    }
 }
 
 struct Index<'a> {

@@ -236,7 +236,7 @@ fn service(svc: &Service<'_, '_>, out: &mut Emitter) {
         }
         let input = svc.file.input;
         if let Some(build) = build {
-            if let Some(dir) = mounts::build_dir(&build, input.path, input.env) {
+            if let Some(dir) = mounts::compose_path(&build, input.path, input.env) {
                 attrs.insert(mounts::BUILD_ATTR.to_string(), dir);
             }
             attrs.insert("build".to_string(), build);

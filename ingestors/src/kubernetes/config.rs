@@ -11,7 +11,7 @@ use serde_yaml::Value;
 
 use super::{NAME, Object};
 use crate::Emitter;
-use crate::util::config_ref::{Store, config_ref};
+use crate::util::config_ref::{Store, config_ref, is_credential_key};
 use crate::util::deps::{VarSite, emit_var_relations};
 use crate::util::yaml::{str_at, string_map};
 
@@ -88,14 +88,6 @@ fn secret_data(secret: &Value) -> BTreeMap<String, String> {
     data.extend(string_map(secret.get("stringData")));
     data.retain(|k, _| !is_credential_key(k));
     data
-}
-
-/// Keys whose values are credentials, never read from a Secret.
-pub(crate) fn is_credential_key(key: &str) -> bool {
-    let upper = key.to_ascii_uppercase();
-    ["PASS", "PWD", "SECRET", "TOKEN", "KEY", "CREDENTIAL", "CERT", "PRIVATE", "SALT"]
-        .iter()
-        .any(|w| upper.contains(w))
 }
 
 /// Standard base64 decoded as UTF-8 text; `None` when it is not.

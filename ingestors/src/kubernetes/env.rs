@@ -9,7 +9,7 @@ use serde_yaml::Value;
 
 use super::Ctx;
 use super::config::ConfigMaps;
-use crate::util::config_ref::{Store, config_ref};
+use crate::util::config_ref::{Store, config_ref, is_credential_key};
 use crate::util::dotenv;
 use crate::util::yaml::{scalar_text, seq, str_at};
 use crate::{Emitter, Severity};
@@ -69,7 +69,7 @@ pub(super) fn container_env(
                     None => continue,
                 },
                 // The held side never reads a Secret's credentials: nothing to link to.
-                None if store == Store::Secret && super::config::is_credential_key(k) => continue,
+                None if store == Store::Secret && is_credential_key(k) => continue,
                 None if !name.is_empty() && !k.is_empty() => {
                     let note = format!("env {key} from {} {name} key {k}", store.word());
                     link(ctx, store, name, Some(k), line, note, out);

@@ -21,9 +21,8 @@ use crate::util::yaml::{
 use crate::{Emitter, Input, Severity, Stability};
 
 mod config;
-mod routes;
-pub(crate) use config::is_credential_key;
 mod env;
+mod routes;
 
 /// Ingestor name.
 pub const NAME: &str = "kubernetes";

@@ -70,6 +70,14 @@ pub fn config_ref(store: Store, name: &str, key: Option<&str>, namespace: Option
     NodeRef::name(None, text, namespace)
 }
 
+/// Keys whose values are credentials, never read from a Secret or an env file.
+pub fn is_credential_key(key: &str) -> bool {
+    let upper = key.to_ascii_uppercase();
+    ["PASS", "PWD", "SECRET", "TOKEN", "KEY", "CREDENTIAL", "CERT", "PRIVATE", "SALT"]
+        .iter()
+        .any(|w| upper.contains(w))
+}
+
 /// The ConfigMap or Secret `r` refers to, if it is such a reference.
 pub fn parse(r: &NodeRef) -> Option<ConfigRef<'_>> {
     let NodeRef::Name { kind: None, name, namespace } = r else { return None };

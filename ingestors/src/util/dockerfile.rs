@@ -14,15 +14,16 @@ pub fn env(text: &str) -> BTreeMap<String, String> {
 /// [`env`] as `(key, value, line)` in order, each key once (its last value, at the line of
 /// the instruction that set it).
 pub fn env_lines(text: &str) -> Vec<(String, String, usize)> {
-    let mut vars: BTreeMap<String, (String, usize)> = BTreeMap::new();
-    let mut order: Vec<String> = Vec::new();
+    let mut vars: BTreeMap<String, String> = BTreeMap::new();
+    // Each key in the order first set, with the line that set it last.
+    let mut set_at: Vec<(String, usize)> = Vec::new();
     for (line, instruction) in instructions(text) {
         let mut words = instruction.splitn(2, char::is_whitespace);
         let (Some(op), Some(rest)) = (words.next(), words.next()) else { continue };
         if op.eq_ignore_ascii_case("FROM") {
             // A new stage starts from another image's environment, not this one's.
             vars.clear();
-            order.clear();
+            set_at.clear();
             continue;
         }
         if !op.eq_ignore_ascii_case("ENV") {
@@ -31,11 +32,11 @@ pub fn env_lines(text: &str) -> Vec<(String, String, usize)> {
         let rest = rest.trim();
         let pairs = split_words(rest);
         let mut set = |k: &str, v: &str| {
-            let known: BTreeMap<String, String> =
-                vars.iter().map(|(k, (v, _))| (k.clone(), v.clone())).collect();
-            let v = super::dotenv::interpolate(v, &known);
-            if vars.insert(k.to_string(), (v, line)).is_none() {
-                order.push(k.to_string());
+            let v = super::dotenv::interpolate(v, &vars);
+            vars.insert(k.to_string(), v);
+            match set_at.iter_mut().find(|(key, _)| key == k) {
+                Some(at) => at.1 = line,
+                None => set_at.push((k.to_string(), line)),
             }
         };
         if pairs.first().is_some_and(|w| w.contains('=')) {
@@ -48,7 +49,7 @@ pub fn env_lines(text: &str) -> Vec<(String, String, usize)> {
             set(k, unquote(v.trim()));
         }
     }
-    order.into_iter().filter_map(|k| vars.remove(&k).map(|(v, line)| (k, v, line))).collect()
+    set_at.into_iter().filter_map(|(k, line)| vars.remove(&k).map(|v| (k, v, line))).collect()
 }
 
 /// Instructions with their first line (1-based) and continuation lines joined,

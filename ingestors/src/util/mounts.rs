@@ -48,13 +48,6 @@ pub fn bind_mounts(
 /// Entity attribute holding the directory a compose service's image is built from.
 pub const BUILD_ATTR: &str = "build_dir";
 
-/// The directory of a compose `build` context `context` (relative to the compose file at
-/// `file_path`), spelled like ingest locators; `None` for a Git URL, an absolute path or
-/// one climbing above the root.
-pub fn build_dir(context: &str, file_path: &str, env: &BTreeMap<String, String>) -> Option<String> {
-    compose_path(context, file_path, env)
-}
-
 /// A path written in the compose file at `file_path` (a build context, an `env_file`),
 /// spelled like ingest locators; `None` for a URL, an absolute path or one climbing above
 /// the root.
@@ -120,13 +113,13 @@ mod tests {
         assert!(!covers("a/envoy", "a/envoy-v2.yaml"));
         let none = BTreeMap::new();
         assert_eq!(
-            build_dir("./web", "shop/docker-compose.yaml", &none).as_deref(),
+            compose_path("./web", "shop/docker-compose.yaml", &none).as_deref(),
             Some("shop/web")
         );
         assert_eq!(
-            build_dir("../payment", "shop/dispatch/compose.yaml", &none).as_deref(),
+            compose_path("../payment", "shop/dispatch/compose.yaml", &none).as_deref(),
             Some("shop/payment")
         );
-        assert_eq!(build_dir("https://github.com/a/b.git", "compose.yaml", &none), None);
+        assert_eq!(compose_path("https://github.com/a/b.git", "compose.yaml", &none), None);
     }
 }
