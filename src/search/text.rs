@@ -244,8 +244,14 @@ mod tests {
             }
         }
         assert_eq!(seen.len(), words.len(), "every word is in some window");
-        let short = Chunk { body: "one two".into(), ..c };
+        let short = Chunk { body: "one two".into(), ..c.clone() };
         assert_eq!(chunk_texts(&short), ["T\nT > S\none two"]);
+        // No word break at all, in two-byte characters: windows end on char boundaries,
+        // and there are at most MAX_WINDOWS of them.
+        let solid = Chunk { body: "é".repeat(20_000), ..c };
+        let texts = chunk_texts(&solid);
+        assert_eq!(texts.len(), MAX_WINDOWS);
+        assert!(texts.iter().all(|t| t.len() <= SECTION_CHARS && t.ends_with('é')));
     }
 
     #[test]
