@@ -217,7 +217,8 @@ mod tests {
             Detection::Ingest(Format::Nginx),
         );
         check("config/cart.env", "CART_ADDR=cart:7070\n", Detection::Ingest(Format::EnvFile));
-        check(".env", "TAG=1\n", Detection::Unknown);
+        check(".env", "TAG=1\n", Detection::Ingest(Format::EnvFile));
+        check("shop/.env.production", "API=api:80\n", Detection::Ingest(Format::EnvFile));
         check(
             "lb/haproxy.cfg",
             "backend api\n  server a api:8080\n",

@@ -1,4 +1,5 @@
-//! Env files that compose services read with `env_file:` (`config/cart.env`): each
+//! Env files that compose services read with `env_file:` (`config/cart.env`, `.env`,
+//! `.env.production`): each
 //! `KEY=value` line implies the relations its value names, *held* by the file for the
 //! services that name it to take over (see [`crate::util::config_ref`]), as if written
 //! in their `environment`. Keys that name credentials are not read, and no value is
@@ -14,10 +15,11 @@ pub const NAME: &str = "env_file";
 /// Stability of the output.
 pub const STABILITY: Stability = Stability::Beta;
 
-/// Whether a file name is an env file's (`cart.env`, not the `.env` compose interpolates
-/// from, which is read for that).
+/// Whether a file name is an env file's: `cart.env`, `.env.production`, or the `.env`
+/// that compose also interpolates from. What a file holds counts only for the services
+/// that name it in `env_file:`, so reading one that none names adds nothing.
 pub fn is_env_file(name: &str) -> bool {
-    name.len() > ".env".len() && name.ends_with(".env")
+    name.ends_with(".env") || name.starts_with(".env.")
 }
 
 /// Emits the relations each `KEY=value` line implies, held by the file.

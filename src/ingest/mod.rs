@@ -173,9 +173,6 @@ pub fn ingest_path_as(
     let mut over_limit: Vec<&str> = Vec::new();
     for file in &files {
         progress.inc(1);
-        if file.abs.file_name().is_some_and(|n| n == ".env") {
-            continue;
-        }
         let size = std::fs::metadata(&file.abs).map_or(0, |m| m.len());
         if size > limits.max_file_bytes && !is_line_log(file) && !is_trace_file(file) {
             let reason = format!(
@@ -327,10 +324,13 @@ fn list_files(path: &Path, abs: &Path, root_shown: &str) -> Result<Vec<FileEntry
         }]);
     }
     let mut files = Vec::new();
+    // Hidden entries are left out, but for env files (`.env`, `.env.production`): not a
+    // `.env/` folder, which is often a Python virtualenv.
     let walker = walkdir::WalkDir::new(abs).sort_by_file_name().into_iter().filter_entry(|e| {
+        let name = e.file_name().to_string_lossy();
         e.depth() == 0
-            || !e.file_name().to_string_lossy().starts_with('.')
-            || e.file_name() == ".env"
+            || !name.starts_with('.')
+            || (e.file_type().is_file() && lore_ingestors::env_file::is_env_file(&name))
     });
     for entry in walker {
         let entry =

@@ -258,6 +258,26 @@ fn haproxy_and_caddy_gateways_route_to_their_upstreams() {
 }
 
 #[test]
+fn dot_env_files_feed_only_the_services_that_name_them() {
+    // `.env` is also compose's interpolation source (`${TAG}`); `.env.production` is
+    // hidden too. A `.env/` folder (a virtualenv) is not read.
+    let compose = "services:\n  api:\n    image: shop/api:${TAG}\n    env_file: .env\n  worker:\n    image: shop/worker:1\n    env_file: [.env.production]\n  web:\n    image: shop/web:1\n  cache:\n    image: redis:7\n  queue:\n    image: rabbitmq:3\n";
+    let (_dir, _data, engine) = ingest_tree(&[
+        ("shop/docker-compose.yaml", compose),
+        ("shop/.env", "TAG=1\nCACHE_URL=redis://cache:6379\nAPI_TOKEN=t0ps3cret\n"),
+        ("shop/.env.production", "QUEUE_HOST=queue\n"),
+        ("tools/.env/lib/compose.yaml", "services:\n  ghost:\n    image: x:1\n"),
+    ]);
+    assert!(engine.impact(&ImpactRequest::new("ghost", Direction::Downstream)).is_err());
+    assert_eq!(downstream(&engine, "api"), ["cache"]);
+    assert_eq!(downstream(&engine, "worker"), ["queue"]);
+    assert!(downstream(&engine, "web").is_empty());
+    let view = engine.impact(&ImpactRequest::new("api", Direction::Downstream)).unwrap();
+    let json = serde_json::to_string(&view).unwrap();
+    assert!(!json.contains("t0ps3cret"), "{json}");
+}
+
+#[test]
 fn an_env_file_feeds_the_compose_services_that_read_it_without_its_secrets() {
     let compose = "services:\n  checkout:\n    image: shop/checkout:1\n    env_file:\n      - ./config/checkout.env\n      - path: ./config/missing.env\n        required: false\n  cart:\n    image: shop/cart:1\n  orders-db:\n    image: postgres:16\n";
     let env = "# checkout settings\nCART_ADDR=cart:7070\nDATABASE_URL=postgres://app:pw-in-url@orders-db:5432/orders\nDB_PASSWORD=hunter2\nLOG_LEVEL=info\n";
