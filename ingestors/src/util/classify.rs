@@ -54,14 +54,97 @@ pub fn datastore_from_port(port: u16) -> Option<DatastoreType> {
 }
 
 /// Datastore technology suggested by a service name (`orders-db`, `redis-cart`,
-/// `mongodb-profile`, `user-db`).
+/// `mongodb-profile`, `user-db`); not a tool of one (`mongo-express`, `kafka-ui`,
+/// `redis-exporter`, `orders-db-migrator`: see [`COMPANIONS`]).
 pub fn datastore_from_name(name: &str) -> Option<DatastoreType> {
     let lower = name.to_ascii_lowercase();
-    if let Some(t) = lower.split(['-', '_', '.']).find_map(datastore_from_word_exact) {
-        return Some(t);
+    let words: Vec<&str> = lower.split(['-', '_', '.']).collect();
+    if let Some(t) = words.iter().find_map(|w| datastore_from_word_exact(w)) {
+        return (!companion_after(&words, |w| datastore_from_word_exact(w).is_some())).then_some(t);
     }
-    let generic = ["db", "database", "cache", "mongo", "sql"];
-    lower.split(['-', '_', '.']).any(|w| generic.contains(&w)).then_some(DatastoreType::Other)
+    let generic = |w: &str| ["db", "database", "cache", "mongo", "sql"].contains(&w);
+    (words.iter().any(|w| generic(w)) && !companion_after(&words, generic))
+        .then_some(DatastoreType::Other)
+}
+
+/// Words that, after a datastore's word, name a tool of that datastore rather than the
+/// datastore: its admin UIs, exporters, clients and jobs.
+const COMPANIONS: [&str; 34] = [
+    "exporter",
+    "commander",
+    "express",
+    "ui",
+    "gui",
+    "web",
+    "admin",
+    "insight",
+    "console",
+    "dashboard",
+    "consumer",
+    "producer",
+    "worker",
+    "sync",
+    "syncer",
+    "connect",
+    "connector",
+    "client",
+    "bridge",
+    "adapter",
+    "api",
+    "app",
+    "service",
+    "svc",
+    "migrator",
+    "migrate",
+    "migration",
+    "migrations",
+    "init",
+    "setup",
+    "seed",
+    "seeder",
+    "backup",
+    "operator",
+];
+
+/// Whether a [`COMPANIONS`] word follows the last word that `is_store` accepts.
+fn companion_after(words: &[&str], is_store: impl Fn(&str) -> bool) -> bool {
+    let Some(last) = words.iter().rposition(|w| is_store(w)) else { return false };
+    words[last + 1..].iter().any(|w| COMPANIONS.contains(w))
+}
+
+/// Whether an image's last path segment or a service name is a Prometheus exporter of a
+/// datastore or of infrastructure (`redis_exporter`, `postgres-exporter`,
+/// `node-exporter`), which is telemetry, not a caller.
+fn is_metrics_exporter(word: &str) -> bool {
+    let words: Vec<&str> = word.split(['-', '_']).collect();
+    let [subject @ .., "exporter"] = words.as_slice() else { return false };
+    let infra = [
+        "node",
+        "blackbox",
+        "process",
+        "mysqld",
+        "nginx",
+        "haproxy",
+        "jmx",
+        "snmp",
+        "windows",
+        "json",
+        "pushgateway",
+        "postgres",
+        "pg",
+        "mongodb",
+        "kafka",
+        "rabbitmq",
+        "memcached",
+        "elasticsearch",
+        "redis",
+        "consul",
+        "apache",
+        "bind",
+        "varnish",
+        "cloudwatch",
+    ];
+    subject.iter().any(|w| infra.contains(w) || datastore_from_word_exact(w).is_some())
 }
 
 /// Plumbing role of an image or a well-known product name.
@@ -72,6 +155,9 @@ pub fn role(image: Option<&str>, name: &str) -> Option<Role> {
     let is = |words: &[&str]| {
         words.iter().any(|w| name == *w || last == *w || last.starts_with(&format!("{w}-")))
     };
+    if is_metrics_exporter(&name) || is_metrics_exporter(&last) || is(&["cadvisor"]) {
+        return Some(Role::Telemetry);
+    }
     if is(&[
         "otel-collector",
         "otelcol",
@@ -132,8 +218,12 @@ fn datastore_from_word(repo: &str) -> Option<DatastoreType> {
         return Some(DatastoreType::Bucket);
     }
     let last = repo.rsplit('/').next().unwrap_or(repo);
-    datastore_from_word_exact(last)
-        .or_else(|| last.split(['-', '_']).find_map(datastore_from_word_exact))
+    if let Some(t) = datastore_from_word_exact(last) {
+        return Some(t);
+    }
+    let words: Vec<&str> = last.split(['-', '_']).collect();
+    let t = words.iter().find_map(|w| datastore_from_word_exact(w))?;
+    (!companion_after(&words, |w| datastore_from_word_exact(w).is_some())).then_some(t)
 }
 
 fn datastore_from_word_exact(word: &str) -> Option<DatastoreType> {
@@ -210,5 +300,29 @@ mod tests {
         );
         assert_eq!(role(Some("hashicorp/consul:1.15"), "consul"), Some(Role::Discovery));
         assert_eq!(role(None, "jaeger"), Some(Role::Telemetry));
+    }
+
+    #[test]
+    fn a_datastores_tools_are_not_the_datastore() {
+        for image in ["mongo-express:1.0", "provectuslabs/kafka-ui", "oliver006/redis_exporter"] {
+            assert_eq!(datastore_from_image(image), None, "{image}");
+        }
+        for name in ["mongo-express", "redis-commander", "kafka-consumer", "orders-db-migrator"] {
+            assert_eq!(datastore_from_name(name), None, "{name}");
+        }
+        // The datastore's word last, or followed by what it stores, is the datastore.
+        assert_eq!(datastore_from_name("redis-cart"), Some(DatastoreType::Redis));
+        assert_eq!(datastore_from_name("sync-db"), Some(DatastoreType::Other));
+        assert_eq!(datastore_from_name("redis-leader"), Some(DatastoreType::Redis));
+        assert_eq!(datastore_from_image("bitnami/redis-sentinel:7"), Some(DatastoreType::Redis));
+        for (image, name) in [
+            (Some("oliver006/redis_exporter:v1"), "redis-exporter"),
+            (Some("quay.io/prometheuscommunity/postgres-exporter"), "db-metrics"),
+            (Some("prom/node-exporter"), "node-exporter"),
+            (Some("gcr.io/cadvisor/cadvisor:v0.47"), "cadvisor"),
+        ] {
+            assert_eq!(role(image, name), Some(Role::Telemetry), "{name}");
+        }
+        assert_eq!(role(Some("acme/report-exporter:1"), "report-exporter"), None);
     }
 }
