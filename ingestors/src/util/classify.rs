@@ -68,8 +68,9 @@ pub fn datastore_from_name(name: &str) -> Option<DatastoreType> {
 }
 
 /// Words that, after a datastore's word, name a tool of that datastore rather than the
-/// datastore: its admin UIs, exporters, clients and jobs.
-const COMPANIONS: [&str; 34] = [
+/// datastore: its admin UIs, exporters, clients and jobs. Not `svc` or `service`:
+/// `redis-svc` is the Kubernetes Service in front of the datastore.
+const COMPANIONS: [&str; 31] = [
     "exporter",
     "commander",
     "express",
@@ -91,9 +92,6 @@ const COMPANIONS: [&str; 34] = [
     "bridge",
     "adapter",
     "api",
-    "app",
-    "service",
-    "svc",
     "migrator",
     "migrate",
     "migration",
@@ -314,6 +312,7 @@ mod tests {
         assert_eq!(datastore_from_name("redis-cart"), Some(DatastoreType::Redis));
         assert_eq!(datastore_from_name("sync-db"), Some(DatastoreType::Other));
         assert_eq!(datastore_from_name("redis-leader"), Some(DatastoreType::Redis));
+        assert_eq!(datastore_from_name("mysql-svc"), Some(DatastoreType::Mysql));
         assert_eq!(datastore_from_image("bitnami/redis-sentinel:7"), Some(DatastoreType::Redis));
         for (image, name) in [
             (Some("oliver006/redis_exporter:v1"), "redis-exporter"),
