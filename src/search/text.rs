@@ -45,19 +45,40 @@ pub struct EmbedItem<'a> {
 /// and heading path, so every part of a long section can match.
 pub fn chunk_texts(c: &Chunk) -> Vec<String> {
     let head = humanize(&format!("{}\n{}\n", c.title, c.section));
+    let room = window_room(&head);
     let body = humanize(&c.body);
-    let room = SECTION_CHARS.saturating_sub(head.len()).max(SECTION_CHARS / 2);
-    let mut out = Vec::new();
-    let mut start = 0;
-    while out.len() < MAX_WINDOWS {
-        let end = word_end(&body, start, start + room);
-        out.push(clip(format!("{head}{}", &body[start..end]), SECTION_CHARS.max(room)));
-        if end >= body.len() {
-            break;
-        }
-        start = word_start(&body, end.saturating_sub(WINDOW_OVERLAP).max(start + 1));
-    }
-    out
+    let windows = windows(&body, room);
+    windows
+        .map(|(start, end)| clip(format!("{head}{}", &body[start..end]), SECTION_CHARS.max(room)))
+        .collect()
+}
+
+/// Where in `c.body` the `k`th text of [`chunk_texts`] starts (0 past the last), so a hit
+/// shows the part of the section that matched.
+pub fn window_start(c: &Chunk, k: usize) -> usize {
+    let room = window_room(&humanize(&format!("{}\n{}\n", c.title, c.section)));
+    let (body, source) = humanize_mapped(&c.body);
+    let start = windows(&body, room).nth(k).map(|(start, _)| start);
+    start.and_then(|at| source.get(at).copied()).unwrap_or(0)
+}
+
+/// Characters of body a window holds after its heading `head`.
+fn window_room(head: &str) -> usize {
+    SECTION_CHARS.saturating_sub(head.len()).max(SECTION_CHARS / 2)
+}
+
+/// Byte ranges of `body` that windows of `room` characters cover, cut at word breaks and
+/// overlapping by [`WINDOW_OVERLAP`], at most [`MAX_WINDOWS`]; one (maybe empty) at least.
+fn windows(body: &str, room: usize) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let mut next = Some(0);
+    std::iter::from_fn(move || {
+        let start = next?;
+        let end = word_end(body, start, start + room);
+        next = (end < body.len())
+            .then(|| word_start(body, end.saturating_sub(WINDOW_OVERLAP).max(start + 1)));
+        Some((start, end))
+    })
+    .take(MAX_WINDOWS)
 }
 
 /// Where a window of `text` that starts at byte `from` ends if it may reach `at`: the last
@@ -164,39 +185,49 @@ pub fn chunk_key(model: &str, text: &str) -> [u8; 32] {
 /// (`NodeClockSkewDetected` → `Node Clock Skew Detected`, `pg_xid_wraparound` →
 /// `pg xid wraparound`). Queries go through it too.
 pub fn humanize(text: &str) -> String {
-    let text = without_templates(text);
-    let chars: Vec<char> = text.chars().collect();
-    let mut out = String::with_capacity(text.len() + 16);
-    for (i, &c) in chars.iter().enumerate() {
-        if c == '_' {
-            out.push(' ');
-            continue;
-        }
-        if let Some(prev) = i.checked_sub(1).map(|j| chars[j])
-            && super::tokenizer::case_boundary(prev, c, chars.get(i + 1).copied())
-        {
-            out.push(' ');
-        }
-        out.push(c);
-    }
-    out
+    humanize_mapped(text).0
 }
 
-/// Text without template expressions (`{{ $labels.pod }}`).
-fn without_templates(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(start) = rest.find("{{") {
-        out.push_str(&rest[..start]);
-        match rest[start..].find("}}") {
-            Some(end) => rest = &rest[start + end + 2..],
+/// [`humanize`], with the byte of `text` each byte of the result comes from.
+fn humanize_mapped(text: &str) -> (String, Vec<usize>) {
+    let chars = without_templates(text);
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut source = Vec::with_capacity(text.len() + 16);
+    let mut push = |c: char, at: usize| {
+        out.push(c);
+        source.extend(std::iter::repeat_n(at, c.len_utf8()));
+    };
+    for (i, &(at, c)) in chars.iter().enumerate() {
+        if c == '_' {
+            push(' ', at);
+            continue;
+        }
+        if let Some(prev) = i.checked_sub(1).map(|j| chars[j].1)
+            && super::tokenizer::case_boundary(prev, c, chars.get(i + 1).map(|&(_, c)| c))
+        {
+            push(' ', at);
+        }
+        push(c, at);
+    }
+    (out, source)
+}
+
+/// The characters of `text` without template expressions (`{{ $labels.pod }}`), each
+/// with its byte offset; an unclosed `{{` and what follows it stay.
+fn without_templates(text: &str) -> Vec<(usize, char)> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut at = 0;
+    while let Some(start) = text[at..].find("{{").map(|i| at + i) {
+        out.extend(text[at..start].char_indices().map(|(i, c)| (at + i, c)));
+        match text[start..].find("}}") {
+            Some(end) => at = start + end + 2,
             None => {
-                rest = &rest[start..];
+                at = start;
                 break;
             }
         }
     }
-    out.push_str(rest);
+    out.extend(text[at..].char_indices().map(|(i, c)| (at + i, c)));
     out
 }
 
@@ -244,6 +275,13 @@ mod tests {
             }
         }
         assert_eq!(seen.len(), words.len(), "every word is in some window");
+        // Each window's text is the body from where `window_start` says it starts.
+        for (k, t) in texts.iter().enumerate() {
+            let from = &c.body[window_start(&c, k)..];
+            let first = t.lines().nth(2).unwrap_or_default().split(' ').next().unwrap();
+            assert!(from.starts_with(first), "window {k}: {first} vs {}", &from[..20]);
+        }
+        assert_eq!(window_start(&c, texts.len()), 0);
         let short = Chunk { body: "one two".into(), ..c.clone() };
         assert_eq!(chunk_texts(&short), ["T\nT > S\none two"]);
         // No word break at all, in two-byte characters: windows end on char boundaries,
@@ -252,6 +290,19 @@ mod tests {
         let texts = chunk_texts(&solid);
         assert_eq!(texts.len(), MAX_WINDOWS);
         assert!(texts.iter().all(|t| t.len() <= SECTION_CHARS && t.ends_with('é')));
+    }
+
+    #[test]
+    fn a_window_start_is_found_in_the_text_before_it_was_humanized() {
+        let body =
+            format!("{}Node_clock {{{{ $labels.x }}}} ClockSkewDetected here", "word ".repeat(300));
+        let c = Chunk { title: "T".into(), body: body.clone(), ..Chunk::default() };
+        let (human, source) = humanize_mapped(&body);
+        assert_eq!(human, humanize(&body));
+        let at = human.find("Skew").unwrap();
+        assert_eq!(&body[source[at]..source[at] + 4], "Skew");
+        let last = chunk_texts(&c).len() - 1;
+        assert!(body[window_start(&c, last)..].ends_with("ClockSkewDetected here"));
     }
 
     #[test]

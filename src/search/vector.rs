@@ -194,6 +194,15 @@ impl VectorIndex {
         self.rows.is_empty()
     }
 
+    /// Which of its chunk's texts (`text::chunk_texts`) `row` is: rows of one chunk's
+    /// windows are consecutive. (A document lead follows other chunks' rows and counts as
+    /// its chunk's first window; an alert lead right after a chunk's windows counts past
+    /// them, so it shows the section's start too.)
+    fn window_of(&self, row: usize) -> usize {
+        let chunk = self.rows[row];
+        self.rows[..row].iter().rev().take_while(|&&r| r == chunk).count()
+    }
+
     fn chunk(&self, row: usize) -> &Chunk {
         &self.set.chunks[self.rows[row] as usize]
     }
@@ -271,7 +280,8 @@ impl VectorIndex {
             .into_iter()
             .map(|(score, row)| {
                 let c = self.chunk(row);
-                c.hit(score, c.body.split_whitespace().take(40).collect::<Vec<_>>().join(" "))
+                let from = &c.body[super::text::window_start(c, self.window_of(row))..];
+                c.hit(score, from.split_whitespace().take(40).collect::<Vec<_>>().join(" "))
             })
             .collect()
     }
@@ -389,6 +399,27 @@ mod tests {
         let hits = index.search(&[0.0, 1.0], &about("service:pay"));
         assert_eq!(hits.iter().map(|h| h.source.as_str()).collect::<Vec<_>>(), ["b"]);
         assert!(index.search(&[0.0, 1.0], &about("service:none")).is_empty());
+    }
+
+    #[test]
+    fn a_hit_on_a_later_window_shows_that_part_of_the_section() {
+        let words: Vec<String> = (0..400).map(|i| format!("w{i}")).collect();
+        let c = Chunk {
+            source: "a".into(),
+            doc_id: "a".into(),
+            body: words.join(" "),
+            ..Chunk::default()
+        };
+        let windows = crate::search::text::chunk_texts(&c).len();
+        assert!(windows > 2);
+        let set = Arc::new(ChunkSet::new(vec![c.clone()]));
+        let far = crate::search::text::window_start(&c, 2);
+        let items = (0..windows).map(|k| (0, if k == 2 { vec![0.0, 1.0] } else { vec![1.0, 0.0] }));
+        let index = VectorIndex::new(set, items, 0);
+        let q = SearchQuery { limit: 5, ..SearchQuery::default() };
+        let hits = index.search(&[0.0, 1.0], &q);
+        assert!(far > 0 && hits[0].snippet.starts_with(c.body[far..].split(' ').next().unwrap()));
+        assert!(index.search(&[1.0, 0.0], &q)[0].snippet.starts_with("w0 "));
     }
 
     #[test]
