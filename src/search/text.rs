@@ -56,8 +56,12 @@ pub fn chunk_texts(c: &Chunk) -> Vec<String> {
 /// Where in `c.body` the `k`th text of [`chunk_texts`] starts (0 past the last), so a hit
 /// shows the part of the section that matched.
 pub fn window_start(c: &Chunk, k: usize) -> usize {
+    if k == 0 {
+        return 0;
+    }
     let room = window_room(&humanize(&format!("{}\n{}\n", c.title, c.section)));
-    let (body, source) = humanize_mapped(&c.body);
+    let mut source = Vec::new();
+    let body = humanize_with(&c.body, Some(&mut source));
     let start = windows(&body, room).nth(k).map(|(start, _)| start);
     start.and_then(|at| source.get(at).copied()).unwrap_or(0)
 }
@@ -185,17 +189,19 @@ pub fn chunk_key(model: &str, text: &str) -> [u8; 32] {
 /// (`NodeClockSkewDetected` → `Node Clock Skew Detected`, `pg_xid_wraparound` →
 /// `pg xid wraparound`). Queries go through it too.
 pub fn humanize(text: &str) -> String {
-    humanize_mapped(text).0
+    humanize_with(text, None)
 }
 
-/// [`humanize`], with the byte of `text` each byte of the result comes from.
-fn humanize_mapped(text: &str) -> (String, Vec<usize>) {
+/// [`humanize`], filling `source` (when given) with the byte of `text` each byte of the
+/// result comes from.
+fn humanize_with(text: &str, mut source: Option<&mut Vec<usize>>) -> String {
     let chars = without_templates(text);
     let mut out = String::with_capacity(text.len() + 16);
-    let mut source = Vec::with_capacity(text.len() + 16);
     let mut push = |c: char, at: usize| {
         out.push(c);
-        source.extend(std::iter::repeat_n(at, c.len_utf8()));
+        if let Some(source) = source.as_deref_mut() {
+            source.extend(std::iter::repeat_n(at, c.len_utf8()));
+        }
     };
     for (i, &(at, c)) in chars.iter().enumerate() {
         if c == '_' {
@@ -209,7 +215,7 @@ fn humanize_mapped(text: &str) -> (String, Vec<usize>) {
         }
         push(c, at);
     }
-    (out, source)
+    out
 }
 
 /// The characters of `text` without template expressions (`{{ $labels.pod }}`), each
@@ -297,7 +303,8 @@ mod tests {
         let body =
             format!("{}Node_clock {{{{ $labels.x }}}} ClockSkewDetected here", "word ".repeat(300));
         let c = Chunk { title: "T".into(), body: body.clone(), ..Chunk::default() };
-        let (human, source) = humanize_mapped(&body);
+        let mut source = Vec::new();
+        let human = humanize_with(&body, Some(&mut source));
         assert_eq!(human, humanize(&body));
         let at = human.find("Skew").unwrap();
         assert_eq!(&body[source[at]..source[at] + 4], "Skew");

@@ -59,8 +59,8 @@ pub fn datastore_from_port(port: u16) -> Option<DatastoreType> {
 pub fn datastore_from_name(name: &str) -> Option<DatastoreType> {
     let lower = name.to_ascii_lowercase();
     let words: Vec<&str> = lower.split(['-', '_', '.']).collect();
-    if let Some(t) = words.iter().find_map(|w| datastore_from_word_exact(w)) {
-        return (!companion_after(&words, |w| datastore_from_word_exact(w).is_some())).then_some(t);
+    if words.iter().any(|w| datastore_from_word_exact(w).is_some()) {
+        return datastore_of_words(&words);
     }
     let generic = |w: &str| ["db", "database", "cache", "mongo", "sql"].contains(&w);
     (words.iter().any(|w| generic(w)) && !companion_after(&words, generic))
@@ -112,7 +112,8 @@ fn companion_after(words: &[&str], is_store: impl Fn(&str) -> bool) -> bool {
 
 /// Whether an image's last path segment or a service name is a Prometheus exporter of a
 /// datastore or of infrastructure (`redis_exporter`, `postgres-exporter`,
-/// `node-exporter`), which is telemetry, not a caller.
+/// `node-exporter`), which is telemetry, not a caller. (Datastores' own words come from
+/// the datastore table.)
 fn is_metrics_exporter(word: &str) -> bool {
     let words: Vec<&str> = word.split(['-', '_']).collect();
     let [subject @ .., "exporter"] = words.as_slice() else { return false };
@@ -128,14 +129,7 @@ fn is_metrics_exporter(word: &str) -> bool {
         "windows",
         "json",
         "pushgateway",
-        "postgres",
         "pg",
-        "mongodb",
-        "kafka",
-        "rabbitmq",
-        "memcached",
-        "elasticsearch",
-        "redis",
         "consul",
         "apache",
         "bind",
@@ -219,9 +213,14 @@ fn datastore_from_word(repo: &str) -> Option<DatastoreType> {
     if let Some(t) = datastore_from_word_exact(last) {
         return Some(t);
     }
-    let words: Vec<&str> = last.split(['-', '_']).collect();
+    datastore_of_words(&last.split(['-', '_']).collect::<Vec<_>>())
+}
+
+/// The datastore the first of `words` that names one names, unless a tool's word follows
+/// (`mongo-express`).
+fn datastore_of_words(words: &[&str]) -> Option<DatastoreType> {
     let t = words.iter().find_map(|w| datastore_from_word_exact(w))?;
-    (!companion_after(&words, |w| datastore_from_word_exact(w).is_some())).then_some(t)
+    (!companion_after(words, |w| datastore_from_word_exact(w).is_some())).then_some(t)
 }
 
 fn datastore_from_word_exact(word: &str) -> Option<DatastoreType> {
